@@ -1,0 +1,96 @@
+//! The database: a store plus the state shared by all transactions.
+
+use crate::error::Result;
+use crate::locks::RowLocks;
+use crate::transaction::Transaction;
+use llkv_store::{Store, StoreOptions};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Identifies a transaction while it runs (not persisted).
+pub type TxnId = u64;
+
+pub(crate) struct DbInner {
+    pub(crate) store: Store,
+    /// Serializes commits: validation, the store write and publishing.
+    pub(crate) commit_lock: Mutex<()>,
+    /// Timestamp of the newest commit visible to new snapshots.
+    pub(crate) last_committed: AtomicU64,
+    pub(crate) next_txn: AtomicU64,
+    /// Active transactions and their snapshot timestamps.
+    pub(crate) active: Mutex<BTreeMap<TxnId, u64>>,
+    pub(crate) row_locks: RowLocks,
+}
+
+/// A transactional llkv database. Cheap to clone; clones share the database.
+#[derive(Clone)]
+pub struct Database {
+    pub(crate) inner: Arc<DbInner>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("last_committed", &self.last_committed()).finish()
+    }
+}
+
+impl Database {
+    /// Opens or creates a database file.
+    ///
+    /// # Errors
+    /// The store's open errors (locked, not a database, corrupt, I/O).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// Opens or creates a database file with the given store options.
+    ///
+    /// # Errors
+    /// As for [`Database::open`].
+    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
+        Ok(Self::from_store(Store::open(path, options)?))
+    }
+
+    /// A new in-memory database.
+    pub fn in_memory() -> Self {
+        Self::from_store(Store::in_memory())
+    }
+
+    /// Wraps an open store.
+    pub fn from_store(store: Store) -> Self {
+        let last = store.current().user_seq;
+        Self {
+            inner: Arc::new(DbInner {
+                store,
+                commit_lock: Mutex::new(()),
+                last_committed: AtomicU64::new(last),
+                next_txn: AtomicU64::new(1),
+                active: Mutex::new(BTreeMap::new()),
+                row_locks: RowLocks::default(),
+            }),
+        }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Timestamp of the newest committed transaction.
+    pub fn last_committed(&self) -> u64 {
+        self.inner.last_committed.load(Ordering::Acquire)
+    }
+
+    /// Starts a transaction with a snapshot of everything committed so far.
+    pub fn begin(&self) -> Arc<Transaction> {
+        Arc::new(Transaction::new(self.clone()))
+    }
+
+    /// Snapshot timestamp of the oldest active transaction, if any.
+    pub fn oldest_active_snapshot(&self) -> Option<u64> {
+        self.inner.active.lock().values().min().copied()
+    }
+}

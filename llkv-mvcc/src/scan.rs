@@ -1,0 +1,206 @@
+//! Reading a table as a transaction sees it, and the transaction's own rows.
+
+use crate::error::Result;
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
+use arrow::compute::{and, filter_record_batch};
+use arrow::datatypes::SchemaRef;
+use llkv_store::{Predicate, ScanRequest, Store, TableData, TableMeta};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Rows a transaction inserted, with their local ids (position in insert order).
+#[derive(Default)]
+pub(crate) struct LocalRows {
+    batches: Vec<RecordBatch>,
+    /// Local id of the first row of each batch.
+    starts: Vec<u64>,
+    len: u64,
+    deleted: BTreeSet<u64>,
+}
+
+impl LocalRows {
+    pub(crate) fn push(&mut self, batch: RecordBatch) {
+        self.starts.push(self.len);
+        self.len += batch.num_rows() as u64;
+        self.batches.push(batch);
+    }
+
+    pub(crate) fn delete(&mut self, ids: impl IntoIterator<Item = u64>) {
+        self.deleted.extend(ids);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == self.deleted.len() as u64
+    }
+
+    /// The inserted rows that were not deleted again.
+    pub(crate) fn live_batches(&self) -> Result<Vec<RecordBatch>> {
+        self.batches
+            .iter()
+            .zip(&self.starts)
+            .map(|(b, &start)| match self.keep_mask(start, b.num_rows()) {
+                Some(m) => Ok(filter_record_batch(b, &m)?),
+                None => Ok(b.clone()),
+            })
+            .filter(|b| b.as_ref().map_or(true, |b| b.num_rows() > 0))
+            .collect()
+    }
+
+    fn keep_mask(&self, start: u64, rows: usize) -> Option<BooleanArray> {
+        let mut hits = self.deleted.range(start..start + rows as u64).peekable();
+        hits.peek()?;
+        let mut keep = vec![true; rows];
+        for &h in hits {
+            keep[(h - start) as usize] = false;
+        }
+        Some(BooleanArray::from(keep))
+    }
+
+    /// Filters and projects the live rows like a store scan would.
+    pub(crate) fn scan(
+        &self,
+        meta: &TableMeta,
+        projection: &[usize],
+        predicates: &[Predicate],
+        with_row_ids: bool,
+    ) -> Result<Vec<RecordBatch>> {
+        let req = ScanRequest {
+            projection: Some(projection.to_vec()),
+            with_row_ids,
+            ..Default::default()
+        };
+        let schema = req.output_schema(meta);
+        let predicates: Vec<Predicate> = predicates
+            .iter()
+            .map(|p| p.clone().cast_to(&meta.columns[p.column()].data_type))
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        for (b, &start) in self.batches.iter().zip(&self.starts) {
+            let mut mask = self.keep_mask(start, b.num_rows());
+            for p in &predicates {
+                let m = p.evaluate(b.column(p.column()).as_ref())?;
+                mask = Some(match mask {
+                    Some(prev) => and(&prev, &m)?,
+                    None => m,
+                });
+            }
+            let mut cols: Vec<ArrayRef> =
+                projection.iter().map(|&i| Arc::clone(b.column(i))).collect();
+            if with_row_ids {
+                let base = crate::transaction::LOCAL_ROW_BASE + start;
+                cols.push(Arc::new(UInt64Array::from_iter_values(
+                    base..base + b.num_rows() as u64,
+                )));
+            }
+            let opts = RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
+            let full = RecordBatch::try_new_with_options(Arc::clone(&schema), cols, &opts)?;
+            let batch = match mask {
+                Some(m) => filter_record_batch(&full, &m)?,
+                None => full,
+            };
+            if batch.num_rows() > 0 {
+                out.push(batch);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A scan fixed at one snapshot, ready to run in parts: ranges of the store's
+/// segments (on rayon) and the transaction's own rows.
+pub struct PreparedScan {
+    store: Store,
+    table: Option<Arc<TableData>>,
+    req: Option<ScanRequest>,
+    local: Vec<RecordBatch>,
+    schema: SchemaRef,
+}
+
+impl PreparedScan {
+    pub(crate) fn new(
+        store: Store,
+        table: Option<Arc<TableData>>,
+        req: Option<ScanRequest>,
+        local: Vec<RecordBatch>,
+        schema: SchemaRef,
+    ) -> Self {
+        Self { store, table, req, local, schema }
+    }
+
+    /// The schema of every batch.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    /// Number of store segments (the unit of parallelism).
+    pub fn segment_count(&self) -> usize {
+        self.table.as_ref().map_or(0, |t| t.segments.len())
+    }
+
+    /// Committed rows visible to the snapshot, upper bound from statistics.
+    pub fn estimated_rows(&self) -> u64 {
+        self.table.as_ref().map_or(0, |t| t.live_rows())
+            + self.local.iter().map(|b| b.num_rows() as u64).sum::<u64>()
+    }
+
+    /// The table as of the scan's store version.
+    pub fn table_data(&self) -> Option<&Arc<TableData>> {
+        self.table.as_ref()
+    }
+
+    /// Runs the scan over `segments`, calling `sink` in parallel with each
+    /// segment's batch and index.
+    ///
+    /// # Errors
+    /// The first error of the store or of `sink`.
+    pub fn run_segments<F>(&self, segments: std::ops::Range<usize>, sink: F) -> Result<()>
+    where
+        F: Fn(usize, RecordBatch) -> Result<(), llkv_store::Error> + Sync,
+    {
+        if let (Some(t), Some(req)) = (&self.table, &self.req) {
+            self.store.scan_with(t, req, segments, sink)?;
+        }
+        Ok(())
+    }
+
+    /// The transaction's own rows that match (already filtered and projected).
+    pub fn local_batches(&self) -> &[RecordBatch] {
+        &self.local
+    }
+
+    /// Runs the whole scan and returns the batches in row order.
+    ///
+    /// # Errors
+    /// The store's read errors.
+    pub fn collect(&self) -> Result<Vec<RecordBatch>> {
+        let mut out = match (&self.table, &self.req) {
+            (Some(t), Some(req)) => self.store.scan(t, req)?,
+            _ => Vec::new(),
+        };
+        out.extend(self.local.iter().cloned());
+        Ok(out)
+    }
+}
+
+/// Collects a `UInt64` column's values (the row ids of a scan with row ids).
+pub fn row_ids_of(batches: &[RecordBatch]) -> Vec<u64> {
+    let mut ids = Vec::new();
+    for b in batches {
+        if let Some(a) = b.columns().last().and_then(|c| c.as_any().downcast_ref::<UInt64Array>()) {
+            ids.extend(a.iter().flatten());
+        }
+    }
+    ids
+}
+
+/// The number of rows of a scan that asked for no columns.
+pub fn count_rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<PreparedScan>();
+    let _ = |a: &dyn Array| a.len();
+}

@@ -1,0 +1,36 @@
+//! The interface both SQL routes implement, so the CLI and the logic-test
+//! runner can drive either.
+
+use crate::error::SqlResult;
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+
+/// What one statement produced.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// A query's rows.
+    Rows {
+        /// The result schema (also for zero rows).
+        schema: SchemaRef,
+        /// The rows.
+        batches: Vec<RecordBatch>,
+    },
+    /// A data change and how many rows it changed.
+    Affected(u64),
+    /// Any other statement (DDL, transaction control), with a tag such as `CREATE TABLE`.
+    Done(String),
+}
+
+/// A SQL connection to an llkv database on one route. Each engine value is one
+/// session: it has its own transaction state (BEGIN … COMMIT).
+pub trait Engine: Send {
+    /// The route's name: `datafusion` or `native`.
+    fn route(&self) -> &'static str;
+
+    /// Runs every statement of `sql` in order and returns their outputs; stops
+    /// at the first failing statement.
+    ///
+    /// # Errors
+    /// The first statement's error, classified by [`crate::ErrorKind`].
+    fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>>;
+}

@@ -1,0 +1,14 @@
+//! # llkv-sql
+//!
+//! What the two SQL routes of llkv (`llkv-provider` over DataFusion and
+//! `llkv-native`) share, written once: the [`Engine`] interface that the CLI
+//! and the logic-test runner drive, statement [`Output`]s, a classified
+//! [`SqlError`], and the mapping of SQL type names to Arrow types.
+//! It depends on neither DataFusion nor Tokio.
+
+mod engine;
+mod error;
+pub mod types;
+
+pub use engine::{Engine, Output};
+pub use error::{ErrorKind, SqlError, SqlResult};

@@ -1,0 +1,326 @@
+//! Scans: parallel over segments on rayon, reading only the columns asked for,
+//! skipping segments whose statistics rule the predicates out.
+
+use crate::catalog::TableMeta;
+use crate::chunk;
+use crate::error::{Error, Result};
+use crate::predicate::Predicate;
+use crate::store::Store;
+use crate::table::{Segment, TableData};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
+use arrow::buffer::Buffer;
+use arrow::compute::{FilterBuilder, and};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use rayon::prelude::*;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Name of the row-id column a scan adds when asked to.
+pub const ROW_ID_COLUMN: &str = "__llkv_row_id";
+
+/// What to read from a table.
+#[derive(Debug, Clone, Default)]
+pub struct ScanRequest {
+    /// Column indexes to return, in this order; `None` for all columns.
+    pub projection: Option<Vec<usize>>,
+    /// Conditions every returned row meets (a conjunction).
+    pub predicates: Vec<Predicate>,
+    /// Append a `UInt64` column [`ROW_ID_COLUMN`] with each row's id.
+    pub with_row_ids: bool,
+    /// Keep only the row versions visible at a point in time.
+    pub version: Option<VersionFilter>,
+    /// Row ids to leave out.
+    pub exclude: Option<Arc<BTreeSet<u64>>>,
+}
+
+/// Row-version visibility for the layer above: a row is visible when its
+/// `created` value is at most `snapshot` and its `deleted` value is NULL or
+/// greater than `snapshot`. Segments whose statistics prove every row visible
+/// are returned without reading the two columns.
+#[derive(Debug, Clone, Copy)]
+pub struct VersionFilter {
+    /// Index of the `UInt64` column holding the creating commit's timestamp.
+    pub created: usize,
+    /// Index of the nullable `UInt64` column holding the deleting commit's timestamp.
+    pub deleted: usize,
+    /// The snapshot's timestamp.
+    pub snapshot: u64,
+}
+
+impl VersionFilter {
+    /// Whether the statistics prove all rows of `seg` visible.
+    fn all_visible(&self, seg: &Segment) -> bool {
+        let created = &seg.columns[self.created].stats;
+        let deleted = &seg.columns[self.deleted].stats;
+        let max_created = created.max.as_ref().and_then(|m| {
+            m.as_any().downcast_ref::<UInt64Array>().filter(|a| !a.is_empty()).map(|a| a.value(0))
+        });
+        deleted.null_count == deleted.row_count && max_created.is_some_and(|m| m <= self.snapshot)
+    }
+
+    /// Whether the statistics prove no row of `seg` visible.
+    fn none_visible(&self, seg: &Segment) -> bool {
+        let min_created = seg.columns[self.created].stats.min.as_ref().and_then(|m| {
+            m.as_any().downcast_ref::<UInt64Array>().filter(|a| !a.is_empty()).map(|a| a.value(0))
+        });
+        min_created.is_some_and(|m| m > self.snapshot)
+    }
+
+    fn mask(&self, created: &dyn Array, deleted: &dyn Array) -> Result<BooleanArray> {
+        let snap = UInt64Array::new_scalar(self.snapshot);
+        let born = arrow::compute::kernels::cmp::lt_eq(&created, &snap)?;
+        let alive = arrow::compute::kernels::cmp::gt(&deleted, &snap)?;
+        let alive = arrow::compute::kernels::boolean::or_kleene(
+            &alive,
+            &arrow::compute::is_null(deleted)?,
+        )?;
+        Ok(and(&born, &alive)?)
+    }
+}
+
+impl ScanRequest {
+    /// Every column of every row.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// The schema of the batches this request yields on `table`.
+    pub fn output_schema(&self, table: &TableMeta) -> SchemaRef {
+        let full = table.schema();
+        let mut fields: Vec<Field> = match &self.projection {
+            Some(p) => p.iter().map(|&i| full.field(i).clone()).collect(),
+            None => full.fields().iter().map(|f| f.as_ref().clone()).collect(),
+        };
+        if self.with_row_ids {
+            fields.push(Field::new(ROW_ID_COLUMN, DataType::UInt64, false));
+        }
+        Arc::new(Schema::new(fields))
+    }
+
+    fn columns(&self, table: &TableMeta) -> Vec<usize> {
+        match &self.projection {
+            Some(p) => p.clone(),
+            None => (0..table.columns.len()).collect(),
+        }
+    }
+
+    /// Checks column indexes and casts predicate values to the column types.
+    fn prepare(&self, table: &TableMeta) -> Result<ScanRequest> {
+        let n = table.columns.len();
+        let bad = |i: usize| Error::Invalid(format!("table {} has no column {i}", table.name));
+        for &i in self.projection.iter().flatten() {
+            if i >= n {
+                return Err(bad(i));
+            }
+        }
+        let predicates = self
+            .predicates
+            .iter()
+            .map(|p| {
+                let c = p.column();
+                if c >= n {
+                    return Err(bad(c));
+                }
+                p.clone().cast_to(&table.columns[c].data_type)
+            })
+            .collect::<Result<_>>()?;
+        if let Some(v) = &self.version
+            && (v.created >= n || v.deleted >= n)
+        {
+            return Err(bad(v.created.max(v.deleted)));
+        }
+        Ok(ScanRequest { predicates, ..self.clone() })
+    }
+}
+
+/// The keys of the chunks of `columns` in `seg`.
+pub(crate) fn chunk_keys(seg: &Segment, columns: &[usize]) -> Vec<u64> {
+    columns.iter().map(|&c| seg.columns[c].key).collect()
+}
+
+/// Wraps chunk blobs as arrays of the columns' types (zero-copy).
+pub(crate) fn decode_columns(
+    blobs: &[Buffer],
+    meta: &TableMeta,
+    columns: &[usize],
+) -> Result<Vec<ArrayRef>> {
+    blobs.iter().zip(columns).map(|(b, &c)| chunk::decode(b, &meta.columns[c].data_type)).collect()
+}
+
+impl Store {
+    /// Whether any row of `seg` may satisfy all predicates.
+    fn segment_may_match(seg: &Segment, predicates: &[Predicate]) -> bool {
+        seg.live_rows() > 0
+            && predicates.iter().all(|p| p.may_match(&seg.columns[p.column()].stats))
+    }
+
+    /// Reads one segment; `None` when no row qualifies.
+    fn scan_one(
+        &self,
+        table: &TableData,
+        seg: &Segment,
+        req: &ScanRequest,
+        schema: &SchemaRef,
+    ) -> Result<Option<RecordBatch>> {
+        if !Self::segment_may_match(seg, &req.predicates) {
+            return Ok(None);
+        }
+        let version = req.version.filter(|v| !v.all_visible(seg));
+        if version.is_some_and(|v| v.none_visible(seg)) {
+            return Ok(None);
+        }
+        let out_cols = req.columns(&table.meta);
+        let mut needed = out_cols.clone();
+        let extra = req
+            .predicates
+            .iter()
+            .map(|p| p.column())
+            .chain(version.iter().flat_map(|v| [v.created, v.deleted]));
+        for c in extra {
+            if !needed.contains(&c) {
+                needed.push(c);
+            }
+        }
+        let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
+        let blobs = self.read_chunks(&chunk_keys(seg, &needed))?;
+        let arrays = decode_columns(&blobs, &table.meta, &needed)?;
+        let mut mask: Option<BooleanArray> =
+            seg.deleted.as_ref().map(|d| BooleanArray::new(!d, None));
+        let mut masks = Vec::new();
+        if let Some(v) = version {
+            masks.push(v.mask(arrays[pos(v.created)].as_ref(), arrays[pos(v.deleted)].as_ref())?);
+        }
+        if let Some(ex) = &req.exclude {
+            let mut hit = ex.range(seg.first_row_id..seg.first_row_id + seg.row_count).peekable();
+            if hit.peek().is_some() {
+                let mut keep = arrow::array::BooleanBufferBuilder::new(seg.row_count as usize);
+                keep.append_n(seg.row_count as usize, true);
+                for &r in hit {
+                    keep.set_bit((r - seg.first_row_id) as usize, false);
+                }
+                masks.push(BooleanArray::new(keep.finish(), None));
+            }
+        }
+        for p in &req.predicates {
+            masks.push(p.evaluate(arrays[pos(p.column())].as_ref())?);
+        }
+        for m in masks {
+            mask = Some(match mask {
+                Some(prev) => and(&prev, &m)?,
+                None => m,
+            });
+        }
+        let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
+        if req.with_row_ids {
+            let ids =
+                UInt64Array::from_iter_values(seg.first_row_id..seg.first_row_id + seg.row_count);
+            columns.push(Arc::new(ids));
+        }
+        let rows = match &mask {
+            None => seg.row_count as usize,
+            Some(m) => {
+                let f = FilterBuilder::new(m).optimize().build();
+                let n = f.count();
+                if n == 0 {
+                    return Ok(None);
+                }
+                if n < seg.row_count as usize {
+                    columns =
+                        columns.iter().map(|c| f.filter(c.as_ref())).collect::<Result<_, _>>()?;
+                }
+                n
+            }
+        };
+        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(Some(RecordBatch::try_new_with_options(Arc::clone(schema), columns, &opts)?))
+    }
+
+    /// Scans `table`, calling `sink` with each segment's batch (in parallel,
+    /// in no particular order) together with the segment's index.
+    ///
+    /// # Errors
+    /// The first error of a read, a decode or of `sink`.
+    pub fn scan_with<F>(
+        &self,
+        table: &TableData,
+        req: &ScanRequest,
+        segments: std::ops::Range<usize>,
+        sink: F,
+    ) -> Result<()>
+    where
+        F: Fn(usize, RecordBatch) -> Result<()> + Sync,
+    {
+        let req = req.prepare(&table.meta)?;
+        let schema = req.output_schema(&table.meta);
+        let end = segments.end.min(table.segments.len());
+        let start = segments.start.min(end);
+        (start..end).into_par_iter().try_for_each(|i| {
+            match self.scan_one(table, &table.segments[i], &req, &schema)? {
+                Some(batch) => sink(i, batch),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Scans `table` and returns the batches in row-id order.
+    ///
+    /// # Errors
+    /// As for [`Store::scan_with`].
+    pub fn scan(&self, table: &TableData, req: &ScanRequest) -> Result<Vec<RecordBatch>> {
+        let req = req.prepare(&table.meta)?;
+        let schema = req.output_schema(&table.meta);
+        let batches: Vec<Option<RecordBatch>> = table
+            .segments
+            .par_iter()
+            .map(|seg| self.scan_one(table, seg, &req, &schema))
+            .collect::<Result<_>>()?;
+        Ok(batches.into_iter().flatten().collect())
+    }
+
+    /// Reads the given rows (by id, in the order given) of the given columns.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for a row id that does not exist or is deleted.
+    pub fn read_rows(
+        &self,
+        table: &TableData,
+        row_ids: &[u64],
+        columns: &[usize],
+    ) -> Result<RecordBatch> {
+        let schema = ScanRequest { projection: Some(columns.to_vec()), ..Default::default() }
+            .output_schema(&table.meta);
+        let mut sources: Vec<Vec<ArrayRef>> = Vec::new();
+        let mut seg_source: std::collections::HashMap<usize, usize> = Default::default();
+        let mut picks = Vec::with_capacity(row_ids.len());
+        for &rid in row_ids {
+            let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
+            let s = table.segment_of(rid).ok_or_else(missing)?;
+            let seg = &table.segments[s];
+            let off = (rid - seg.first_row_id) as usize;
+            if seg.deleted.as_ref().is_some_and(|d| d.value(off)) {
+                return Err(missing());
+            }
+            let src = match seg_source.get(&s) {
+                Some(&src) => src,
+                None => {
+                    let blobs = self.read_chunks(&chunk_keys(seg, columns))?;
+                    sources.push(decode_columns(&blobs, &table.meta, columns)?);
+                    seg_source.insert(s, sources.len() - 1);
+                    sources.len() - 1
+                }
+            };
+            picks.push((src, off));
+        }
+        let out: Vec<ArrayRef> = (0..columns.len())
+            .map(|c| {
+                let arrays: Vec<&dyn Array> = sources.iter().map(|s| s[c].as_ref()).collect();
+                if arrays.is_empty() {
+                    return Ok(arrow::array::new_empty_array(schema.field(c).data_type()));
+                }
+                arrow::compute::interleave(&arrays, &picks)
+            })
+            .collect::<Result<_, _>>()?;
+        let opts = RecordBatchOptions::new().with_row_count(Some(row_ids.len()));
+        Ok(RecordBatch::try_new_with_options(schema, out, &opts)?)
+    }
+}

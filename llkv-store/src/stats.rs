@@ -1,0 +1,198 @@
+//! Per-chunk statistics: row count, null count, minimum and maximum.
+//!
+//! Statistics are always exact for the chunk they describe, because chunks are
+//! immutable: an update writes a new chunk with fresh statistics. Minimum and
+//! maximum are absent for all-null chunks and for long strings (a maximum that
+//! would have to be truncated), which pruning treats as "could match".
+
+use crate::codec::{Decoder, Encoder};
+use crate::error::{Error, Result};
+use arrow::array::{
+    Array, ArrayData, ArrayRef, BinaryArray, BooleanArray, LargeBinaryArray, LargeStringArray,
+    StringArray, make_array,
+};
+use arrow::buffer::Buffer;
+use arrow::compute::SortOptions;
+use arrow::datatypes::DataType;
+use std::cmp::Ordering;
+
+/// Longest string or binary value kept as a minimum or maximum.
+const MAX_STAT_BYTES: usize = 64;
+
+/// Statistics of one column chunk.
+#[derive(Debug, Clone)]
+pub struct ChunkStats {
+    /// Rows in the chunk.
+    pub row_count: u64,
+    /// NULLs in the chunk.
+    pub null_count: u64,
+    /// Smallest non-null value, as a one-element array of the column's type.
+    pub min: Option<ArrayRef>,
+    /// Largest non-null value, as a one-element array of the column's type.
+    pub max: Option<ArrayRef>,
+}
+
+impl ChunkStats {
+    /// Computes the statistics of `array`.
+    pub fn compute(array: &dyn Array) -> Self {
+        let (min, max) = min_max_indices(array)
+            .map(|(lo, hi)| (stat_value(array, lo, false), stat_value(array, hi, true)))
+            .unwrap_or((None, None));
+        Self { row_count: array.len() as u64, null_count: array.null_count() as u64, min, max }
+    }
+
+    pub(crate) fn encode(&self, e: &mut Encoder) -> Result<()> {
+        e.u64(self.row_count);
+        e.u64(self.null_count);
+        for v in [&self.min, &self.max] {
+            match v {
+                Some(a) => {
+                    e.u8(1);
+                    e.bytes(&value_bytes(a.as_ref(), 0)?);
+                }
+                None => e.u8(0),
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn decode(d: &mut Decoder<'_>, dt: &DataType) -> Result<Self> {
+        let row_count = d.u64()?;
+        let null_count = d.u64()?;
+        let mut vals = [None, None];
+        for v in &mut vals {
+            if d.u8()? == 1 {
+                *v = Some(value_from_bytes(dt, d.bytes()?)?);
+            }
+        }
+        let [min, max] = vals;
+        Ok(Self { row_count, null_count, min, max })
+    }
+}
+
+/// Indices of the smallest and largest non-null values.
+fn min_max_indices(array: &dyn Array) -> Option<(usize, usize)> {
+    let cmp = arrow::array::make_comparator(array, array, SortOptions::default()).ok()?;
+    let mut valid = (0..array.len()).filter(|&i| array.is_valid(i));
+    let first = valid.next()?;
+    let (mut lo, mut hi) = (first, first);
+    for i in valid {
+        if cmp(i, lo) == Ordering::Less {
+            lo = i;
+        }
+        if cmp(i, hi) == Ordering::Greater {
+            hi = i;
+        }
+    }
+    Some((lo, hi))
+}
+
+/// The value at `i` as a one-element array fit to be kept as a statistic:
+/// long strings are cut for a minimum (a prefix is still a lower bound) and
+/// dropped for a maximum.
+fn stat_value(array: &dyn Array, i: usize, is_max: bool) -> Option<ArrayRef> {
+    let v = array.slice(i, 1);
+    let len = value_bytes(v.as_ref(), 0).ok()?.len();
+    if len <= MAX_STAT_BYTES || !is_var_width(array.data_type()) {
+        return Some(arrow::compute::concat(&[v.as_ref()]).ok()?);
+    }
+    if is_max {
+        return None;
+    }
+    let bytes = value_bytes(v.as_ref(), 0).ok()?;
+    let mut cut = MAX_STAT_BYTES;
+    if matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
+        let s = std::str::from_utf8(&bytes).ok()?;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+    }
+    value_from_bytes(array.data_type(), &bytes[..cut]).ok()
+}
+
+fn is_var_width(dt: &DataType) -> bool {
+    matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary)
+}
+
+/// The bytes of value `i` of a storable array.
+pub(crate) fn value_bytes(array: &dyn Array, i: usize) -> Result<Vec<u8>> {
+    let dt = array.data_type();
+    Ok(match dt {
+        DataType::Boolean => {
+            let a = array.as_any().downcast_ref::<BooleanArray>().ok_or_else(bad_stat)?;
+            vec![u8::from(a.value(i))]
+        }
+        DataType::Utf8 => downcast::<StringArray>(array)?.value(i).as_bytes().to_vec(),
+        DataType::LargeUtf8 => downcast::<LargeStringArray>(array)?.value(i).as_bytes().to_vec(),
+        DataType::Binary => downcast::<BinaryArray>(array)?.value(i).to_vec(),
+        DataType::LargeBinary => downcast::<LargeBinaryArray>(array)?.value(i).to_vec(),
+        _ => {
+            let width = dt.primitive_width().ok_or_else(bad_stat)?;
+            let data = array.to_data();
+            let start = (data.offset() + i) * width;
+            data.buffers()[0].as_slice()[start..start + width].to_vec()
+        }
+    })
+}
+
+fn downcast<T: 'static>(array: &dyn Array) -> Result<&T> {
+    array.as_any().downcast_ref::<T>().ok_or_else(bad_stat)
+}
+
+fn bad_stat() -> Error {
+    Error::Corrupt("statistic does not match its column type".into())
+}
+
+/// Rebuilds a one-element array of type `dt` from [`value_bytes`].
+pub(crate) fn value_from_bytes(dt: &DataType, bytes: &[u8]) -> Result<ArrayRef> {
+    let utf8 = || std::str::from_utf8(bytes).map_err(|_| bad_stat());
+    Ok(match dt {
+        DataType::Boolean => {
+            std::sync::Arc::new(BooleanArray::from(vec![*bytes.first().ok_or_else(bad_stat)? != 0]))
+        }
+        DataType::Utf8 => std::sync::Arc::new(StringArray::from(vec![utf8()?])),
+        DataType::LargeUtf8 => std::sync::Arc::new(LargeStringArray::from(vec![utf8()?])),
+        DataType::Binary => std::sync::Arc::new(BinaryArray::from_vec(vec![bytes])),
+        DataType::LargeBinary => std::sync::Arc::new(LargeBinaryArray::from_vec(vec![bytes])),
+        _ => {
+            let width = dt.primitive_width().ok_or_else(bad_stat)?;
+            if bytes.len() != width {
+                return Err(bad_stat());
+            }
+            let data = ArrayData::builder(dt.clone())
+                .len(1)
+                .add_buffer(Buffer::from(bytes.to_vec()))
+                .build()
+                .map_err(|_| bad_stat())?;
+            make_array(data)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Float64Array, Int64Array};
+
+    #[test]
+    fn stats_are_exact_and_survive_encoding() {
+        let a = Int64Array::from(vec![Some(5), None, Some(-2), Some(9)]);
+        let s = ChunkStats::compute(&a);
+        assert_eq!((s.row_count, s.null_count), (4, 1));
+        let mut e = Encoder::default();
+        s.encode(&mut e).unwrap();
+        let back = ChunkStats::decode(&mut Decoder::new(&e.buf, "t"), &DataType::Int64).unwrap();
+        assert_eq!(back.min.unwrap().as_ref(), &Int64Array::from(vec![-2]) as &dyn Array);
+        assert_eq!(back.max.unwrap().as_ref(), &Int64Array::from(vec![9]) as &dyn Array);
+    }
+
+    #[test]
+    fn all_null_chunks_have_no_bounds_and_long_strings_no_max() {
+        let s = ChunkStats::compute(&Float64Array::from(vec![None, None]));
+        assert!(s.min.is_none() && s.max.is_none());
+        let long = "z".repeat(100);
+        let s = ChunkStats::compute(&StringArray::from(vec!["a", long.as_str()]));
+        assert!(s.max.is_none());
+        assert!(s.min.is_some());
+    }
+}

@@ -1,0 +1,260 @@
+//! Row changes inside a [`WriteTxn`]: append, update by row id, delete by row id.
+//!
+//! New rows go to new segments. Small trailing segments are merged like a
+//! binary counter (a segment is merged into its predecessor once it is at
+//! least as large), so single-row appends cost O(log chunk_rows) rewrites per
+//! row and a table keeps at most about log2(chunk_rows) small segments at its tail.
+
+use crate::catalog::TableId;
+use crate::chunk;
+use crate::error::{Error, Result};
+use crate::scan::{chunk_keys, decode_columns};
+use crate::stats::ChunkStats;
+use crate::store::WriteTxn;
+use crate::table::{ColumnChunk, Segment, TableData};
+use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::buffer::BooleanBuffer;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+impl WriteTxn<'_> {
+    /// Appends rows; returns the row id of the first one (the rest follow in order).
+    ///
+    /// Columns are matched by position and cast to the table's types when they
+    /// differ (for example `Utf8View` to `Utf8`).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a wrong column count, an impossible cast, or a NULL
+    /// in a NOT NULL column.
+    pub fn append(&mut self, id: TableId, batch: &RecordBatch) -> Result<u64> {
+        let table = self.work.table(id).ok_or_else(|| Error::NotFound(format!("table {id}")))?;
+        let columns = conform(table, batch.columns())?;
+        let first = table.next_row_id;
+        let rows = batch.num_rows();
+        if rows == 0 {
+            return Ok(first);
+        }
+        let cap = self.store.inner.options.chunk_rows;
+        let mut start = 0;
+        while start < rows {
+            let len = cap.min(rows - start);
+            let piece: Vec<ArrayRef> = columns.iter().map(|c| c.slice(start, len)).collect();
+            let seg = self.write_segment(first + start as u64, &piece, None)?;
+            self.table_mut(id)?.segments.push(Arc::new(seg));
+            start += len;
+        }
+        self.table_mut(id)?.next_row_id = first + rows as u64;
+        self.merge_tail(id)?;
+        Ok(first)
+    }
+
+    /// Writes the chunks of a new segment.
+    fn write_segment(
+        &mut self,
+        first_row_id: u64,
+        columns: &[ArrayRef],
+        deleted: Option<BooleanBuffer>,
+    ) -> Result<Segment> {
+        let row_count = columns.first().map_or(0, |c| c.len()) as u64;
+        let mut chunks = Vec::with_capacity(columns.len());
+        for col in columns {
+            let stats = ChunkStats::compute(col.as_ref());
+            let key = self.put_blob(chunk::encode(col.as_ref())?)?;
+            chunks.push(ColumnChunk { key, stats });
+        }
+        let deleted = deleted.filter(|d| d.count_set_bits() > 0);
+        Ok(Segment { key: 0, first_row_id, row_count, columns: chunks, deleted })
+    }
+
+    /// Merges trailing segments while the last is at least as large as the one
+    /// before it and both are below the chunk size.
+    fn merge_tail(&mut self, id: TableId) -> Result<()> {
+        let cap = self.store.inner.options.chunk_rows as u64;
+        loop {
+            let segs = &self
+                .work
+                .table(id)
+                .ok_or_else(|| Error::NotFound(format!("table {id}")))?
+                .segments;
+            let n = segs.len();
+            if n < 2 {
+                return Ok(());
+            }
+            let (a, b) = (&segs[n - 2], &segs[n - 1]);
+            if a.row_count >= cap || b.row_count >= cap || a.row_count > b.row_count {
+                return Ok(());
+            }
+            let (a, b) = (Arc::clone(a), Arc::clone(b));
+            let ncols = a.columns.len();
+            let all: Vec<usize> = (0..ncols).collect();
+            let meta = self.work.tables_meta(id)?;
+            let ca = decode_columns(&self.read_chunks(&chunk_keys(&a, &all))?, &meta, &all)?;
+            let cb = decode_columns(&self.read_chunks(&chunk_keys(&b, &all))?, &meta, &all)?;
+            let merged: Vec<ArrayRef> = ca
+                .iter()
+                .zip(&cb)
+                .map(|(x, y)| arrow::compute::concat(&[x.as_ref(), y.as_ref()]))
+                .collect::<Result<_, _>>()?;
+            let deleted = concat_deleted(&a, &b);
+            let total = a.row_count + b.row_count;
+            let first_len = total.min(cap) as usize;
+            let mut new_segs = Vec::new();
+            let head: Vec<ArrayRef> = merged.iter().map(|c| c.slice(0, first_len)).collect();
+            let head_del = deleted.as_ref().map(|d| d.slice(0, first_len));
+            new_segs.push(self.write_segment(a.first_row_id, &head, head_del)?);
+            if (first_len as u64) < total {
+                let rest = total as usize - first_len;
+                let tail: Vec<ArrayRef> = merged.iter().map(|c| c.slice(first_len, rest)).collect();
+                let tail_del = deleted.as_ref().map(|d| d.slice(first_len, rest));
+                new_segs.push(self.write_segment(
+                    a.first_row_id + first_len as u64,
+                    &tail,
+                    tail_del,
+                )?);
+            }
+            let t = self.table_mut(id)?;
+            t.segments.truncate(n - 2);
+            t.segments.extend(new_segs.into_iter().map(Arc::new));
+            if t.segments.len() == n {
+                // The pair became a full segment and a remainder: stop, the
+                // remainder is smaller than the full one before it.
+                return Ok(());
+            }
+        }
+    }
+
+    /// Overwrites `column` at the given rows with `values` (one per row id, in order).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for a row id that does not exist or is deleted,
+    /// [`Error::Invalid`] for mismatched lengths, types or a NULL in a NOT NULL column.
+    pub fn update(
+        &mut self,
+        id: TableId,
+        column: usize,
+        row_ids: &[u64],
+        values: &ArrayRef,
+    ) -> Result<()> {
+        if row_ids.len() != values.len() {
+            return Err(Error::Invalid("update needs one value per row id".into()));
+        }
+        let table =
+            Arc::clone(self.work.table(id).ok_or_else(|| Error::NotFound(format!("table {id}")))?);
+        let col_meta = table.meta.columns.get(column).ok_or_else(|| {
+            Error::Invalid(format!("table {} has no column {column}", table.meta.name))
+        })?;
+        let values = conform_column(col_meta, values)?;
+        for (seg_idx, items) in group_by_segment(&table, row_ids)? {
+            let seg = &table.segments[seg_idx];
+            let blobs = self.read_chunks(&chunk_keys(seg, &[column]))?;
+            let old = decode_columns(&blobs, &table.meta, &[column])?.remove(0);
+            // interleave: source 0 is the old chunk, source 1 the new values.
+            let mut pick: Vec<(usize, usize)> = (0..old.len()).map(|i| (0, i)).collect();
+            for (offset, value_idx) in items {
+                pick[offset] = (1, value_idx);
+            }
+            let new = arrow::compute::interleave(&[old.as_ref(), values.as_ref()], &pick)?;
+            let stats = ChunkStats::compute(new.as_ref());
+            let key = self.put_blob(chunk::encode(new.as_ref())?)?;
+            let t = self.table_mut(id)?;
+            let seg = Arc::make_mut(&mut t.segments[seg_idx]);
+            seg.columns[column] = ColumnChunk { key, stats };
+            seg.key = 0;
+        }
+        Ok(())
+    }
+
+    /// Deletes rows by id.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for a row id that does not exist or is already deleted.
+    pub fn delete(&mut self, id: TableId, row_ids: &[u64]) -> Result<()> {
+        let table =
+            Arc::clone(self.work.table(id).ok_or_else(|| Error::NotFound(format!("table {id}")))?);
+        for (seg_idx, items) in group_by_segment(&table, row_ids)? {
+            let seg = &table.segments[seg_idx];
+            let mut bits = match &seg.deleted {
+                Some(d) => d.iter().collect::<Vec<bool>>(),
+                None => vec![false; seg.row_count as usize],
+            };
+            for (offset, _) in items {
+                bits[offset] = true;
+            }
+            let t = self.table_mut(id)?;
+            let seg = Arc::make_mut(&mut t.segments[seg_idx]);
+            seg.deleted = Some(BooleanBuffer::from(bits));
+            seg.key = 0;
+        }
+        Ok(())
+    }
+}
+
+impl crate::store::Version {
+    pub(crate) fn tables_meta(&self, id: TableId) -> Result<Arc<crate::catalog::TableMeta>> {
+        Ok(Arc::clone(&self.table(id).ok_or_else(|| Error::NotFound(format!("table {id}")))?.meta))
+    }
+}
+
+/// Groups row ids by segment: segment index → (offset in segment, position in the input).
+fn group_by_segment(
+    table: &TableData,
+    row_ids: &[u64],
+) -> Result<BTreeMap<usize, Vec<(usize, usize)>>> {
+    let mut groups: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
+    for (i, &rid) in row_ids.iter().enumerate() {
+        let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
+        let s = table.segment_of(rid).ok_or_else(missing)?;
+        let seg = &table.segments[s];
+        let off = (rid - seg.first_row_id) as usize;
+        if seg.deleted.as_ref().is_some_and(|d| d.value(off)) {
+            return Err(missing());
+        }
+        groups.entry(s).or_default().push((off, i));
+    }
+    Ok(groups)
+}
+
+fn concat_deleted(a: &Segment, b: &Segment) -> Option<BooleanBuffer> {
+    if a.deleted.is_none() && b.deleted.is_none() {
+        return None;
+    }
+    let bits = |s: &Segment| match &s.deleted {
+        Some(d) => d.iter().collect::<Vec<bool>>(),
+        None => vec![false; s.row_count as usize],
+    };
+    let mut all = bits(a);
+    all.extend(bits(b));
+    Some(BooleanBuffer::from(all))
+}
+
+/// Checks and casts a batch's columns to the table's column types.
+fn conform(table: &TableData, columns: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
+    if columns.len() != table.meta.columns.len() {
+        return Err(Error::Invalid(format!(
+            "table {} has {} columns, the rows {}",
+            table.meta.name,
+            table.meta.columns.len(),
+            columns.len()
+        )));
+    }
+    table.meta.columns.iter().zip(columns).map(|(m, c)| conform_column(m, c)).collect()
+}
+
+fn conform_column(meta: &crate::catalog::ColumnMeta, col: &ArrayRef) -> Result<ArrayRef> {
+    let col = if col.data_type() == &meta.data_type {
+        Arc::clone(col)
+    } else {
+        arrow::compute::cast(col, &meta.data_type).map_err(|e| {
+            Error::Invalid(format!(
+                "column {}: cannot store {} as {}: {e}",
+                meta.name,
+                col.data_type(),
+                meta.data_type
+            ))
+        })?
+    };
+    if !meta.nullable && col.null_count() > 0 {
+        return Err(Error::Invalid(format!("NOT NULL constraint failed: column {}", meta.name)));
+    }
+    Ok(col)
+}
