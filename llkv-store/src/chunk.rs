@@ -127,7 +127,7 @@ pub fn encode(array: &dyn Array) -> Result<Vec<u8>> {
 fn unsliced(array: &dyn Array) -> ArrayData {
     let data = array.to_data();
     let mut copy = arrow::array::MutableArrayData::new(vec![&data], false, data.len());
-    copy.extend(0, 0, data.len());
+    copy.try_extend(0, 0, data.len()).expect("copying an array into a buffer sized for it");
     copy.freeze()
 }
 
