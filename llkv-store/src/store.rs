@@ -34,7 +34,7 @@ pub(crate) const COMMIT_KEY: u64 = 1;
 /// First key handed out for other records.
 const FIRST_FREE_KEY: u64 = 16;
 const CATALOG_MAGIC: [u8; 4] = *b"LKCT";
-const COMMIT_MAGIC: [u8; 4] = *b"LKCM";
+pub(crate) const COMMIT_MAGIC: [u8; 4] = *b"LKCM";
 /// Bytes of pending blobs a write transaction buffers before writing them out early.
 const FLUSH_BYTES: usize = 64 << 20;
 
@@ -107,6 +107,7 @@ pub(crate) struct Inner {
     verified: RwLock<HashSet<u64>>,
     pub(crate) options: StoreOptions,
     poisoned: AtomicBool,
+    notes: Mutex<Vec<String>>,
 }
 
 /// The column store. Cheap to clone; all clones share one database.
@@ -129,7 +130,16 @@ impl Store {
     /// [`Error::UnsupportedVersion`] or [`Error::Io`].
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
         let (pager, state) = FilePager::open(path.as_ref())?;
-        Self::with_pager_state(Arc::new(pager), options, state == FileState::New)
+        let note = pager.trimmed().map(|(before, after)| {
+            format!(
+                "recovery trimmed an incomplete tail from {}: {before} -> {after} bytes; \
+                 the database is at its last complete commit",
+                path.as_ref().display()
+            )
+        });
+        let store = Self::with_pager_state(Arc::new(pager), options, state == FileState::New)?;
+        store.inner.notes.lock().extend(note);
+        Ok(store)
     }
 
     /// A fresh in-memory database.
@@ -162,6 +172,7 @@ impl Store {
         let version = if is_new {
             let mut header = crate::pager::file::FILE_MAGIC.to_vec();
             header.extend_from_slice(&crate::FORMAT_VERSION.to_le_bytes());
+            debug_assert_eq!(header.len() as u64, crate::pager::recovery::HEADER_LEN);
             pager.write(&[(HEADER_KEY, &header)])?;
             pager.sync()?;
             Version { next_key: FIRST_FREE_KEY, next_table_id: 1, ..Version::default() }
@@ -176,8 +187,14 @@ impl Store {
                 verified: RwLock::new(HashSet::new()),
                 options,
                 poisoned: AtomicBool::new(false),
+                notes: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// What recovery did at open (for example trimming a torn tail), for the user.
+    pub fn recovery_notes(&self) -> Vec<String> {
+        self.inner.notes.lock().clone()
     }
 
     /// The latest committed version.
@@ -498,6 +515,7 @@ impl WriteTxn<'_> {
         rec.u64(self.work.next_key);
         rec.u64(self.work.user_seq);
         let commit = seal(COMMIT_MAGIC, &rec.buf);
+        debug_assert_eq!(commit.len() as u64, crate::pager::recovery::COMMIT_RECORD_LEN);
 
         let durable = self.store.inner.options.durability == Durability::Immediate;
         self.flush()?;

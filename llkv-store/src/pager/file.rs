@@ -34,6 +34,8 @@ pub(crate) fn mix(mut x: u64) -> u64 {
 pub struct FilePager {
     path: PathBuf,
     inner: RwLock<Handles>,
+    /// File length before and after simd-r-drive's recovery trimmed a torn tail.
+    trimmed: Option<(u64, u64)>,
     _lock: File,
 }
 
@@ -83,13 +85,26 @@ impl FilePager {
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(e)),
         }
         let state = check_header(path)?;
-        let inner = RwLock::new(Handles::open(path)?);
-        Ok((Self { path: path.to_path_buf(), inner, _lock: lock }, state))
+        let before = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if state == FileState::Existing {
+            super::recovery::recover_file(path)?;
+        }
+        let handles = Handles::open(path)?;
+        let after = handles.store.file_size()?;
+        let trimmed = (after < before).then_some((before, after));
+        let inner = RwLock::new(handles);
+        Ok((Self { path: path.to_path_buf(), inner, trimmed, _lock: lock }, state))
     }
 
     /// The database file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `(length before, length after)` when opening trimmed a torn or
+    /// truncated tail from the file.
+    pub fn trimmed(&self) -> Option<(u64, u64)> {
+        self.trimmed
     }
 }
 
@@ -119,7 +134,13 @@ fn check_header(path: &Path) -> Result<FileState> {
         }
         read += n;
     }
-    if read < head.len() || &head != FILE_MAGIC {
+    if read < head.len() && FILE_MAGIC.starts_with(&head[..read]) {
+        return Err(Error::Corrupt(format!(
+            "{} is only {len} bytes long: a truncated llkv database",
+            path.display()
+        )));
+    }
+    if &head != FILE_MAGIC {
         return Err(Error::NotADatabase { path: path.to_path_buf() });
     }
     Ok(FileState::Existing)

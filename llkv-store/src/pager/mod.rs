@@ -7,6 +7,7 @@
 mod faulty;
 pub(crate) mod file;
 mod memory;
+pub(crate) mod recovery;
 
 pub use faulty::{FaultPlan, FaultyPager};
 pub use file::FilePager;

@@ -1,0 +1,186 @@
+//! Damaged files: flipped bytes, truncation, and the zero-copy promise.
+
+use arrow::array::{Array, AsArray, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type};
+use llkv_store::{ColumnMeta, Error, ScanRequest, Store, StoreOptions, TableMeta};
+use std::path::Path;
+use std::sync::Arc;
+
+fn make_db(path: &Path, rows: i64) {
+    let store = Store::open(path, StoreOptions::default()).unwrap();
+    let mut w = store.begin_write().unwrap();
+    let meta = TableMeta::new("t", vec![ColumnMeta::new("v", DataType::Int64, true)]);
+    let id = w.create_table(meta.clone()).unwrap();
+    let batch =
+        RecordBatch::try_new(meta.schema(), vec![Arc::new(Int64Array::from_iter_values(0..rows))])
+            .unwrap();
+    w.append(id, &batch).unwrap();
+    w.commit().unwrap();
+}
+
+fn scan_sum(store: &Store) -> Result<i64, Error> {
+    let v = store.current();
+    let t = v.table_by_name("t").expect("table t");
+    let batches = store.scan(t, &ScanRequest::all())?;
+    Ok(batches
+        .iter()
+        .map(|b| b.column(0).as_primitive::<Int64Type>().values().iter().sum::<i64>())
+        .sum())
+}
+
+fn find_last(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).rposition(|w| w == needle).expect("record present")
+}
+
+#[test]
+fn a_flipped_byte_in_a_chunk_is_reported_on_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 1000);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = find_last(&bytes, b"LKCK") + 200;
+    bytes[at] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let err = scan_sum(&store).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err}");
+    assert!(err.to_string().contains("checksum"), "{err}");
+}
+
+#[test]
+fn a_flipped_byte_in_the_commit_record_is_reported_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 10);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = find_last(&bytes, b"LKCM") + 30;
+    bytes[at] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Store::open(&path, StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err}");
+    assert!(err.to_string().contains("commit"), "{err}");
+}
+
+#[test]
+fn a_truncated_tail_opens_at_the_last_complete_commit_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 100);
+    let committed_len = std::fs::metadata(&path).unwrap().len();
+    {
+        let store = Store::open(&path, StoreOptions::default()).unwrap();
+        let mut w = store.begin_write().unwrap();
+        let id = w.version().table_by_name("t").unwrap().id;
+        let meta = w.version().table(id).unwrap().meta.schema();
+        let batch =
+            RecordBatch::try_new(meta, vec![Arc::new(Int64Array::from_iter_values(0..1000))])
+                .unwrap();
+        w.append(id, &batch).unwrap();
+        w.commit().unwrap();
+    }
+    let full = std::fs::metadata(&path).unwrap().len();
+    // Cut into the second commit's records, as a crash mid-write would.
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(committed_len + (full - committed_len) / 2).unwrap();
+    drop(file);
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    assert_eq!(scan_sum(&store).unwrap(), (0..100).sum::<i64>());
+    assert!(
+        store.recovery_notes().iter().any(|n| n.contains("trimmed")),
+        "{:?}",
+        store.recovery_notes()
+    );
+}
+
+#[test]
+fn a_file_cut_inside_the_header_is_reported_as_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 10);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(4).unwrap();
+    drop(file);
+    let err = Store::open(&path, StoreOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("truncated"), "{err}");
+}
+
+#[test]
+fn a_clean_reopen_reports_no_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 10);
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    assert!(store.recovery_notes().is_empty(), "{:?}", store.recovery_notes());
+}
+
+/// The address ranges of this process's mappings of `path`, from /proc/self/maps.
+fn mappings_of(path: &Path) -> Vec<(usize, usize)> {
+    let canon = std::fs::canonicalize(path).unwrap();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    maps.lines()
+        .filter(|l| l.ends_with(canon.to_str().unwrap()))
+        .filter_map(|l| {
+            let range = l.split_whitespace().next()?;
+            let (a, b) = range.split_once('-')?;
+            Some((usize::from_str_radix(a, 16).ok()?, usize::from_str_radix(b, 16).ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn scanned_fixed_width_buffers_point_into_the_mapped_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 100_000);
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let v = store.current();
+    let batches = store.scan(v.table_by_name("t").unwrap(), &ScanRequest::all()).unwrap();
+    let maps = mappings_of(&path);
+    assert!(!maps.is_empty(), "the database file is not mapped");
+    for b in &batches {
+        let values = b.column(0).as_primitive::<Int64Type>().values();
+        let ptr = values.inner().as_ptr() as usize;
+        assert!(
+            maps.iter().any(|&(lo, hi)| ptr >= lo && ptr + values.len() * 8 <= hi),
+            "buffer at {ptr:#x} was copied"
+        );
+        assert_eq!(ptr % 64, 0, "buffer is not 64-byte aligned");
+        assert_eq!(b.column(0).null_count(), 0);
+    }
+}
+
+#[test]
+fn a_tail_torn_at_any_offset_recovers_to_one_of_the_two_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 100);
+    let first_len = std::fs::metadata(&path).unwrap().len();
+    {
+        let store = Store::open(&path, StoreOptions::default()).unwrap();
+        let mut w = store.begin_write().unwrap();
+        let id = w.version().table_by_name("t").unwrap().id;
+        let schema = w.version().table(id).unwrap().meta.schema();
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(100..300))])
+                .unwrap();
+        w.append(id, &batch).unwrap();
+        w.delete(id, &[0, 1]).unwrap();
+        w.commit().unwrap();
+    }
+    let full = std::fs::read(&path).unwrap();
+    let (one, two) = ((0..100).sum::<i64>(), (2..300).sum::<i64>());
+    let torn = dir.path().join("torn.llkv");
+    let mut cut = first_len;
+    while cut <= full.len() as u64 {
+        std::fs::write(&torn, &full[..cut as usize]).unwrap();
+        let store = Store::open(&torn, StoreOptions::default()).unwrap();
+        let sum = scan_sum(&store).unwrap();
+        let want = if cut == full.len() as u64 { two } else { one };
+        assert_eq!(sum, want, "cut at {cut} of {}", full.len());
+        drop(store);
+        cut += 13;
+        if cut > full.len() as u64 && cut < full.len() as u64 + 13 {
+            cut = full.len() as u64;
+        }
+    }
+}
