@@ -1,30 +1,40 @@
 //! # llkv-native
 //!
-//! llkv's own SQL route: sqlparser → binder → planner → executor over Arrow
-//! record batches, with no DataFusion and no Tokio.
+//! llkv's own SQL route, with neither DataFusion nor Tokio:
+//!
+//! ```text
+//! SQL ─ parse (sqlparser) ─ binder ─ plan + planner rules ─ executors ─ Arrow batches
+//!                              │                                │
+//!                         catalog (llkv-mvcc)          scans (llkv-mvcc / llkv-store)
+//! ```
+//!
+//! Expressions follow SQLite's semantics (see [`value`] for the rules), which
+//! is what the SQLite logic-test corpus expects.
+//!
+//! ```
+//! use llkv_native::NativeEngine;
+//! use llkv_sql::Engine;
+//!
+//! let mut e = NativeEngine::new(llkv_mvcc::Database::in_memory());
+//! e.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)")?;
+//! e.execute("INSERT INTO t VALUES (1, 'x'), (2, 'y')")?;
+//! let out = e.execute("SELECT b FROM t WHERE a = 2")?;
+//! # Ok::<(), llkv_sql::SqlError>(())
+//! ```
 
-use llkv_mvcc::{Database, Session};
-use llkv_sql::{Engine, Output, SqlError, SqlResult};
+mod binder;
+mod convert;
+mod ddl;
+mod dml;
+mod engine;
+mod eval;
+pub mod exec;
+pub mod expr;
+mod functions;
+mod like;
+mod parse;
+pub mod plan;
+mod planner;
+pub mod value;
 
-/// A native-route connection (one session) to an llkv database.
-pub struct NativeEngine {
-    session: Session,
-}
-
-impl NativeEngine {
-    /// A new session on `db`.
-    pub fn new(db: Database) -> Self {
-        Self { session: Session::new(db) }
-    }
-}
-
-impl Engine for NativeEngine {
-    fn route(&self) -> &'static str {
-        "native"
-    }
-
-    fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
-        let _ = &self.session;
-        Err(SqlError::plan(format!("native route under construction: {sql}")))
-    }
-}
+pub use engine::NativeEngine;

@@ -1,0 +1,226 @@
+//! CREATE / DROP of tables, views and indexes.
+//!
+//! Tables map to store [`TableMeta`]s: column types through
+//! [`llkv_sql::types::arrow_type`], `NOT NULL` as non-nullable, `PRIMARY KEY`
+//! and `UNIQUE` as the store's key sets (enforced by `llkv-mvcc`), and a
+//! `DEFAULT` expression's SQL text in the column property `default`.
+//! Views and indexes are database properties: `view.<name>` holds the view's
+//! query text, `index.<name>` holds `<table>(<columns>)` (recorded; the
+//! native route does not use secondary indexes yet).
+
+use crate::binder::view_key;
+use crate::binder::{Binder, ident_name, object_name};
+use crate::convert::build_array;
+use crate::exec::{ExecCtx, execute};
+use arrow::array::{RecordBatch, RecordBatchOptions};
+use arrow::datatypes::DataType;
+use llkv_mvcc::Transaction;
+use llkv_sql::{Output, SqlError, SqlResult, types::arrow_type};
+use llkv_store::{ColumnMeta, TableMeta};
+use sqlparser::ast::{self, ColumnOption, TableConstraint};
+
+/// The column property holding a DEFAULT expression's SQL.
+pub const DEFAULT_PROPERTY: &str = "default";
+
+fn index_key(name: &str) -> String {
+    format!("index.{name}")
+}
+
+fn column_positions(meta: &TableMeta, cols: &[ast::IndexColumn]) -> SqlResult<Vec<usize>> {
+    cols.iter()
+        .map(|c| {
+            let name = match &c.column.expr {
+                ast::Expr::Identifier(i) => i.value.clone(),
+                other => return Err(SqlError::plan(format!("unsupported key column {other}"))),
+            };
+            meta.columns
+                .iter()
+                .position(|m| m.name.eq_ignore_ascii_case(&name))
+                .ok_or_else(|| SqlError::plan(format!("no such column: {name}")))
+        })
+        .collect()
+}
+
+/// `CREATE TABLE` (also `AS SELECT`).
+///
+/// # Errors
+/// Bad definitions, an existing name (unless IF NOT EXISTS).
+pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output> {
+    let name = object_name(&c.name)?;
+    if txn.table(&name)?.is_some() || txn.property(&view_key(&name)).is_some() {
+        if c.if_not_exists {
+            return Ok(Output::Done("CREATE TABLE".into()));
+        }
+        return Err(SqlError::plan(format!("table {name} already exists")));
+    }
+    if let Some(q) = &c.query {
+        return create_table_as(txn, &name, q);
+    }
+    let mut meta = TableMeta::new(name, Vec::new());
+    for col in &c.columns {
+        let t = arrow_type(&col.data_type)?;
+        let mut cm = ColumnMeta::new(col.name.value.clone(), t, true);
+        for o in &col.options {
+            match &o.option {
+                ColumnOption::Null => {}
+                ColumnOption::NotNull => cm.nullable = false,
+                ColumnOption::Default(e) => {
+                    cm.properties.insert(DEFAULT_PROPERTY.into(), e.to_string());
+                }
+                ColumnOption::PrimaryKey(_) => meta.primary_key = vec![meta.columns.len()],
+                ColumnOption::Unique(_) => meta.unique.push(vec![meta.columns.len()]),
+                ColumnOption::Check(_) => {
+                    return Err(SqlError::plan("CHECK constraints are not supported yet"));
+                }
+                ColumnOption::Collation(_) | ColumnOption::Comment(_) => {}
+                other => return Err(SqlError::plan(format!("unsupported column option {other}"))),
+            }
+        }
+        meta.columns.push(cm);
+    }
+    for tc in &c.constraints {
+        match tc {
+            TableConstraint::PrimaryKey(pk) => {
+                meta.primary_key = column_positions(&meta, &pk.columns)?
+            }
+            TableConstraint::Unique(u) => {
+                let cols = column_positions(&meta, &u.columns)?;
+                meta.unique.push(cols);
+            }
+            other => return Err(SqlError::plan(format!("unsupported table constraint {other}"))),
+        }
+    }
+    txn.create_table(meta)?;
+    Ok(Output::Done("CREATE TABLE".into()))
+}
+
+fn create_table_as(txn: &Transaction, name: &str, q: &ast::Query) -> SqlResult<Output> {
+    let bq = Binder::new(txn).bind_query(q)?;
+    let ctx = ExecCtx::new(txn);
+    let rows = execute(&bq.plan, None, &ctx)?;
+    let (schema, _) = crate::convert::rows_to_batch(&bq.names, &rows)?;
+    let cols = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = if f.data_type() == &DataType::Null {
+                DataType::Utf8
+            } else {
+                f.data_type().clone()
+            };
+            ColumnMeta::new(f.name().clone(), t, true)
+        })
+        .collect();
+    let h = txn.create_table(TableMeta::new(name, cols))?;
+    let arrays = h
+        .meta
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| build_array(&c.data_type, &mut rows.iter().map(|r| &r[i]), &c.name))
+        .collect::<SqlResult<Vec<_>>>()?;
+    let opts = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    let batch =
+        RecordBatch::try_new_with_options(crate::convert::nullable_schema(&h.meta), arrays, &opts)?;
+    txn.insert(&h, &batch)?;
+    Ok(Output::Done("CREATE TABLE".into()))
+}
+
+/// `DROP TABLE|VIEW|INDEX [IF EXISTS] …`.
+///
+/// # Errors
+/// An unknown name without IF EXISTS.
+pub fn drop(
+    txn: &Transaction,
+    object_type: &ast::ObjectType,
+    if_exists: bool,
+    names: &[ast::ObjectName],
+) -> SqlResult<Output> {
+    for n in names {
+        let name = object_name(n)?;
+        match object_type {
+            ast::ObjectType::Table => {
+                if txn.table(&name)?.is_some() {
+                    txn.drop_table(&name)?;
+                    // Indexes on the table go with it.
+                    for (k, v) in txn.properties_with_prefix("index.") {
+                        if v.split('(').next() == Some(name.as_str()) {
+                            txn.set_property(&k, None)?;
+                        }
+                    }
+                } else if !if_exists {
+                    return Err(SqlError::plan(format!("no such table: {name}")));
+                }
+            }
+            ast::ObjectType::View => {
+                if txn.property(&view_key(&name)).is_some() {
+                    txn.set_property(&view_key(&name), None)?;
+                } else if !if_exists {
+                    return Err(SqlError::plan(format!("no such view: {name}")));
+                }
+            }
+            ast::ObjectType::Index => {
+                if txn.property(&index_key(&name)).is_some() {
+                    txn.set_property(&index_key(&name), None)?;
+                } else if !if_exists {
+                    return Err(SqlError::plan(format!("no such index: {name}")));
+                }
+            }
+            other => return Err(SqlError::plan(format!("unsupported DROP {other}"))),
+        }
+    }
+    Ok(Output::Done(format!("DROP {object_type}")))
+}
+
+/// `CREATE VIEW name AS query`: checks the query binds, then records its text.
+///
+/// # Errors
+/// An existing name, a query that does not bind.
+pub fn create_view(txn: &Transaction, v: &ast::CreateView) -> SqlResult<Output> {
+    let name = object_name(&v.name)?;
+    if txn.table(&name)?.is_some() || (!v.or_replace && txn.property(&view_key(&name)).is_some()) {
+        return Err(SqlError::plan(format!("table {name} already exists")));
+    }
+    if v.materialized {
+        return Err(SqlError::plan("materialized views are not supported"));
+    }
+    let mut q = v.query.as_ref().clone();
+    if !v.columns.is_empty() {
+        // Keep the column names by wrapping the query: SELECT * FROM (q) AS v(cols).
+        let cols: Vec<String> = v.columns.iter().map(|c| c.name.to_string()).collect();
+        let sql = format!("SELECT * FROM ({q}) AS {name}({})", cols.join(", "));
+        q = *crate::parse::parse_query(&sql)?;
+    }
+    Binder::new(txn).bind_query(&q)?;
+    txn.set_property(&view_key(&name), Some(q.to_string()))?;
+    Ok(Output::Done("CREATE VIEW".into()))
+}
+
+/// `CREATE [UNIQUE] INDEX name ON table(cols)`: checked and recorded.
+///
+/// # Errors
+/// Unknown table or columns, an existing name (unless IF NOT EXISTS), and
+/// duplicate keys for UNIQUE.
+pub fn create_index(txn: &Transaction, c: &ast::CreateIndex) -> SqlResult<Output> {
+    let table = object_name(&c.table_name)?;
+    let h = txn.table(&table)?.ok_or_else(|| SqlError::plan(format!("no such table: {table}")))?;
+    let cols = column_positions(&h.meta, &c.columns)?;
+    let name = match &c.name {
+        Some(n) => object_name(n)?,
+        None => return Err(SqlError::plan("CREATE INDEX needs a name")),
+    };
+    if txn.property(&index_key(&name)).is_some() {
+        if c.if_not_exists {
+            return Ok(Output::Done("CREATE INDEX".into()));
+        }
+        return Err(SqlError::plan(format!("index {name} already exists")));
+    }
+    if c.unique {
+        return Err(SqlError::plan("CREATE UNIQUE INDEX is not supported yet"));
+    }
+    let names: Vec<&str> =
+        cols.iter().filter_map(|&i| h.meta.columns.get(i).map(|c| c.name.as_str())).collect();
+    txn.set_property(&index_key(&name), Some(format!("{table}({})", names.join(","))))?;
+    let _ = ident_name;
+    Ok(Output::Done("CREATE INDEX".into()))
+}

@@ -1,0 +1,331 @@
+//! INSERT, UPDATE and DELETE.
+//!
+//! Values are converted to the column's storage type with SQLite's type
+//! affinity (text that reads as a number goes into numeric columns as that
+//! number); a column left out of an INSERT takes its DEFAULT, else NULL.
+//! The store enforces NOT NULL, PRIMARY KEY and UNIQUE.
+
+use crate::binder::{Binder, Scope, ScopeCol, object_name};
+use crate::convert::build_array;
+use crate::ddl::DEFAULT_PROPERTY;
+use crate::eval::{eval, eval_pred};
+use crate::exec::{ExecCtx, ScanExecutor, execute};
+use crate::value::{Row, Value};
+use arrow::array::{RecordBatch, RecordBatchOptions};
+use llkv_mvcc::{TableHandle, Transaction};
+use llkv_sql::{ErrorKind, Output, SqlError, SqlResult};
+use sqlparser::ast;
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::Parser;
+
+fn table(txn: &Transaction, name: &ast::ObjectName) -> SqlResult<TableHandle> {
+    let n = object_name(name)?;
+    txn.table(&n)?.ok_or_else(|| SqlError::plan(format!("no such table: {n}")))
+}
+
+fn column_index(h: &TableHandle, name: &str) -> SqlResult<usize> {
+    h.meta
+        .columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| SqlError::plan(format!("table {} has no column named {name}", h.name)))
+}
+
+fn default_value(txn: &Transaction, h: &TableHandle, col: usize) -> SqlResult<Value> {
+    let Some(text) = h.meta.columns.get(col).and_then(|c| c.properties.get(DEFAULT_PROPERTY))
+    else {
+        return Ok(Value::Null);
+    };
+    let e = Parser::new(&SQLiteDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| SqlError::plan(format!("bad DEFAULT {text}: {e}")))?;
+    let bound = Binder::new(txn).bind_const_expr(&e)?;
+    eval(&bound, &[], None, &ExecCtx::new(txn))
+}
+
+fn is_default_keyword(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+/// Builds a batch in the table's column types from full rows.
+///
+/// # Errors
+/// Values that cannot be stored in their column.
+pub fn rows_batch(h: &TableHandle, rows: &[Row]) -> SqlResult<RecordBatch> {
+    let arrays = h
+        .meta
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            build_array(
+                &c.data_type,
+                &mut rows.iter().map(|r| r.get(i).unwrap_or(&Value::Null)),
+                &c.name,
+            )
+        })
+        .collect::<SqlResult<Vec<_>>>()?;
+    let opts = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    Ok(RecordBatch::try_new_with_options(crate::convert::nullable_schema(&h.meta), arrays, &opts)?)
+}
+
+/// `INSERT [OR REPLACE|IGNORE] INTO t [(cols)] VALUES … | SELECT … | DEFAULT VALUES`.
+///
+/// # Errors
+/// Unknown table/columns, arity mismatches, constraint violations.
+pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
+    let ast::TableObject::TableName(name) = &ins.table else {
+        return Err(SqlError::plan("INSERT into a table function is not supported"));
+    };
+    if ins.returning.is_some() || ins.on.is_some() {
+        return Err(SqlError::plan("INSERT … RETURNING / ON CONFLICT is not supported"));
+    }
+    let h = table(txn, name)?;
+    let ncols = h.meta.columns.len();
+    let targets: Vec<usize> = if ins.columns.is_empty() {
+        (0..ncols).collect()
+    } else {
+        ins.columns.iter().map(|c| column_index(&h, &object_name(c)?)).collect::<SqlResult<_>>()?
+    };
+    let defaults: Vec<Value> =
+        (0..ncols).map(|i| default_value(txn, &h, i)).collect::<SqlResult<_>>()?;
+    let ctx = ExecCtx::new(txn);
+    // Each source row as Option<Value> per target (None: DEFAULT keyword).
+    let source: Vec<Vec<Option<Value>>> = match &ins.source {
+        None => vec![Vec::new()],
+        Some(q) => match (
+            q.body.as_ref(),
+            q.order_by.is_none() && q.limit_clause.is_none() && q.with.is_none(),
+        ) {
+            (ast::SetExpr::Values(v), true) => {
+                let mut binder = Binder::new(txn);
+                let mut out = Vec::with_capacity(v.rows.len());
+                for r in &v.rows {
+                    let mut vals = Vec::with_capacity(r.content.len());
+                    for e in &r.content {
+                        if is_default_keyword(e) {
+                            vals.push(None);
+                        } else {
+                            let b = binder.bind_const_expr(e)?;
+                            vals.push(Some(eval(&b, &[], None, &ctx)?));
+                        }
+                    }
+                    out.push(vals);
+                }
+                out
+            }
+            _ => {
+                let bq = Binder::new(txn).bind_query(q)?;
+                execute(&bq.plan, None, &ctx)?
+                    .into_iter()
+                    .map(|r| r.into_iter().map(Some).collect())
+                    .collect()
+            }
+        },
+    };
+    let mut rows = Vec::with_capacity(source.len());
+    for vals in source {
+        if ins.source.is_some() && vals.len() != targets.len() {
+            return Err(SqlError::plan(format!(
+                "table {} has {} columns but {} values were supplied",
+                h.name,
+                targets.len(),
+                vals.len()
+            )));
+        }
+        let mut row = defaults.clone();
+        for (t, v) in targets.iter().zip(vals) {
+            if let Some(v) = v {
+                row[*t] = v;
+            }
+        }
+        rows.push(row);
+    }
+    let mode = match (&ins.or, ins.replace_into, ins.ignore) {
+        (Some(ast::SqliteOnConflict::Replace), _, _) | (_, true, _) => Conflict::Replace,
+        (Some(ast::SqliteOnConflict::Ignore), _, _) | (_, _, true) => Conflict::Ignore,
+        _ => Conflict::Abort,
+    };
+    let n = match mode {
+        Conflict::Abort => txn.insert(&h, &rows_batch(&h, &rows)?)?,
+        Conflict::Ignore => {
+            let mut n = 0;
+            for r in &rows {
+                match txn.insert(&h, &rows_batch(&h, std::slice::from_ref(r))?) {
+                    Ok(k) => n += k,
+                    Err(llkv_mvcc::Error::Constraint(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            n
+        }
+        Conflict::Replace => {
+            let mut n = 0;
+            for r in &rows {
+                replace_conflicts(txn, &h, r)?;
+                n += txn.insert(&h, &rows_batch(&h, std::slice::from_ref(r))?)?;
+            }
+            n
+        }
+    };
+    Ok(Output::Affected(n))
+}
+
+enum Conflict {
+    Abort,
+    Ignore,
+    Replace,
+}
+
+/// OR REPLACE: deletes the rows whose PRIMARY KEY or UNIQUE key equals the new row's.
+fn replace_conflicts(txn: &Transaction, h: &TableHandle, new: &Row) -> SqlResult<()> {
+    let mut keys: Vec<Vec<usize>> = h.meta.unique.clone();
+    if !h.meta.primary_key.is_empty() {
+        keys.push(h.meta.primary_key.clone());
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    // Compare in storage types: convert the new row first.
+    let batch = rows_batch(h, std::slice::from_ref(new))?;
+    let stored = crate::convert::batch_rows(&batch)?;
+    let Some(new) = stored.first() else { return Ok(()) };
+    let ctx = ExecCtx::new(txn);
+    let rows = ScanExecutor::read_table(&ctx, h, true)?;
+    let mut ids = Vec::new();
+    for r in &rows {
+        let hit = keys.iter().any(|k| {
+            k.iter().all(|&c| match (r.get(c), new.get(c)) {
+                (Some(a), Some(b)) => a.sql_cmp(b) == Some(std::cmp::Ordering::Equal),
+                _ => false,
+            })
+        });
+        if hit {
+            if let Some(Value::Int(id)) = r.last() {
+                ids.push(*id as u64);
+            }
+        }
+    }
+    if !ids.is_empty() {
+        txn.delete(h, &ids)?;
+    }
+    Ok(())
+}
+
+fn table_scope(h: &TableHandle, alias: Option<&str>) -> Scope {
+    let t = alias.map_or_else(|| h.name.clone(), str::to_string);
+    Scope {
+        cols: h
+            .meta
+            .columns
+            .iter()
+            .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
+            .collect(),
+    }
+}
+
+/// The rows of `h` (with the row id last) that satisfy `selection`.
+fn matching_rows(
+    txn: &Transaction,
+    h: &TableHandle,
+    scope: &Scope,
+    selection: Option<&ast::Expr>,
+    ctx: &ExecCtx<'_>,
+) -> SqlResult<Vec<Row>> {
+    let pred = selection.map(|w| Binder::new(txn).bind_scoped_expr(w, scope)).transpose()?;
+    let rows = ScanExecutor::read_table(ctx, h, true)?;
+    let mut out = Vec::new();
+    for r in rows {
+        let keep = match &pred {
+            Some(p) => eval_pred(p, &r, None, ctx)?,
+            None => true,
+        };
+        if keep {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+fn row_id(r: &Row) -> SqlResult<u64> {
+    match r.last() {
+        Some(Value::Int(i)) => Ok(*i as u64),
+        _ => Err(SqlError::new(ErrorKind::Internal, "scan returned no row id")),
+    }
+}
+
+fn single_table(twj: &ast::TableWithJoins) -> SqlResult<(&ast::ObjectName, Option<String>)> {
+    match &twj.relation {
+        ast::TableFactor::Table { name, alias, .. } if twj.joins.is_empty() => {
+            Ok((name, alias.as_ref().map(|a| crate::binder::ident_name(&a.name))))
+        }
+        _ => Err(SqlError::plan("UPDATE/DELETE of joins is not supported")),
+    }
+}
+
+/// `UPDATE t SET c = e, … [WHERE …]`.
+///
+/// # Errors
+/// Unknown names, constraint violations, write conflicts.
+pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
+    if u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
+        return Err(SqlError::plan("UPDATE … FROM / RETURNING / LIMIT is not supported"));
+    }
+    let (name, alias) = single_table(&u.table)?;
+    let h = table(txn, name)?;
+    let scope = table_scope(&h, alias.as_deref());
+    let mut binder = Binder::new(txn);
+    let mut sets = Vec::new();
+    for a in &u.assignments {
+        let ast::AssignmentTarget::ColumnName(c) = &a.target else {
+            return Err(SqlError::plan("tuple assignments are not supported"));
+        };
+        let col = column_index(&h, &object_name(c)?)?;
+        sets.push((col, binder.bind_scoped_expr(&a.value, &scope)?));
+    }
+    let ctx = ExecCtx::new(txn);
+    let rows = matching_rows(txn, &h, &scope, u.selection.as_ref(), &ctx)?;
+    if rows.is_empty() {
+        return Ok(Output::Affected(0));
+    }
+    let ncols = h.meta.columns.len();
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut new_rows = Vec::with_capacity(rows.len());
+    for r in &rows {
+        ids.push(row_id(r)?);
+        let mut nr: Row = r.iter().take(ncols).cloned().collect();
+        for (c, e) in &sets {
+            nr[*c] = eval(e, r, None, &ctx)?;
+        }
+        new_rows.push(nr);
+    }
+    let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
+    Ok(Output::Affected(n))
+}
+
+/// `DELETE FROM t [WHERE …]`.
+///
+/// # Errors
+/// Unknown names, write conflicts.
+pub fn delete(txn: &Transaction, d: &ast::Delete) -> SqlResult<Output> {
+    if d.using.is_some() || d.returning.is_some() || d.limit.is_some() || !d.tables.is_empty() {
+        return Err(SqlError::plan("DELETE … USING / RETURNING / LIMIT is not supported"));
+    }
+    let from = match &d.from {
+        ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+    };
+    let [twj] = from.as_slice() else {
+        return Err(SqlError::plan("DELETE from several tables is not supported"));
+    };
+    let (name, alias) = single_table(twj)?;
+    let h = table(txn, name)?;
+    let scope = table_scope(&h, alias.as_deref());
+    let ctx = ExecCtx::new(txn);
+    let rows = matching_rows(txn, &h, &scope, d.selection.as_ref(), &ctx)?;
+    let ids = rows.iter().map(row_id).collect::<SqlResult<Vec<_>>>()?;
+    if ids.is_empty() {
+        return Ok(Output::Affected(0));
+    }
+    Ok(Output::Affected(txn.delete(&h, &ids)?))
+}

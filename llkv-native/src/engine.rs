@@ -1,0 +1,131 @@
+//! The native route's [`Engine`]: one session, statements dispatched to the
+//! binder/executor (queries), DDL and DML modules.
+
+use crate::binder::Binder;
+use crate::convert::rows_to_batch;
+use crate::exec::{ExecCtx, execute};
+use crate::parse::parse_sql;
+use crate::{ddl, dml};
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use llkv_mvcc::{Database, Session, Transaction};
+use llkv_sql::{Engine, ErrorKind, Output, SqlError, SqlResult};
+use sqlparser::ast::Statement;
+use std::sync::Arc;
+
+/// A native-route connection (one session) to an llkv database.
+///
+/// ```
+/// use llkv_native::NativeEngine;
+/// use llkv_sql::{Engine, Output};
+///
+/// let mut e = NativeEngine::new(llkv_mvcc::Database::in_memory());
+/// e.execute("CREATE TABLE t(a INTEGER); INSERT INTO t VALUES (1), (2)")?;
+/// let out = e.execute("SELECT sum(a) FROM t")?;
+/// assert!(matches!(&out[0], Output::Rows { batches, .. } if batches[0].num_rows() == 1));
+/// # Ok::<(), llkv_sql::SqlError>(())
+/// ```
+pub struct NativeEngine {
+    session: Session,
+}
+
+impl NativeEngine {
+    /// A new session on `db`.
+    pub fn new(db: Database) -> Self {
+        Self { session: Session::new(db) }
+    }
+
+    fn run_one(&self, stmt: &Statement) -> SqlResult<Output> {
+        match stmt {
+            Statement::StartTransaction { .. } => {
+                self.session.begin()?;
+                return Ok(Output::Done("BEGIN".into()));
+            }
+            Statement::Commit { .. } => {
+                self.session.commit()?;
+                return Ok(Output::Done("COMMIT".into()));
+            }
+            Statement::Rollback { savepoint: None, .. } => {
+                self.session.rollback()?;
+                return Ok(Output::Done("ROLLBACK".into()));
+            }
+            _ => {}
+        }
+        let st = self.session.statement_txn();
+        let r = run_in(&st.txn, stmt);
+        match r {
+            Ok(out) => {
+                if !st.explicit {
+                    st.txn.commit()?;
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                if st.explicit {
+                    st.txn.fail(e.message.clone());
+                } else {
+                    st.txn.rollback();
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Runs one non-transaction-control statement in `txn`.
+fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
+    match stmt {
+        Statement::Query(q) => {
+            let bq = Binder::new(txn).bind_query(q)?;
+            let ctx = ExecCtx::new(txn);
+            let rows = execute(&bq.plan, None, &ctx)?;
+            let (schema, batch) = rows_to_batch(&bq.names, &rows)?;
+            Ok(Output::Rows { schema, batches: vec![batch] })
+        }
+        Statement::Insert(i) => dml::insert(txn, i),
+        Statement::Update(u) => dml::update(txn, u),
+        Statement::Delete(d) => dml::delete(txn, d),
+        Statement::CreateTable(c) => ddl::create_table(txn, c),
+        Statement::CreateView(v) => ddl::create_view(txn, v),
+        Statement::CreateIndex(c) => ddl::create_index(txn, c),
+        Statement::Drop { object_type, if_exists, names, .. } => {
+            ddl::drop(txn, object_type, *if_exists, names)
+        }
+        Statement::Explain { statement, .. } => match statement.as_ref() {
+            Statement::Query(q) => {
+                let bq = Binder::new(txn).bind_query(q)?;
+                let text = format!("{:#?}", bq.plan);
+                let lines: Vec<&str> = text.lines().collect();
+                let schema = Arc::new(Schema::new(vec![Field::new("plan", DataType::Utf8, false)]));
+                let batch = RecordBatch::try_new(
+                    Arc::clone(&schema),
+                    vec![Arc::new(StringArray::from(lines))],
+                )?;
+                Ok(Output::Rows { schema, batches: vec![batch] })
+            }
+            other => {
+                Err(SqlError::plan(format!("EXPLAIN is supported for queries only, not: {other}")))
+            }
+        },
+        other => {
+            let text = other.to_string();
+            let head: String = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            Err(SqlError::new(ErrorKind::Plan, format!("unsupported statement: {head}")))
+        }
+    }
+}
+
+impl Engine for NativeEngine {
+    fn route(&self) -> &'static str {
+        "native"
+    }
+
+    fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
+        let stmts = parse_sql(sql)?;
+        let mut out = Vec::with_capacity(stmts.len());
+        for s in &stmts {
+            out.push(self.run_one(s)?);
+        }
+        Ok(out)
+    }
+}

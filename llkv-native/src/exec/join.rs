@@ -1,0 +1,288 @@
+//! Joins: a multi-way inner join with greedy ordering and hash joins on
+//! equi-conjuncts, and a nested-loop outer join.
+
+use super::{ExecCtx, Outer, execute};
+use crate::eval::{eval, eval_pred};
+use crate::expr::{BinOp, Expr};
+use crate::plan::{JoinKind, JoinRel};
+use crate::value::{GroupKey, Row, Value};
+use llkv_sql::SqlResult;
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// Inner joins of several relations (comma joins, CROSS and INNER JOIN).
+///
+/// Rows are built at full width: relation `i` fills its own column range, so
+/// conjuncts bound against the whole FROM clause apply unchanged at any join
+/// order. The rule-based order: single-relation conjuncts filter their relation
+/// first; then, starting from the smallest relation, the next relation is one
+/// linked by an equality (joined by hashing), else the smallest left (cross).
+pub struct MultiJoinExecutor;
+
+struct Conj {
+    expr: Expr,
+    rels: Vec<usize>,
+    late: bool,
+    done: bool,
+}
+
+fn rel_of(rels: &[JoinRel], col: usize) -> Option<usize> {
+    rels.iter().position(|r| col >= r.start && col < r.start + r.width)
+}
+
+fn rels_of(rels: &[JoinRel], e: &Expr) -> Vec<usize> {
+    let mut v: Vec<usize> = e.columns().into_iter().filter_map(|c| rel_of(rels, c)).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+impl MultiJoinExecutor {
+    /// Runs the join.
+    ///
+    /// # Errors
+    /// Storage and evaluation errors.
+    pub fn execute(
+        rels: &[JoinRel],
+        conjuncts: &[Expr],
+        width: usize,
+        outer: Option<&Outer<'_>>,
+        ctx: &ExecCtx<'_>,
+    ) -> SqlResult<Vec<Row>> {
+        let mut conj: Vec<Conj> = conjuncts
+            .iter()
+            .map(|e| Conj {
+                expr: e.clone(),
+                rels: rels_of(rels, e),
+                late: e.has_subquery(),
+                done: false,
+            })
+            .collect();
+        // Constant conjuncts decide up front.
+        let empty_row = vec![Value::Null; width];
+        for c in conj.iter_mut().filter(|c| c.rels.is_empty() && !c.late) {
+            if !eval_pred(&c.expr, &empty_row, outer, ctx)? {
+                return Ok(Vec::new());
+            }
+            c.done = true;
+        }
+        // Read and pre-filter each relation.
+        let mut inputs: Vec<Vec<Row>> = Vec::with_capacity(rels.len());
+        for (i, rel) in rels.iter().enumerate() {
+            let mut rows = execute(&rel.plan, outer, ctx)?;
+            for c in conj.iter_mut().filter(|c| !c.late && !c.done && c.rels == [i]) {
+                let mut e = c.expr.clone();
+                let start = rel.start;
+                e.map_columns(&|k| k - start);
+                rows = super::FilterExecutor::execute(rows, &e, outer, ctx)?;
+                c.done = true;
+            }
+            inputs.push(rows);
+        }
+        let Some(first) = (0..rels.len()).min_by_key(|&i| inputs[i].len()) else {
+            return Ok(vec![Vec::new()]);
+        };
+        let mut joined: Vec<usize> = vec![first];
+        let mut cur: Vec<Row> = inputs[first]
+            .iter()
+            .map(|r| {
+                let mut full = vec![Value::Null; width];
+                place(&mut full, rels[first].start, r);
+                full
+            })
+            .collect();
+        while joined.len() < rels.len() {
+            // Pick the next relation: linked by equalities first, smallest first.
+            let candidates: Vec<usize> = (0..rels.len()).filter(|i| !joined.contains(i)).collect();
+            let linked = |i: usize| -> Vec<(usize, Expr, Expr)> {
+                let mut keys = Vec::new();
+                for (ci, c) in conj.iter().enumerate() {
+                    if c.done || c.late {
+                        continue;
+                    }
+                    if let Expr::Binary(BinOp::Eq, a, b) = &c.expr {
+                        let (ra, rb) = (rels_of(rels, a), rels_of(rels, b));
+                        let cur_side =
+                            |r: &Vec<usize>| !r.is_empty() && r.iter().all(|x| joined.contains(x));
+                        if rb == [i] && cur_side(&ra) {
+                            keys.push((ci, (**a).clone(), (**b).clone()));
+                        } else if ra == [i] && cur_side(&rb) {
+                            keys.push((ci, (**b).clone(), (**a).clone()));
+                        }
+                    }
+                }
+                keys
+            };
+            let next = candidates
+                .iter()
+                .copied()
+                .filter(|&i| !linked(i).is_empty())
+                .min_by_key(|&i| inputs[i].len())
+                .or_else(|| candidates.iter().copied().min_by_key(|&i| inputs[i].len()));
+            let Some(next) = next else { break };
+            let keys = linked(next);
+            let rel = &rels[next];
+            let right = &inputs[next];
+            cur = if keys.is_empty() {
+                cross(&cur, right, rel.start)
+            } else {
+                for (ci, _, _) in &keys {
+                    conj[*ci].done = true;
+                }
+                let start = rel.start;
+                let right_keys: Vec<Expr> = keys
+                    .iter()
+                    .map(|(_, _, r)| {
+                        let mut e = r.clone();
+                        e.map_columns(&|k| k - start);
+                        e
+                    })
+                    .collect();
+                let left_keys: Vec<Expr> = keys.iter().map(|(_, l, _)| l.clone()).collect();
+                hash_join(&cur, right, &left_keys, &right_keys, start, outer, ctx)?
+            };
+            joined.push(next);
+            // Apply conjuncts now fully covered.
+            for c in conj.iter_mut().filter(|c| !c.done && !c.late) {
+                if c.rels.iter().all(|r| joined.contains(r)) {
+                    cur = super::FilterExecutor::execute(cur, &c.expr, outer, ctx)?;
+                    c.done = true;
+                }
+            }
+        }
+        for c in conj.iter().filter(|c| !c.done) {
+            cur = super::FilterExecutor::execute(cur, &c.expr, outer, ctx)?;
+        }
+        Ok(cur)
+    }
+}
+
+fn place(full: &mut [Value], start: usize, part: &[Value]) {
+    for (slot, v) in full.iter_mut().skip(start).zip(part) {
+        *slot = v.clone();
+    }
+}
+
+fn cross(left: &[Row], right: &[Row], start: usize) -> Vec<Row> {
+    let mut out = Vec::with_capacity(left.len() * right.len());
+    for l in left {
+        for r in right {
+            let mut row = l.clone();
+            place(&mut row, start, r);
+            out.push(row);
+        }
+    }
+    out
+}
+
+fn key_of(
+    exprs: &[Expr],
+    row: &[Value],
+    outer: Option<&Outer<'_>>,
+    ctx: &ExecCtx<'_>,
+) -> SqlResult<Option<Vec<GroupKey>>> {
+    let mut k = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        let v = eval(e, row, outer, ctx)?;
+        // NULL never equals anything.
+        if v.is_null() {
+            return Ok(None);
+        }
+        k.push(v.group_key());
+    }
+    Ok(Some(k))
+}
+
+/// Builds a hash table on the right rows and probes it with the left rows
+/// (in parallel over the probe side).
+fn hash_join(
+    left: &[Row],
+    right: &[Row],
+    left_keys: &[Expr],
+    right_keys: &[Expr],
+    start: usize,
+    outer: Option<&Outer<'_>>,
+    ctx: &ExecCtx<'_>,
+) -> SqlResult<Vec<Row>> {
+    let mut table: HashMap<Vec<GroupKey>, Vec<usize>> = HashMap::new();
+    for (i, r) in right.iter().enumerate() {
+        if let Some(k) = key_of(right_keys, r, outer, ctx)? {
+            table.entry(k).or_default().push(i);
+        }
+    }
+    let probe = |l: &Row| -> SqlResult<Vec<Row>> {
+        let mut out = Vec::new();
+        if let Some(k) = key_of(left_keys, l, outer, ctx)? {
+            if let Some(ms) = table.get(&k) {
+                for &m in ms {
+                    let mut row = l.clone();
+                    place(&mut row, start, &right[m]);
+                    out.push(row);
+                }
+            }
+        }
+        Ok(out)
+    };
+    let parts: Vec<Vec<Row>> = if left.len() >= super::PARALLEL_ROWS {
+        left.par_iter().map(probe).collect::<SqlResult<_>>()?
+    } else {
+        left.iter().map(probe).collect::<SqlResult<_>>()?
+    };
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// An outer (or inner) join of two inputs by nested loops; row = left ++ right.
+pub struct JoinExecutor;
+
+impl JoinExecutor {
+    /// Runs the join; unmatched rows of the preserved side(s) get NULLs.
+    ///
+    /// # Errors
+    /// Evaluation errors.
+    #[expect(clippy::too_many_arguments, reason = "a join has this many inputs")]
+    pub fn execute(
+        left: Vec<Row>,
+        right: Vec<Row>,
+        left_width: usize,
+        right_width: usize,
+        kind: JoinKind,
+        on: Option<&Expr>,
+        outer: Option<&Outer<'_>>,
+        ctx: &ExecCtx<'_>,
+    ) -> SqlResult<Vec<Row>> {
+        let mut out = Vec::new();
+        let mut right_matched = vec![false; right.len()];
+        for l in &left {
+            let mut matched = false;
+            for (j, r) in right.iter().enumerate() {
+                let mut row = Vec::with_capacity(left_width + right_width);
+                row.extend(l.iter().cloned());
+                row.extend(r.iter().cloned());
+                let ok = match on {
+                    Some(e) => eval_pred(e, &row, outer, ctx)?,
+                    None => true,
+                };
+                if ok {
+                    matched = true;
+                    right_matched[j] = true;
+                    out.push(row);
+                }
+            }
+            if !matched && matches!(kind, JoinKind::Left | JoinKind::Full) {
+                let mut row = l.clone();
+                row.resize(left_width + right_width, Value::Null);
+                out.push(row);
+            }
+        }
+        if matches!(kind, JoinKind::Right | JoinKind::Full) {
+            for (j, r) in right.iter().enumerate() {
+                if !right_matched[j] {
+                    let mut row = vec![Value::Null; left_width];
+                    row.extend(r.iter().cloned());
+                    out.push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
