@@ -34,6 +34,7 @@ pub mod chunk;
 mod codec;
 mod error;
 pub mod pager;
+mod patch;
 mod predicate;
 mod scan;
 mod stats;
@@ -43,6 +44,7 @@ mod write;
 
 pub use catalog::{ColumnMeta, TableId, TableMeta};
 pub use error::{Error, Result};
+pub use patch::ChunkPatch;
 pub use predicate::{CmpOp, Predicate};
 pub use scan::{ROW_ID_COLUMN, ScanRequest, VersionFilter};
 pub use stats::ChunkStats;

@@ -139,12 +139,25 @@ pub(crate) fn chunk_keys(seg: &Segment, columns: &[usize]) -> Vec<u64> {
 }
 
 /// Wraps chunk blobs as arrays of the columns' types (zero-copy).
+///
+/// A chunk that carries a patch is copied with the patch laid over it.
 pub(crate) fn decode_columns(
+    seg: &Segment,
     blobs: &[Buffer],
     meta: &TableMeta,
     columns: &[usize],
 ) -> Result<Vec<ArrayRef>> {
-    blobs.iter().zip(columns).map(|(b, &c)| chunk::decode(b, &meta.columns[c].data_type)).collect()
+    blobs
+        .iter()
+        .zip(columns)
+        .map(|(b, &c)| {
+            let base = chunk::decode(b, &meta.columns[c].data_type)?;
+            match &seg.columns[c].patch {
+                Some(p) => p.apply(&base),
+                None => Ok(base),
+            }
+        })
+        .collect()
 }
 
 impl Store {
@@ -183,7 +196,7 @@ impl Store {
         }
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let blobs = self.read_chunks(&chunk_keys(seg, &needed))?;
-        let arrays = decode_columns(&blobs, &table.meta, &needed)?;
+        let arrays = decode_columns(seg, &blobs, &table.meta, &needed)?;
         let mut mask: Option<BooleanArray> =
             seg.deleted.as_ref().map(|d| BooleanArray::new(!d, None));
         let mut masks = Vec::new();
@@ -304,7 +317,7 @@ impl Store {
                 Some(&src) => src,
                 None => {
                     let blobs = self.read_chunks(&chunk_keys(seg, columns))?;
-                    sources.push(decode_columns(&blobs, &table.meta, columns)?);
+                    sources.push(decode_columns(seg, &blobs, &table.meta, columns)?);
                     seg_source.insert(s, sources.len() - 1);
                     sources.len() - 1
                 }

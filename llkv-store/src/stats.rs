@@ -15,6 +15,7 @@ use arrow::buffer::Buffer;
 use arrow::compute::SortOptions;
 use arrow::datatypes::DataType;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// Longest string or binary value kept as a minimum or maximum.
 const MAX_STAT_BYTES: usize = 64;
@@ -39,6 +40,43 @@ impl ChunkStats {
             .map(|(lo, hi)| (stat_value(array, lo, false), stat_value(array, hi, true)))
             .unwrap_or((None, None));
         Self { row_count: array.len() as u64, null_count: array.null_count() as u64, min, max }
+    }
+
+    /// Statistics covering both `self` and `other` (same column type): the
+    /// smaller minimum and the larger maximum. Row and null counts are left to
+    /// the caller.
+    pub fn widened(&self, other: &ChunkStats) -> ChunkStats {
+        let pick =
+            |a: &Option<ArrayRef>, b: &Option<ArrayRef>, want: Ordering, none_if_missing: bool| {
+                match (a, b) {
+                    (Some(x), Some(y)) => {
+                        let cmp = arrow::array::make_comparator(
+                            x.as_ref(),
+                            y.as_ref(),
+                            SortOptions::default(),
+                        );
+                        match cmp {
+                            Ok(c) if c(0, 0) == want => Some(Arc::clone(x)),
+                            Ok(_) => Some(Arc::clone(y)),
+                            Err(_) => None,
+                        }
+                    }
+                    // A side with no bound: unknown (or all NULL, then the other side decides).
+                    (Some(x), None) | (None, Some(x)) if !none_if_missing => Some(Arc::clone(x)),
+                    _ => None,
+                }
+            };
+        let self_all_null = self.null_count == self.row_count;
+        let other_all_null = other.null_count == other.row_count;
+        let (min, max) = match (self_all_null, other_all_null) {
+            (true, _) => (other.min.clone(), other.max.clone()),
+            (_, true) => (self.min.clone(), self.max.clone()),
+            _ => (
+                pick(&self.min, &other.min, Ordering::Less, true),
+                pick(&self.max, &other.max, Ordering::Greater, true),
+            ),
+        };
+        ChunkStats { row_count: self.row_count, null_count: self.null_count, min, max }
     }
 
     pub(crate) fn encode(&self, e: &mut Encoder) -> Result<()> {
@@ -148,12 +186,12 @@ pub(crate) fn value_from_bytes(dt: &DataType, bytes: &[u8]) -> Result<ArrayRef> 
     let utf8 = || std::str::from_utf8(bytes).map_err(|_| bad_stat());
     Ok(match dt {
         DataType::Boolean => {
-            std::sync::Arc::new(BooleanArray::from(vec![*bytes.first().ok_or_else(bad_stat)? != 0]))
+            Arc::new(BooleanArray::from(vec![*bytes.first().ok_or_else(bad_stat)? != 0]))
         }
-        DataType::Utf8 => std::sync::Arc::new(StringArray::from(vec![utf8()?])),
-        DataType::LargeUtf8 => std::sync::Arc::new(LargeStringArray::from(vec![utf8()?])),
-        DataType::Binary => std::sync::Arc::new(BinaryArray::from_vec(vec![bytes])),
-        DataType::LargeBinary => std::sync::Arc::new(LargeBinaryArray::from_vec(vec![bytes])),
+        DataType::Utf8 => Arc::new(StringArray::from(vec![utf8()?])),
+        DataType::LargeUtf8 => Arc::new(LargeStringArray::from(vec![utf8()?])),
+        DataType::Binary => Arc::new(BinaryArray::from_vec(vec![bytes])),
+        DataType::LargeBinary => Arc::new(LargeBinaryArray::from_vec(vec![bytes])),
         _ => {
             let width = dt.primitive_width().ok_or_else(bad_stat)?;
             if bytes.len() != width {

@@ -8,6 +8,7 @@
 use crate::catalog::{TableId, TableMeta};
 use crate::codec::{Decoder, Encoder, open_sealed, seal};
 use crate::error::{Error, Result};
+use crate::patch::ChunkPatch;
 use crate::stats::ChunkStats;
 use arrow::buffer::BooleanBuffer;
 use std::sync::Arc;
@@ -20,8 +21,10 @@ pub(crate) const MANIFEST_MAGIC: [u8; 4] = *b"LKTM";
 pub struct ColumnChunk {
     /// The chunk blob's key.
     pub key: u64,
-    /// Statistics of the chunk's values.
+    /// Statistics of the chunk's values with the patch laid over them.
     pub stats: ChunkStats,
+    /// Changed values kept beside the chunk.
+    pub patch: Option<Arc<ChunkPatch>>,
 }
 
 /// A contiguous range of rows stored as one chunk per column.
@@ -58,6 +61,17 @@ impl Segment {
         for c in &self.columns {
             e.u64(c.key);
             c.stats.encode(&mut e)?;
+            match &c.patch {
+                Some(p) => {
+                    e.u8(1);
+                    e.u64(p.offsets.len() as u64);
+                    for &o in &p.offsets {
+                        e.u32(o);
+                    }
+                    e.bytes(&crate::chunk::encode(p.values.as_ref())?);
+                }
+                None => e.u8(0),
+            }
         }
         match &self.deleted {
             Some(bits) => {
@@ -89,7 +103,23 @@ impl Segment {
             if stats.row_count != row_count {
                 return Err(Error::Corrupt("segment chunk has the wrong row count".into()));
             }
-            columns.push(ColumnChunk { key, stats });
+            let patch = match d.u8()? {
+                0 => None,
+                _ => {
+                    let n = d.count(4)?;
+                    let offsets = (0..n).map(|_| d.u32()).collect::<Result<Vec<u32>>>()?;
+                    let bytes = d.bytes()?;
+                    crate::chunk::verify(bytes)?;
+                    let mut buf = arrow::buffer::MutableBuffer::new(bytes.len());
+                    buf.extend_from_slice(bytes);
+                    let values = crate::chunk::decode(&buf.into(), &c.data_type)?;
+                    if values.len() != n || offsets.windows(2).any(|w| w[0] >= w[1]) {
+                        return Err(Error::Corrupt("segment holds an invalid chunk patch".into()));
+                    }
+                    Some(Arc::new(ChunkPatch { offsets, values }))
+                }
+            };
+            columns.push(ColumnChunk { key, stats, patch });
         }
         let deleted = match d.u8()? {
             0 => None,

@@ -8,6 +8,7 @@
 use crate::catalog::TableId;
 use crate::chunk;
 use crate::error::{Error, Result};
+use crate::patch::{ChunkPatch, fold_threshold};
 use crate::scan::{chunk_keys, decode_columns};
 use crate::stats::ChunkStats;
 use crate::store::WriteTxn;
@@ -60,7 +61,7 @@ impl WriteTxn<'_> {
         for col in columns {
             let stats = ChunkStats::compute(col.as_ref());
             let key = self.put_blob(chunk::encode(col.as_ref())?)?;
-            chunks.push(ColumnChunk { key, stats });
+            chunks.push(ColumnChunk { key, stats, patch: None });
         }
         let deleted = deleted.filter(|d| d.count_set_bits() > 0);
         Ok(Segment { key: 0, first_row_id, row_count, columns: chunks, deleted })
@@ -88,8 +89,8 @@ impl WriteTxn<'_> {
             let ncols = a.columns.len();
             let all: Vec<usize> = (0..ncols).collect();
             let meta = self.work.tables_meta(id)?;
-            let ca = decode_columns(&self.read_chunks(&chunk_keys(&a, &all))?, &meta, &all)?;
-            let cb = decode_columns(&self.read_chunks(&chunk_keys(&b, &all))?, &meta, &all)?;
+            let ca = decode_columns(&a, &self.read_chunks(&chunk_keys(&a, &all))?, &meta, &all)?;
+            let cb = decode_columns(&b, &self.read_chunks(&chunk_keys(&b, &all))?, &meta, &all)?;
             let merged: Vec<ArrayRef> = ca
                 .iter()
                 .zip(&cb)
@@ -146,19 +147,29 @@ impl WriteTxn<'_> {
         let values = conform_column(col_meta, values)?;
         for (seg_idx, items) in group_by_segment(&table, row_ids)? {
             let seg = &table.segments[seg_idx];
-            let blobs = self.read_chunks(&chunk_keys(seg, &[column]))?;
-            let old = decode_columns(&blobs, &table.meta, &[column])?.remove(0);
-            // interleave: source 0 is the old chunk, source 1 the new values.
-            let mut pick: Vec<(usize, usize)> = (0..old.len()).map(|i| (0, i)).collect();
-            for (offset, value_idx) in items {
-                pick[offset] = (1, value_idx);
-            }
-            let new = arrow::compute::interleave(&[old.as_ref(), values.as_ref()], &pick)?;
-            let stats = ChunkStats::compute(new.as_ref());
-            let key = self.put_blob(chunk::encode(new.as_ref())?)?;
+            let old = &seg.columns[column];
+            let patch = ChunkPatch::merged(old.patch.as_deref(), &items, &values)?;
+            let blobs = self.read_chunks(&[old.key])?;
+            let base = crate::chunk::decode(&blobs[0], &col_meta.data_type)?;
+            let new_chunk = if patch.offsets.len() > fold_threshold(seg.row_count) {
+                // Fold the patch into a freshly written chunk with exact statistics.
+                let full = patch.apply(&base)?;
+                let stats = ChunkStats::compute(full.as_ref());
+                let key = self.put_blob(chunk::encode(full.as_ref())?)?;
+                ColumnChunk { key, stats, patch: None }
+            } else {
+                // Keep the chunk; the null count stays exact, min/max widen.
+                let base_nulls_patched =
+                    patch.offsets.iter().filter(|&&o| base.is_null(o as usize)).count() as u64;
+                let patch_stats = ChunkStats::compute(patch.values.as_ref());
+                let mut stats = old.stats.widened(&patch_stats);
+                stats.null_count = base.null_count() as u64 - base_nulls_patched
+                    + patch.values.null_count() as u64;
+                ColumnChunk { key: old.key, stats, patch: Some(Arc::new(patch)) }
+            };
             let t = self.table_mut(id)?;
             let seg = Arc::make_mut(&mut t.segments[seg_idx]);
-            seg.columns[column] = ColumnChunk { key, stats };
+            seg.columns[column] = new_chunk;
             seg.key = 0;
         }
         Ok(())
