@@ -1,32 +1,53 @@
 //! # llkv-provider
 //!
-//! The DataFusion route: llkv tables as DataFusion `TableProvider`s.
+//! The DataFusion route of llkv: an llkv [`Database`](llkv_mvcc::Database)
+//! registered as a catalog in a DataFusion `SessionContext`, with llkv's own
+//! scan node, filter pushdown, DDL, DML and transactions.
+//!
+//! ```text
+//!  SessionContext ── default catalog "llkv" ── schema "public" ── LlkvTable (one per table)
+//!        │                     │                                   │ scan ─────► LlkvScanExec ─► PreparedScan (rayon)
+//!        │                     └─ register_table / deregister_table│ insert_into / delete_from /
+//!        │                        = CREATE TABLE / DROP TABLE      │ update / truncate ─► LlkvDmlExec
+//!        └─ LlkvQueryPlanner: one llkv transaction per statement (the session's explicit one
+//!           after BEGIN), and the guard against DELETE/UPDATE filters DataFusion cannot pass on
+//! ```
+//!
+//! ```
+//! use llkv_mvcc::Database;
+//! use llkv_provider::LlkvCatalog;
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let ctx = LlkvCatalog::new(Database::in_memory()).session_context();
+//! ctx.sql("CREATE TABLE t (x INTEGER, y TEXT)").await?.collect().await?;
+//! ctx.sql("INSERT INTO t VALUES (1, 'a'), (2, 'b')").await?.collect().await?;
+//! let rows = ctx.sql("SELECT count(*) FROM t WHERE x > 1").await?.collect().await?;
+//! assert_eq!(rows[0].num_rows(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Outside an explicit transaction each statement runs in a transaction of its
+//! own that commits when its plan has run. [`DataFusionEngine`] (the route the
+//! CLI and the logic-test runner drive) adds `BEGIN` / `COMMIT` / `ROLLBACK`,
+//! which DataFusion does not execute.
 
-use llkv_mvcc::{Database, Session};
-use llkv_sql::{Engine, Output, SqlError, SqlResult};
+mod catalog;
+mod ddl;
+mod dml;
+mod engine;
+mod error;
+mod filter;
+mod planner;
+mod scan;
+mod table;
+mod types;
 
-/// A DataFusion-route connection (one session) to an llkv database.
-pub struct DataFusionEngine {
-    session: Session,
-}
-
-impl DataFusionEngine {
-    /// A new session on `db`.
-    ///
-    /// # Errors
-    /// When the async runtime cannot start.
-    pub fn new(db: Database) -> SqlResult<Self> {
-        Ok(Self { session: Session::new(db) })
-    }
-}
-
-impl Engine for DataFusionEngine {
-    fn route(&self) -> &'static str {
-        "datafusion"
-    }
-
-    fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
-        let _ = &self.session;
-        Err(SqlError::plan(format!("datafusion route under construction: {sql}")))
-    }
-}
+pub use catalog::{CATALOG_NAME, LlkvCatalog, LlkvSchema, SCHEMA_NAME};
+pub use dml::{DmlOp, LlkvDmlExec};
+pub use engine::DataFusionEngine;
+pub use error::{to_sql_error, wrap_error};
+pub use planner::LlkvQueryPlanner;
+pub use scan::{LlkvScanExec, LlkvScanStream};
+pub use table::LlkvTable;
+pub use types::LlkvTypePlanner;

@@ -1,0 +1,198 @@
+//! `LlkvCatalog`: an llkv database as a DataFusion catalog bound to one llkv
+//! session, and the configuration that makes it a context's default catalog.
+
+use crate::ddl::meta_from_provider;
+use crate::error::wrap_error;
+use crate::planner::LlkvQueryPlanner;
+use crate::table::LlkvTable;
+use crate::types::LlkvTypePlanner;
+use datafusion::catalog::{
+    CatalogProvider, CatalogProviderList, MemTable, MemoryCatalogProviderList, SchemaProvider,
+    TableProvider,
+};
+use datafusion::common::{exec_err, plan_err};
+use datafusion::error::Result;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionContext;
+use datafusion::prelude::SessionConfig;
+use llkv_mvcc::{Database, Session};
+use std::sync::Arc;
+
+/// The name llkv's catalog is registered under.
+pub const CATALOG_NAME: &str = "llkv";
+/// The one schema of llkv's catalog.
+pub const SCHEMA_NAME: &str = "public";
+
+/// An llkv database as a DataFusion catalog with one schema, [`SCHEMA_NAME`].
+///
+/// The catalog is bound to one llkv [`Session`]: every statement on its tables
+/// runs in that session's explicit transaction when one is open (see
+/// [`Session::begin`]), else in a transaction of its own that commits when the
+/// statement has run. Register it with [`LlkvCatalog::session_context`],
+/// [`LlkvCatalog::configure`] or [`LlkvCatalog::register`], which also install
+/// [`LlkvQueryPlanner`] (statement transactions, required for DELETE and
+/// UPDATE) and [`LlkvTypePlanner`] (llkv's SQL type mapping).
+#[derive(Debug)]
+pub struct LlkvCatalog {
+    schema: Arc<LlkvSchema>,
+}
+
+impl LlkvCatalog {
+    /// A catalog over `db` with a new session.
+    pub fn new(db: Database) -> Arc<Self> {
+        Self::with_session(Arc::new(Session::new(db)))
+    }
+
+    /// A catalog whose statements run in `session`'s transactions.
+    pub fn with_session(session: Arc<Session>) -> Arc<Self> {
+        Arc::new(Self { schema: Arc::new(LlkvSchema { session }) })
+    }
+
+    /// The llkv session (BEGIN / COMMIT / ROLLBACK go through it).
+    pub fn session(&self) -> &Arc<Session> {
+        &self.schema.session
+    }
+
+    /// The catalog's schema provider.
+    pub fn schema_provider(&self) -> &Arc<LlkvSchema> {
+        &self.schema
+    }
+
+    /// Configures a session state under construction: llkv becomes the default
+    /// catalog (unqualified names are llkv tables), with llkv's query and type
+    /// planners.
+    pub fn configure(self: &Arc<Self>, mut builder: SessionStateBuilder) -> SessionStateBuilder {
+        let config = builder
+            .config()
+            .take()
+            .unwrap_or_default()
+            .with_default_catalog_and_schema(CATALOG_NAME, SCHEMA_NAME)
+            .with_create_default_catalog_and_schema(false)
+            .with_information_schema(true);
+        let catalogs: Arc<dyn CatalogProviderList> = match builder.catalog_list().take() {
+            Some(list) => list,
+            None => Arc::new(MemoryCatalogProviderList::new()),
+        };
+        catalogs.register_catalog(CATALOG_NAME.to_string(), Arc::clone(self) as _);
+        builder
+            .with_config(config)
+            .with_catalog_list(catalogs)
+            .with_type_planner(Arc::new(LlkvTypePlanner))
+            .with_query_planner(Arc::new(LlkvQueryPlanner::new(Arc::clone(self.session()))))
+    }
+
+    /// A new `SessionContext` with DataFusion's default features and llkv as
+    /// its default catalog (see [`LlkvCatalog::configure`]).
+    pub fn session_context(self: &Arc<Self>) -> SessionContext {
+        self.session_context_with_config(SessionConfig::new())
+    }
+
+    /// As [`LlkvCatalog::session_context`], starting from `config`.
+    pub fn session_context_with_config(self: &Arc<Self>, config: SessionConfig) -> SessionContext {
+        let builder = SessionStateBuilder::new().with_default_features().with_config(config);
+        SessionContext::new_with_state(self.configure(builder).build())
+    }
+
+    /// Registers the catalog in an existing context and makes it the default
+    /// catalog, with llkv's planners; the context's other catalogs stay.
+    pub fn register(self: &Arc<Self>, ctx: &SessionContext) {
+        let state_ref = ctx.state_ref();
+        let mut state = state_ref.write();
+        let builder = SessionStateBuilder::new_from_existing(state.clone());
+        *state = self.configure(builder).build();
+    }
+}
+
+impl CatalogProvider for LlkvCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        vec![SCHEMA_NAME.to_string()]
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        (name == SCHEMA_NAME).then(|| Arc::clone(&self.schema) as _)
+    }
+}
+
+/// llkv's tables as a DataFusion schema: `CREATE TABLE` and `DROP TABLE`
+/// reach it as `register_table` / `deregister_table` and change llkv's catalog
+/// in the session's statement transaction.
+#[derive(Debug)]
+pub struct LlkvSchema {
+    session: Arc<Session>,
+}
+
+impl LlkvSchema {
+    fn provider(&self, meta: Arc<llkv_store::TableMeta>) -> Arc<dyn TableProvider> {
+        Arc::new(LlkvTable::new(Arc::clone(&self.session), meta))
+    }
+}
+
+#[async_trait::async_trait]
+impl SchemaProvider for LlkvSchema {
+    fn table_names(&self) -> Vec<String> {
+        let st = self.session.statement_txn();
+        st.txn.table_names().unwrap_or_default()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let st = self.session.statement_txn();
+        let handle = st.txn.table(name).map_err(wrap_error)?;
+        Ok(handle.map(|h| self.provider(h.meta)))
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        table: Arc<dyn TableProvider>,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
+        if table.downcast_ref::<LlkvTable>().is_some() {
+            return plan_err!("table {name} is already an llkv table");
+        }
+        let meta = meta_from_provider(&name, table.as_ref())?;
+        let rows = match table.downcast_ref::<MemTable>() {
+            Some(mem) => {
+                let mut rows = Vec::new();
+                for part in &mem.batches {
+                    match part.try_read() {
+                        Ok(batches) => rows.extend(batches.iter().cloned()),
+                        Err(_) => return exec_err!("the rows of new table {name} are busy"),
+                    }
+                }
+                rows
+            }
+            None => {
+                return plan_err!(
+                    "llkv can only create tables from CREATE TABLE [AS SELECT], not from a {:?}",
+                    table.table_type()
+                );
+            }
+        };
+        let st = self.session.statement_txn();
+        let result = (|| {
+            let handle = st.txn.create_table(meta)?;
+            for b in rows.iter().filter(|b| b.num_rows() > 0) {
+                st.txn.insert(&handle, b)?;
+            }
+            Ok(())
+        })();
+        st.finish(result).map_err(wrap_error)?;
+        Ok(None)
+    }
+
+    fn deregister_table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let st = self.session.statement_txn();
+        let handle = match st.txn.table(name) {
+            Ok(Some(h)) => h,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(wrap_error(e)),
+        };
+        let result = st.txn.drop_table(name);
+        st.finish(result).map_err(wrap_error)?;
+        Ok(Some(self.provider(handle.meta)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        let st = self.session.statement_txn();
+        matches!(st.txn.table(name), Ok(Some(_)))
+    }
+}

@@ -1,0 +1,219 @@
+//! `DataFusionEngine`: the DataFusion route behind llkv's [`Engine`] interface.
+
+use crate::catalog::LlkvCatalog;
+use crate::error::to_sql_error;
+use datafusion::arrow::array::UInt64Array;
+use datafusion::execution::context::SessionContext;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+use datafusion::sql::parser::{DFParserBuilder, Statement};
+use datafusion::sql::sqlparser::ast::{ObjectType, Statement as SqlStatement};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use llkv_mvcc::{Database, Session};
+use llkv_sql::{Engine, Output, SqlError, SqlResult};
+use std::sync::Arc;
+
+/// Database property prefix under which `CREATE INDEX` is recorded.
+const INDEX_PREFIX: &str = "index.";
+
+/// A DataFusion-route connection (one session) to an llkv database: a
+/// `SessionContext` with llkv as its default catalog, its own Tokio runtime,
+/// and transaction control (BEGIN, COMMIT, ROLLBACK), which DataFusion does
+/// not execute itself.
+pub struct DataFusionEngine {
+    runtime: tokio::runtime::Runtime,
+    ctx: SessionContext,
+    catalog: Arc<LlkvCatalog>,
+}
+
+impl DataFusionEngine {
+    /// A new session on `db`.
+    ///
+    /// # Errors
+    /// When the async runtime cannot start.
+    pub fn new(db: Database) -> SqlResult<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| SqlError::execution(format!("cannot start the async runtime: {e}")))?;
+        let catalog = LlkvCatalog::with_session(Arc::new(Session::new(db)));
+        let ctx = catalog.session_context();
+        Ok(Self { runtime, ctx, catalog })
+    }
+
+    /// The DataFusion context (llkv is its default catalog).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The llkv catalog and its session.
+    pub fn catalog(&self) -> &Arc<LlkvCatalog> {
+        &self.catalog
+    }
+
+    fn session(&self) -> &Arc<Session> {
+        self.catalog.session()
+    }
+
+    /// Runs one parsed statement.
+    fn run(&self, stmt: Statement) -> SqlResult<Output> {
+        if let Statement::Statement(s) = &stmt {
+            match s.as_ref() {
+                SqlStatement::StartTransaction { .. } => {
+                    self.session().begin()?;
+                    return Ok(Output::Done("BEGIN".into()));
+                }
+                SqlStatement::Commit { .. } => {
+                    self.session().commit()?;
+                    return Ok(Output::Done("COMMIT".into()));
+                }
+                SqlStatement::Rollback { .. } => {
+                    self.session().rollback()?;
+                    return Ok(Output::Done("ROLLBACK".into()));
+                }
+                SqlStatement::Drop { object_type: ObjectType::Index, names, if_exists, .. } => {
+                    return self.drop_index(names, *if_exists);
+                }
+                _ => {}
+            }
+        }
+        self.runtime.block_on(async {
+            let state = self.ctx.state();
+            let plan = state.statement_to_plan(stmt).await.map_err(to_sql_error)?;
+            let output = match &plan {
+                LogicalPlan::Dml(_) => Kind::Affected,
+                LogicalPlan::Ddl(DdlStatement::CreateIndex(ci)) => {
+                    return self.create_index(ci);
+                }
+                LogicalPlan::Ddl(d) => Kind::Done(ddl_tag(d)),
+                LogicalPlan::Statement(s) => Kind::Done(s.name().to_uppercase()),
+                LogicalPlan::Copy(_) => Kind::Affected,
+                _ => Kind::Rows,
+            };
+            let df = self.ctx.execute_logical_plan(plan).await.map_err(to_sql_error)?;
+            let schema = Arc::clone(df.schema().inner());
+            let batches = df.collect().await.map_err(to_sql_error)?;
+            Ok(match output {
+                Kind::Rows => Output::Rows { schema, batches },
+                Kind::Affected => Output::Affected(affected(&batches)),
+                Kind::Done(tag) => Output::Done(tag),
+            })
+        })
+    }
+
+    fn create_index(&self, ci: &datafusion::logical_expr::CreateIndex) -> SqlResult<Output> {
+        let table = ci.table.table().to_string();
+        let columns: Vec<String> = ci.columns.iter().map(|c| c.expr.to_string()).collect();
+        let name = ci.name.clone().unwrap_or_else(|| format!("{table}_{}_idx", columns.join("_")));
+        let st = self.session().statement_txn();
+        let result = (|| {
+            if st.txn.table(&table)?.is_none() {
+                return Err(llkv_mvcc::Error::NoSuchTable(table.clone()));
+            }
+            let key = format!("{INDEX_PREFIX}{name}");
+            if st.txn.property(&key).is_some() {
+                if ci.if_not_exists {
+                    return Ok(());
+                }
+                return Err(llkv_mvcc::Error::TransactionState(format!(
+                    "index {name} already exists"
+                )));
+            }
+            let unique = if ci.unique { "UNIQUE " } else { "" };
+            st.txn.set_property(&key, Some(format!("{unique}{table}({})", columns.join(", "))))
+        })();
+        st.finish(result)?;
+        Ok(Output::Done("CREATE INDEX".into()))
+    }
+
+    fn drop_index(
+        &self,
+        names: &[datafusion::sql::sqlparser::ast::ObjectName],
+        if_exists: bool,
+    ) -> SqlResult<Output> {
+        let st = self.session().statement_txn();
+        let result = (|| {
+            for n in names {
+                let name = n.0.last().map(|p| p.to_string()).unwrap_or_default();
+                let key = format!("{INDEX_PREFIX}{name}");
+                if st.txn.property(&key).is_none() {
+                    if if_exists {
+                        continue;
+                    }
+                    return Err(llkv_mvcc::Error::TransactionState(format!(
+                        "index {name} does not exist"
+                    )));
+                }
+                st.txn.set_property(&key, None)?;
+            }
+            Ok(())
+        })();
+        st.finish(result)?;
+        Ok(Output::Done("DROP INDEX".into()))
+    }
+
+    /// After a failed statement inside BEGIN … COMMIT, the transaction accepts
+    /// nothing but ROLLBACK.
+    fn abort_explicit(&self, e: &SqlError) {
+        if self.session().in_transaction() {
+            self.session().statement_txn().txn.fail(e.message.clone());
+        }
+    }
+}
+
+enum Kind {
+    Rows,
+    Affected,
+    Done(String),
+}
+
+fn ddl_tag(d: &DdlStatement) -> String {
+    match d {
+        DdlStatement::CreateExternalTable(_) => "CREATE EXTERNAL TABLE",
+        DdlStatement::CreateMemoryTable(_) => "CREATE TABLE",
+        DdlStatement::CreateView(_) => "CREATE VIEW",
+        DdlStatement::CreateCatalogSchema(_) => "CREATE SCHEMA",
+        DdlStatement::CreateCatalog(_) => "CREATE DATABASE",
+        DdlStatement::CreateIndex(_) => "CREATE INDEX",
+        DdlStatement::DropTable(_) => "DROP TABLE",
+        DdlStatement::DropView(_) => "DROP VIEW",
+        DdlStatement::DropCatalogSchema(_) => "DROP SCHEMA",
+        DdlStatement::CreateFunction(_) => "CREATE FUNCTION",
+        DdlStatement::DropFunction(_) => "DROP FUNCTION",
+    }
+    .to_string()
+}
+
+/// The row count a DML plan reports in its `count` column.
+fn affected(batches: &[datafusion::arrow::array::RecordBatch]) -> u64 {
+    batches
+        .iter()
+        .filter_map(|b| b.columns().first()?.as_any().downcast_ref::<UInt64Array>().cloned())
+        .flat_map(|a| a.iter().flatten().collect::<Vec<u64>>())
+        .sum()
+}
+
+impl Engine for DataFusionEngine {
+    fn route(&self) -> &'static str {
+        "datafusion"
+    }
+
+    fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
+        let dialect = GenericDialect {};
+        let statements = DFParserBuilder::new(sql)
+            .with_dialect(&dialect)
+            .build()
+            .and_then(|mut p| p.parse_statements())
+            .map_err(|e| SqlError::parse(e.strip_backtrace()))?;
+        let mut out = Vec::with_capacity(statements.len());
+        for stmt in statements {
+            match self.run(stmt) {
+                Ok(o) => out.push(o),
+                Err(e) => {
+                    self.abort_explicit(&e);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,163 @@
+//! Translating DataFusion filter expressions into llkv store predicates.
+//!
+//! Only `column <op> literal` (either side), `BETWEEN`, `IN (literals)` and
+//! `IS [NOT] NULL` on a plain column translate, and only when every literal
+//! has exactly the column's type: the store then evaluates them with the same
+//! Arrow kernels DataFusion uses. The provider still reports them `Inexact`, so
+//! DataFusion re-applies every filter above the scan.
+
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, expr::InList};
+use datafusion::scalar::ScalarValue;
+use llkv_store::{CmpOp, Predicate};
+
+/// The store predicate equivalent to `expr` on a table with `schema`, if any.
+pub(crate) fn to_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let op = cmp_op(*op)?;
+            if let (Some(column), Expr::Literal(v, _)) = (column_of(left, schema), right.as_ref()) {
+                let value = literal(v, schema.field(column).data_type())?;
+                return Some(Predicate::Compare { column, op, value });
+            }
+            if let (Expr::Literal(v, _), Some(column)) = (left.as_ref(), column_of(right, schema)) {
+                let value = literal(v, schema.field(column).data_type())?;
+                return Some(Predicate::Compare { column, op: flip(op), value });
+            }
+            None
+        }
+        Expr::Between(Between { expr, negated: false, low, high }) => {
+            let column = column_of(expr, schema)?;
+            let dt = schema.field(column).data_type();
+            match (low.as_ref(), high.as_ref()) {
+                (Expr::Literal(lo, _), Expr::Literal(hi, _)) => Some(Predicate::Between {
+                    column,
+                    low: literal(lo, dt)?,
+                    high: literal(hi, dt)?,
+                }),
+                _ => None,
+            }
+        }
+        Expr::InList(InList { expr, list, negated: false }) => {
+            let column = column_of(expr, schema)?;
+            let dt = schema.field(column).data_type();
+            let values: Option<Vec<ScalarValue>> = list
+                .iter()
+                .map(|e| match e {
+                    Expr::Literal(v, _) if same_type(&v.data_type(), dt) => {
+                        v.cast_to(dt).ok()
+                    }
+                    _ => None,
+                })
+                .collect();
+            let values = values?;
+            if values.is_empty() {
+                return None;
+            }
+            let values = ScalarValue::iter_to_array(values).ok()?;
+            Some(Predicate::InList { column, values })
+        }
+        Expr::IsNull(e) => Some(Predicate::IsNull { column: column_of(e, schema)? }),
+        Expr::IsNotNull(e) => Some(Predicate::IsNotNull { column: column_of(e, schema)? }),
+        _ => None,
+    }
+}
+
+/// Translates every filter that can be; returns the predicates and a display
+/// form of each translated filter.
+pub(crate) fn to_predicates(filters: &[Expr], schema: &Schema) -> (Vec<Predicate>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut shown = Vec::new();
+    for f in filters {
+        if let Some(p) = to_predicate(f, schema) {
+            out.push(p);
+            shown.push(f.to_string());
+        }
+    }
+    (out, shown)
+}
+
+fn column_of(e: &Expr, schema: &Schema) -> Option<usize> {
+    match e {
+        Expr::Column(c) => schema.index_of(&c.name).ok(),
+        _ => None,
+    }
+}
+
+fn cmp_op(op: Operator) -> Option<CmpOp> {
+    Some(match op {
+        Operator::Eq => CmpOp::Eq,
+        Operator::NotEq => CmpOp::NotEq,
+        Operator::Lt => CmpOp::Lt,
+        Operator::LtEq => CmpOp::LtEq,
+        Operator::Gt => CmpOp::Gt,
+        Operator::GtEq => CmpOp::GtEq,
+        _ => return None,
+    })
+}
+
+/// `lit <op> col` as `col <flip(op)> lit`.
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::LtEq => CmpOp::GtEq,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::GtEq => CmpOp::LtEq,
+        other => other,
+    }
+}
+
+/// Whether a literal of type `lit` compares with a column of type `col` with
+/// no conversion that could change the result (string encodings only differ
+/// in layout).
+fn same_type(lit: &DataType, col: &DataType) -> bool {
+    let norm = |d: &DataType| match d {
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+        other => other.clone(),
+    };
+    norm(lit) == norm(col)
+}
+
+/// A literal as a one-element array of the column's type.
+fn literal(v: &ScalarValue, col: &DataType) -> Option<ArrayRef> {
+    if !same_type(&v.data_type(), col) {
+        return None;
+    }
+    v.cast_to(col).ok()?.to_array().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::Field;
+    use datafusion::logical_expr::{col, lit};
+
+    fn schema() -> Schema {
+        Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("s", DataType::Utf8, true),
+        ])
+    }
+
+    #[test]
+    fn simple_comparisons_translate_and_others_do_not() {
+        let s = schema();
+        assert!(matches!(
+            to_predicate(&col("a").gt(lit(5i64)), &s),
+            Some(Predicate::Compare { column: 0, op: CmpOp::Gt, .. })
+        ));
+        assert!(matches!(
+            to_predicate(&lit(5i64).gt(col("a")), &s),
+            Some(Predicate::Compare { column: 0, op: CmpOp::Lt, .. })
+        ));
+        assert!(to_predicate(&col("a").between(lit(1i64), lit(3i64)), &s).is_some());
+        assert!(to_predicate(&col("s").in_list(vec![lit("x"), lit("y")], false), &s).is_some());
+        assert!(to_predicate(&col("s").is_null(), &s).is_some());
+        // A literal of another type would need a lossy cast: not translated.
+        assert!(to_predicate(&col("a").gt(lit(1.5f64)), &s).is_none());
+        assert!(to_predicate(&col("a").in_list(vec![lit(1i64)], true), &s).is_none());
+        assert!(to_predicate(&col("a").gt(lit(1i64)).or(col("a").lt(lit(0i64))), &s).is_none());
+    }
+}

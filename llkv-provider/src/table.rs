@@ -1,0 +1,210 @@
+//! `LlkvTable`: one llkv table as a DataFusion `TableProvider`.
+
+use crate::ddl::{constraints_of, defaults_of};
+use crate::dml::{DmlOp, LlkvDmlExec};
+use crate::error::wrap_error;
+use crate::filter::{to_predicate, to_predicates};
+use crate::planner::{scope_of, statement_txn};
+use crate::scan::LlkvScanExec;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session as DfSession, TableProvider};
+use datafusion::common::{Constraints, DFSchema, not_impl_err, plan_err};
+use datafusion::error::Result;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use llkv_mvcc::Session;
+use llkv_store::{ScanRequest, TableMeta};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An llkv table seen through one llkv [`Session`]: every scan and change runs
+/// in that session's statement transaction.
+#[derive(Debug)]
+pub struct LlkvTable {
+    session: Arc<Session>,
+    meta: Arc<TableMeta>,
+    schema: SchemaRef,
+    constraints: Constraints,
+    defaults: HashMap<String, Expr>,
+}
+
+impl LlkvTable {
+    /// The provider of the table defined by `meta`.
+    pub fn new(session: Arc<Session>, meta: Arc<TableMeta>) -> Self {
+        Self {
+            schema: meta.schema(),
+            constraints: constraints_of(&meta),
+            defaults: defaults_of(&meta),
+            session,
+            meta,
+        }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.meta.name
+    }
+
+    /// The table's llkv definition.
+    pub fn meta(&self) -> &Arc<TableMeta> {
+        &self.meta
+    }
+
+    fn df_schema(&self) -> Result<DFSchema> {
+        DFSchema::try_from(Arc::clone(&self.schema))
+    }
+
+    /// Refuses DELETE/UPDATE planned without [`crate::LlkvQueryPlanner`]: without
+    /// it a WHERE clause could be lost on the way.
+    fn require_planner(&self, state: &dyn DfSession, what: &str) -> Result<bool> {
+        match scope_of(state, &self.session) {
+            Some(scope) => Ok(scope.empty_dml),
+            None => plan_err!(
+                "{what} on llkv table {} needs llkv's query planner: build the context with \
+                 LlkvCatalog::session_context or LlkvCatalog::register",
+                self.meta.name
+            ),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for LlkvTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn constraints(&self) -> Option<&Constraints> {
+        Some(&self.constraints)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn get_column_default(&self, column: &str) -> Option<&Expr> {
+        self.defaults.get(column)
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn DfSession,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let st = statement_txn(state, &self.session);
+        let handle = st
+            .txn
+            .table(&self.meta.name)
+            .map_err(wrap_error)?
+            .ok_or_else(|| wrap_error(llkv_mvcc::Error::NoSuchTable(self.meta.name.clone())))?;
+        let projection: Vec<usize> =
+            projection.cloned().unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+        let (predicates, shown) = to_predicates(filters, &self.schema);
+        let req = ScanRequest {
+            projection: Some(projection.clone()),
+            predicates,
+            ..Default::default()
+        };
+        let prepared = st.txn.prepare_scan(&handle, &req).map_err(wrap_error)?;
+        let schema = Arc::new(self.schema.project(&projection)?);
+        Ok(Arc::new(LlkvScanExec::new(
+            prepared,
+            Arc::clone(&st.txn),
+            self.meta.name.clone(),
+            schema,
+            shown,
+            limit,
+            state.config().target_partitions(),
+        )))
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| match to_predicate(f, &self.schema) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
+    async fn insert_into(
+        &self,
+        state: &dyn DfSession,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if insert_op != InsertOp::Append {
+            return not_impl_err!("{insert_op} is not supported on llkv tables");
+        }
+        let st = statement_txn(state, &self.session);
+        Ok(Arc::new(LlkvDmlExec::new(DmlOp::Insert, st, self.meta.name.clone(), Some(input))))
+    }
+
+    async fn delete_from(
+        &self,
+        state: &dyn DfSession,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let empty = self.require_planner(state, "DELETE")?;
+        let st = statement_txn(state, &self.session);
+        let op = if empty {
+            DmlOp::Nothing
+        } else {
+            let df_schema = self.df_schema()?;
+            let (predicates, _) = to_predicates(&filters, &self.schema);
+            let shown = filters.iter().map(|f| f.to_string()).collect();
+            let filters = filters
+                .into_iter()
+                .map(|f| state.create_physical_expr(f, &df_schema))
+                .collect::<Result<_>>()?;
+            DmlOp::Delete { filters, predicates, shown }
+        };
+        Ok(Arc::new(LlkvDmlExec::new(op, st, self.meta.name.clone(), None)))
+    }
+
+    async fn update(
+        &self,
+        state: &dyn DfSession,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let empty = self.require_planner(state, "UPDATE")?;
+        let st = statement_txn(state, &self.session);
+        if empty {
+            return Ok(Arc::new(LlkvDmlExec::new(
+                DmlOp::Nothing,
+                st,
+                self.meta.name.clone(),
+                None,
+            )));
+        }
+        let df_schema = self.df_schema()?;
+        let mut compiled = Vec::with_capacity(assignments.len());
+        for (name, expr) in assignments {
+            let Some(i) = self.meta.column_index(&name) else {
+                return plan_err!("table {} has no column {name}", self.meta.name);
+            };
+            compiled.push((i, state.create_physical_expr(expr, &df_schema)?));
+        }
+        let (predicates, _) = to_predicates(&filters, &self.schema);
+        let shown = filters.iter().map(|f| f.to_string()).collect();
+        let filters = filters
+            .into_iter()
+            .map(|f| state.create_physical_expr(f, &df_schema))
+            .collect::<Result<_>>()?;
+        let op = DmlOp::Update { filters, predicates, shown, assignments: compiled };
+        Ok(Arc::new(LlkvDmlExec::new(op, st, self.meta.name.clone(), None)))
+    }
+
+    async fn truncate(&self, state: &dyn DfSession) -> Result<Arc<dyn ExecutionPlan>> {
+        let st = statement_txn(state, &self.session);
+        Ok(Arc::new(LlkvDmlExec::new(DmlOp::Truncate, st, self.meta.name.clone(), None)))
+    }
+}
