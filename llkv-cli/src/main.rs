@@ -1,1 +1,91 @@
-fn main() {}
+//! `llkv`: the llkv SQL shell.
+//!
+//! ```text
+//! llkv [OPTIONS] [DATABASE]
+//!   DATABASE               a database file (created on first use); in memory without it
+//!   -c, --command SQL      run SQL (or a dot-command); repeatable; then exit
+//!   -f, --file PATH        run a script file; then exit
+//!   --engine datafusion|native   the SQL route (default datafusion)
+//!   --mode table|csv|json|line   the output mode (default table)
+//! ```
+//!
+//! Without -c or -f: a REPL when stdin is a terminal, otherwise the statements
+//! read from stdin. A failing statement prints `Error: …` on stderr; the exit
+//! code is then 1 (the REPL just continues). A database that cannot be opened
+//! exits with 1 and a one-line error.
+
+use clap::Parser;
+use llkv_cli::{Flow, Mode, Route, Shell, repl};
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The llkv SQL shell.
+#[derive(Debug, Parser)]
+#[command(name = "llkv", version)]
+struct Args {
+    /// Database file (created on first use); in memory when omitted.
+    database: Option<PathBuf>,
+    /// Run this SQL (or dot-command) and exit; repeatable, run in order.
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    commands: Vec<String>,
+    /// Run the statements of this file and exit.
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// The SQL route.
+    #[arg(long, value_enum, default_value = "datafusion")]
+    engine: Route,
+    /// How results are printed.
+    #[arg(long, value_enum, default_value = "table")]
+    mode: Mode,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let out = Box::new(std::io::BufWriter::new(std::io::stdout()));
+    let mut shell = match Shell::open(args.database.as_deref(), args.engine, args.mode, out) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !args.commands.is_empty() || args.file.is_some() {
+        for c in &args.commands {
+            if shell.run_command(c) == Flow::Quit {
+                return exit(&shell);
+            }
+        }
+        if let Some(f) = &args.file {
+            match std::fs::read_to_string(f) {
+                Ok(text) => {
+                    shell.run_script(&text);
+                }
+                Err(e) => {
+                    eprintln!("Error: cannot read {}: {e}", f.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        return exit(&shell);
+    }
+    if std::io::stdin().is_terminal() {
+        shell.interactive = true;
+        if let Err(e) = repl::run(&mut shell) {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut text = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+        eprintln!("Error: cannot read stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    shell.run_script(&text);
+    exit(&shell)
+}
+
+fn exit(shell: &Shell) -> ExitCode {
+    if shell.failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
