@@ -16,6 +16,8 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
 use llkv_mvcc::{Database, Session};
+use parking_lot::RwLock;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The name llkv's catalog is registered under.
@@ -45,7 +47,7 @@ impl LlkvCatalog {
 
     /// A catalog whose statements run in `session`'s transactions.
     pub fn with_session(session: Arc<Session>) -> Arc<Self> {
-        Arc::new(Self { schema: Arc::new(LlkvSchema { session }) })
+        Arc::new(Self { schema: Arc::new(LlkvSchema { session, foreign: RwLock::default() }) })
     }
 
     /// The llkv session (BEGIN / COMMIT / ROLLBACK go through it).
@@ -116,9 +118,13 @@ impl CatalogProvider for LlkvCatalog {
 /// llkv's tables as a DataFusion schema: `CREATE TABLE` and `DROP TABLE`
 /// reach it as `register_table` / `deregister_table` and change llkv's catalog
 /// in the session's statement transaction.
+///
+/// Other providers registered here (a CSV or Parquet file, a view) are kept
+/// for this session only, in front of llkv's tables, and are not persisted.
 #[derive(Debug)]
 pub struct LlkvSchema {
     session: Arc<Session>,
+    foreign: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
 }
 
 impl LlkvSchema {
@@ -131,10 +137,17 @@ impl LlkvSchema {
 impl SchemaProvider for LlkvSchema {
     fn table_names(&self) -> Vec<String> {
         let st = self.session.statement_txn();
-        st.txn.table_names().unwrap_or_default()
+        let mut names = st.txn.table_names().unwrap_or_default();
+        names.extend(self.foreign.read().keys().cloned());
+        names.sort();
+        names.dedup();
+        names
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if let Some(t) = self.foreign.read().get(name) {
+            return Ok(Some(Arc::clone(t)));
+        }
         let st = self.session.statement_txn();
         let handle = st.txn.table(name).map_err(wrap_error)?;
         Ok(handle.map(|h| self.provider(h.meta)))
@@ -161,10 +174,10 @@ impl SchemaProvider for LlkvSchema {
                 rows
             }
             None => {
-                return plan_err!(
-                    "llkv can only create tables from CREATE TABLE [AS SELECT], not from a {:?}",
-                    table.table_type()
-                );
+                if self.table_exist(&name) {
+                    return exec_err!("table {name} already exists");
+                }
+                return Ok(self.foreign.write().insert(name, table));
             }
         };
         let st = self.session.statement_txn();
@@ -180,6 +193,9 @@ impl SchemaProvider for LlkvSchema {
     }
 
     fn deregister_table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if let Some(t) = self.foreign.write().remove(name) {
+            return Ok(Some(t));
+        }
         let st = self.session.statement_txn();
         let handle = match st.txn.table(name) {
             Ok(Some(h)) => h,
@@ -192,6 +208,9 @@ impl SchemaProvider for LlkvSchema {
     }
 
     fn table_exist(&self, name: &str) -> bool {
+        if self.foreign.read().contains_key(name) {
+            return true;
+        }
         let st = self.session.statement_txn();
         matches!(st.txn.table(name), Ok(Some(_)))
     }

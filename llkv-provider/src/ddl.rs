@@ -78,9 +78,9 @@ fn constant(e: &Expr) -> Result<ScalarValue> {
         Expr::Negative(inner) => match constant(inner)? {
             ScalarValue::Int64(v) => Ok(ScalarValue::Int64(v.map(|x| x.wrapping_neg()))),
             ScalarValue::Float64(v) => Ok(ScalarValue::Float64(v.map(|x| -x))),
-            other => ScalarValue::Int64(Some(0)).sub(&other).or_else(|_| {
-                plan_err!("llkv supports only constant DEFAULT values, not {e}")
-            }),
+            other => ScalarValue::Int64(Some(0))
+                .sub(&other)
+                .or_else(|_| plan_err!("llkv supports only constant DEFAULT values, not {e}")),
         },
         Expr::Cast(c) => Ok(constant(&c.expr)?.cast_to(&c.field.data_type().clone())?),
         Expr::TryCast(c) => Ok(constant(&c.expr)?.cast_to(&c.field.data_type().clone())?),
@@ -94,7 +94,9 @@ fn sql_literal(v: &ScalarValue) -> Result<String> {
         return Ok("NULL".into());
     }
     Ok(match v {
-        ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+        | ScalarValue::LargeUtf8(Some(s)) => {
             format!("'{}'", s.replace('\'', "''"))
         }
         ScalarValue::Boolean(Some(b)) => if *b { "TRUE" } else { "FALSE" }.into(),

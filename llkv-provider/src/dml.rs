@@ -294,9 +294,7 @@ async fn run(
 
 /// Runs store work off the async runtime.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))?
 }
 
 /// The ids and full rows (user columns, then the row id) matching every filter.

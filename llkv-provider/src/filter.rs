@@ -45,9 +45,7 @@ pub(crate) fn to_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
             let values: Option<Vec<ScalarValue>> = list
                 .iter()
                 .map(|e| match e {
-                    Expr::Literal(v, _) if same_type(&v.data_type(), dt) => {
-                        v.cast_to(dt).ok()
-                    }
+                    Expr::Literal(v, _) if same_type(&v.data_type(), dt) => v.cast_to(dt).ok(),
                     _ => None,
                 })
                 .collect();

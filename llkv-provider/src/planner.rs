@@ -14,6 +14,7 @@
 //! the third so that the statement changes nothing.
 
 use crate::table::LlkvTable;
+use datafusion::catalog::Session as DfSession;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::DefaultTableSource;
 use datafusion::error::Result;
@@ -22,7 +23,6 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{DmlStatement, LogicalPlan, WriteOp};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
-use datafusion::catalog::Session as DfSession;
 use llkv_mvcc::{Session, StatementTxn};
 use std::sync::Arc;
 
@@ -58,10 +58,7 @@ pub(crate) fn scope_of(
     state: &dyn DfSession,
     session: &Arc<Session>,
 ) -> Option<Arc<StatementScope>> {
-    state
-        .config()
-        .get_extension::<StatementScope>()
-        .filter(|s| s.session == session_key(session))
+    state.config().get_extension::<StatementScope>().filter(|s| s.session == session_key(session))
 }
 
 /// DataFusion's physical planner plus llkv's statement transaction and DML guard.

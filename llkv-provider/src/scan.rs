@@ -249,12 +249,8 @@ impl LlkvScanStream {
             return Ok(batch);
         }
         let opts = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        RecordBatch::try_new_with_options(
-            Arc::clone(&self.schema),
-            batch.columns().to_vec(),
-            &opts,
-        )
-        .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+        RecordBatch::try_new_with_options(Arc::clone(&self.schema), batch.columns().to_vec(), &opts)
+            .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
     }
 }
 

@@ -103,11 +103,8 @@ impl TableProvider for LlkvTable {
         let projection: Vec<usize> =
             projection.cloned().unwrap_or_else(|| (0..self.schema.fields().len()).collect());
         let (predicates, shown) = to_predicates(filters, &self.schema);
-        let req = ScanRequest {
-            projection: Some(projection.clone()),
-            predicates,
-            ..Default::default()
-        };
+        let req =
+            ScanRequest { projection: Some(projection.clone()), predicates, ..Default::default() };
         let prepared = st.txn.prepare_scan(&handle, &req).map_err(wrap_error)?;
         let schema = Arc::new(self.schema.project(&projection)?);
         Ok(Arc::new(LlkvScanExec::new(

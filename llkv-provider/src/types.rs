@@ -31,7 +31,8 @@ mod tests {
     #[test]
     fn sqlite_style_names_get_llkv_types() {
         let p = LlkvTypePlanner;
-        let field = |t: SqlType| p.plan_type_field(&t).ok().flatten().map(|f| f.data_type().clone());
+        let field =
+            |t: SqlType| p.plan_type_field(&t).ok().flatten().map(|f| f.data_type().clone());
         assert_eq!(field(SqlType::Integer(None)), Some(DataType::Int64));
         assert_eq!(field(SqlType::Real), Some(DataType::Float64));
         assert_eq!(field(SqlType::Text), Some(DataType::Utf8));

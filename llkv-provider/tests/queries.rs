@@ -33,20 +33,23 @@ fn create_table_maps_sql_types_the_llkv_way() {
 fn select_with_where_group_by_order_by_works() {
     let mut e = engine();
     people(&mut e);
-    assert_eq!(rows(&mut e, "SELECT name FROM person WHERE id >= 2 ORDER BY name"), [
-        "bob", "cid", "dan"
-    ]);
+    assert_eq!(
+        rows(&mut e, "SELECT name FROM person WHERE id >= 2 ORDER BY name"),
+        ["bob", "cid", "dan"]
+    );
     assert_eq!(
         rows(&mut e, "SELECT city, count(*) FROM person GROUP BY city ORDER BY city NULLS LAST"),
         ["10|2", "20|1", "|1"]
     );
     assert_eq!(rows(&mut e, "SELECT name FROM person WHERE city IS NULL"), ["dan"]);
-    assert_eq!(rows(&mut e, "SELECT id FROM person WHERE name IN ('ann', 'cid') ORDER BY id"), [
-        "1", "3"
-    ]);
-    assert_eq!(rows(&mut e, "SELECT id FROM person WHERE id BETWEEN 2 AND 3 ORDER BY id"), [
-        "2", "3"
-    ]);
+    assert_eq!(
+        rows(&mut e, "SELECT id FROM person WHERE name IN ('ann', 'cid') ORDER BY id"),
+        ["1", "3"]
+    );
+    assert_eq!(
+        rows(&mut e, "SELECT id FROM person WHERE id BETWEEN 2 AND 3 ORDER BY id"),
+        ["2", "3"]
+    );
 }
 
 #[test]
@@ -149,9 +152,9 @@ fn many_rows_scan_in_several_partitions_and_agree_with_the_count() {
     for _ in 0..5 {
         run(&mut e, "INSERT INTO n SELECT value FROM generate_series(1, 20000)");
     }
-    assert_eq!(rows(&mut e, "SELECT count(*), sum(x) FROM n"), ["100000", "1000050000"]
-        .join("|")
-        .split('\n')
-        .collect::<Vec<_>>());
+    assert_eq!(
+        rows(&mut e, "SELECT count(*), sum(x) FROM n"),
+        ["100000", "1000050000"].join("|").split('\n').collect::<Vec<_>>()
+    );
     assert_eq!(rows(&mut e, "SELECT count(*) FROM n WHERE x <= 10"), ["50"]);
 }
