@@ -222,7 +222,7 @@ mod tests {
     fn render(mode: Mode) -> String {
         let b = batch();
         let mut out = Vec::new();
-        print_rows(&mut out, mode, &b.schema(), &[b.clone()]).unwrap();
+        print_rows(&mut out, mode, &b.schema(), std::slice::from_ref(&b)).unwrap();
         String::from_utf8(out).unwrap()
     }
 

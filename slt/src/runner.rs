@@ -2,7 +2,7 @@
 //! decides, record by record, pass or fail.
 
 use crate::column::TypeLetter;
-use crate::format::{Dialect, format_rows, rows_of};
+use crate::format::{Dialect, Value, format_rows, rows_of};
 use crate::preprocess::{ENGINE_LABELS, Preprocessed, preprocess};
 use crate::validate::{expected_form, matches, sorted_values};
 use llkv_sql::{Engine, Output, SqlResult};
@@ -264,16 +264,17 @@ impl Driver<'_, '_> {
                 return Err(e);
             }
         };
-        let batches = outputs
-            .into_iter()
-            .rev()
-            .find_map(|o| match o {
-                Output::Rows { batches, .. } => Some(batches),
-                _ => None,
-            })
-            .unwrap_or_default();
+        // The last result set; a data change queried as `query I` (DuckDB's
+        // files do this) yields its row count as one value.
+        let values = match outputs.into_iter().rev().find(|o| !matches!(o, Output::Done(_))) {
+            Some(Output::Rows { batches, .. }) => rows_of(&batches),
+            Some(Output::Affected(n)) => {
+                vec![vec![Value::Int(i64::try_from(n).unwrap_or(i64::MAX))]]
+            }
+            _ => Vec::new(),
+        };
         let letters: Vec<char> = types.iter().map(|t| t.0).collect();
-        let rows = format_rows(&rows_of(&batches), &letters, self.options.dialect)?;
+        let rows = format_rows(&values, &letters, self.options.dialect)?;
         let rows = match sort_mode {
             SortMode::RowSort => {
                 let mut r = rows;
