@@ -250,6 +250,9 @@ impl Binder<'_> {
                 AggFunc::GroupConcat => (1..=2).contains(&args.len()),
                 _ => args.len() == 1 && !star,
             };
+            if distinct && (star || args.len() != 1) {
+                return Err(SqlError::plan(format!("DISTINCT aggregates must have exactly one argument: {name}()")));
+            }
             if !nargs_ok {
                 return Err(SqlError::plan(format!(
                     "wrong number of arguments to function {name}()"
