@@ -158,3 +158,29 @@ fn many_rows_scan_in_several_partitions_and_agree_with_the_count() {
     );
     assert_eq!(rows(&mut e, "SELECT count(*) FROM n WHERE x <= 10"), ["50"]);
 }
+
+#[test]
+fn truncate_empties_the_table() {
+    let mut e = engine();
+    people(&mut e);
+    run(&mut e, "TRUNCATE TABLE city");
+    assert_eq!(rows(&mut e, "SELECT count(*) FROM city"), ["0"]);
+}
+
+#[test]
+fn a_table_of_many_segments_scans_in_target_partitions_partitions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let opts = llkv_store::StoreOptions { chunk_rows: 2, ..Default::default() };
+    let db = llkv_mvcc::Database::open_with(dir.path().join("db"), opts).expect("open");
+    let mut e = llkv_provider::DataFusionEngine::new(db).expect("engine");
+    run(&mut e, "CREATE TABLE n (x INTEGER)");
+    run(&mut e, "INSERT INTO n SELECT value FROM generate_series(1, 10)");
+    run(&mut e, "BEGIN");
+    run(&mut e, "INSERT INTO n VALUES (100)");
+    run(&mut e, "SET datafusion.execution.target_partitions = 4");
+    let plan = text(&mut e, "EXPLAIN SELECT x FROM n WHERE x > 3");
+    assert!(plan.contains("LlkvScanExec: table=n, projection=[x], partitions=4"), "{plan}");
+    assert_eq!(rows(&mut e, "SELECT count(*), sum(x) FROM n WHERE x > 3"), ["8|149"]);
+    assert_eq!(rows(&mut e, "SELECT count(*) FROM n"), ["11"]);
+    run(&mut e, "ROLLBACK");
+}
