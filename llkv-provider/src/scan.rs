@@ -15,6 +15,7 @@
 use crate::error::wrap_error;
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
@@ -23,7 +24,7 @@ use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-    ReplaceChildrenOptions,
+    ReplaceChildrenOptions, Statistics, StatisticsArgs,
 };
 use futures::Stream;
 use llkv_mvcc::{PreparedScan, Transaction};
@@ -179,6 +180,37 @@ impl ExecutionPlan for LlkvScanExec {
         _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
         Ok(TreeNodeRecursion::Continue)
+    }
+
+    /// Row counts from segment metadata, always `Inexact`: filters and the
+    /// snapshot's visibility rules are not applied to them.
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let mut stats = Statistics::new_unknown(&self.schema);
+        let rows = match args.partition() {
+            None => self.scan.estimated_rows(),
+            Some(p) => {
+                let local: u64 = if p + 1 == self.ranges.len() {
+                    self.scan.local_batches().iter().map(|b| b.num_rows() as u64).sum()
+                } else {
+                    0
+                };
+                let segs = self.ranges.get(p).cloned().unwrap_or_default();
+                let stored: u64 = self.scan.table_data().map_or(0, |t| {
+                    t.segments.get(segs).map_or(0, |s| s.iter().map(|s| s.live_rows()).sum())
+                });
+                stored + local
+            }
+        };
+        let rows = usize::try_from(rows).unwrap_or(usize::MAX);
+        stats.num_rows = match self.limit {
+            Some(l) => Precision::Inexact(rows.min(l)),
+            None => Precision::Inexact(rows),
+        };
+        Ok(Arc::new(stats))
     }
 
     fn execute(
