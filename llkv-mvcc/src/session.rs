@@ -83,7 +83,9 @@ impl Session {
         Ok(())
     }
 
-    /// `COMMIT`: commits the explicit transaction.
+    /// `COMMIT`: commits the explicit transaction. Committing a transaction
+    /// that a failed statement aborted rolls it back instead, and succeeds (as
+    /// in PostgreSQL and DuckDB).
     ///
     /// # Errors
     /// [`Error::TransactionState`] when none is open; the commit's errors (the
@@ -91,6 +93,10 @@ impl Session {
     pub fn commit(&self) -> Result<()> {
         let txn = self.explicit.lock().take();
         match txn {
+            Some(t) if t.is_failed() => {
+                t.rollback();
+                Ok(())
+            }
             Some(t) => t.commit().map(|_| ()),
             None => Err(Error::TransactionState("cannot commit - no transaction is active".into())),
         }

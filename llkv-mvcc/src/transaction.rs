@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::scan::{LocalRows, PreparedScan};
 use crate::versioning::{self, DELETED_COLUMN};
 use arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
-use llkv_store::{ScanRequest, TableData, TableId, TableMeta, VersionFilter};
+use llkv_store::{ScanRequest, TableData, TableId, TableMeta, Version, VersionFilter};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -90,6 +90,8 @@ pub struct Transaction {
     db: Database,
     id: TxnId,
     snapshot: u64,
+    /// The store version this transaction reads its catalog and rows from.
+    version: Arc<Version>,
     state: Mutex<State>,
 }
 
@@ -108,12 +110,17 @@ impl Transaction {
         // Register before reading the snapshot so vacuum never passes it by.
         let mut active = db.inner.active.lock();
         let snapshot = db.last_committed();
+        // Commits publish their store version before their timestamp, so this
+        // version holds every commit up to `snapshot` (and perhaps a newer one,
+        // which the visibility rule hides).
+        let version = db.store().current();
         active.insert(id, snapshot);
         drop(active);
         Self {
             db,
             id,
             snapshot,
+            version,
             state: Mutex::new(State {
                 status: Status::Active,
                 created: Vec::new(),
@@ -141,6 +148,14 @@ impl Transaction {
             Status::Failed(cause) => Err(Error::Aborted(cause.clone())),
             Status::Ended => Err(Error::Ended),
         }
+    }
+
+    /// Checks that the transaction can run a statement.
+    ///
+    /// # Errors
+    /// [`Error::Aborted`] after a failed statement, [`Error::Ended`] after commit or rollback.
+    pub fn check_usable(&self) -> Result<()> {
+        Self::check_active(&self.state.lock())
     }
 
     /// Marks the transaction failed: it refuses everything but rollback.
@@ -183,8 +198,7 @@ impl Transaction {
                 target: Target::Local(i),
             });
         }
-        let v = self.db.store().current();
-        let t = v.table_by_name(name)?;
+        let t = self.version.table_by_name(name)?;
         if st.dropped.contains(&t.id) {
             return None;
         }
@@ -202,8 +216,8 @@ impl Transaction {
     pub fn table_names(&self) -> Result<Vec<String>> {
         let st = self.state.lock();
         Self::check_active(&st)?;
-        let v = self.db.store().current();
-        let mut names: BTreeSet<String> = v
+        let mut names: BTreeSet<String> = self
+            .version
             .tables()
             .filter(|t| !st.dropped.contains(&t.id))
             .map(|t| t.meta.name.clone())
@@ -218,16 +232,14 @@ impl Transaction {
         if let Some(v) = st.properties.get(key) {
             return v.clone();
         }
-        self.db.store().current().properties().get(key).cloned()
+        self.version.properties().get(key).cloned()
     }
 
     /// All database-level properties whose key starts with `prefix`.
     pub fn properties_with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
         let st = self.state.lock();
         let mut out: BTreeMap<String, String> = self
-            .db
-            .store()
-            .current()
+            .version
             .properties()
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
@@ -321,10 +333,8 @@ impl Transaction {
         let changes = st.changes.get(&table.target);
         let stored = match table.target {
             Target::Stored(id) => {
-                let v = self.db.store().current();
-                let t =
-                    v.table(id).cloned().ok_or_else(|| Error::NoSuchTable(table.name.clone()))?;
-                Some(t)
+                let t = self.version.table(id).cloned();
+                Some(t.ok_or_else(|| Error::NoSuchTable(table.name.clone()))?)
             }
             Target::Local(_) => None,
         };
@@ -416,7 +426,7 @@ impl Transaction {
         st.locks.extend(rows.iter().map(|r| (id, *r)));
         // Under the lock, a row deleted by a commit after our snapshot is a conflict.
         let v = self.db.store().current();
-        let t = v.table(id).ok_or_else(|| Error::NoSuchTable(table.name.clone()))?;
+        let t = v.table(id).ok_or_else(conflict)?;
         let del_col = t
             .meta
             .column_index(DELETED_COLUMN)
@@ -531,6 +541,24 @@ impl Transaction {
         let inner = &self.db.inner;
         let _commit = inner.commit_lock.lock();
         let ts = inner.last_committed.load(Ordering::Acquire) + 1;
+        // Tables this transaction changes or drops must not have been dropped
+        // (or replaced) by a commit after its snapshot.
+        let latest = self.db.store().current();
+        let touched = st.changes.keys().filter_map(|t| match t {
+            Target::Stored(id) => Some(*id),
+            Target::Local(_) => None,
+        });
+        for id in touched.chain(st.dropped.iter().copied()) {
+            if latest.table(id).is_none() {
+                let name = self
+                    .version
+                    .table(id)
+                    .map_or_else(|| format!("#{id}"), |t| t.meta.name.clone());
+                return Err(Error::Serialization {
+                    table: format!("{name} (another transaction has dropped this table)"),
+                });
+            }
+        }
         for (target, ch) in &st.changes {
             if let Target::Stored(id) = target
                 && !ch.inserted.is_empty()

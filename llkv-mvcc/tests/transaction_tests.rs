@@ -148,3 +148,33 @@ fn committed_transactions_survive_reopen() {
     t.commit().unwrap();
     assert_eq!(balances(&db.begin()), vec![(1, 1), (2, 7)]);
 }
+
+#[test]
+fn a_transaction_keeps_reading_a_table_dropped_after_its_snapshot_and_conflicts_at_commit() {
+    let db = setup();
+    let reader = db.begin();
+    let dropper = db.begin();
+    dropper.drop_table("acct").unwrap();
+    dropper.commit().unwrap();
+    assert!(db.begin().table("acct").unwrap().is_none());
+    assert_eq!(balances(&reader), vec![(1, 100), (2, 200)]);
+    let t = reader.table("acct").unwrap().unwrap();
+    let err = reader.insert(&t, &batch(&t, &[3], &[300])).and_then(|_| reader.commit());
+    assert!(matches!(err, Err(Error::Serialization { .. })), "{err:?}");
+}
+
+#[test]
+fn committing_an_aborted_transaction_rolls_it_back() {
+    let db = setup();
+    let s = Session::new(db.clone());
+    s.begin().unwrap();
+    s.run(|t| set_balance(t, 1, 0)).unwrap();
+    let dup = s.run(|t| {
+        let h = t.table("acct")?.unwrap();
+        t.insert(&h, &batch(&h, &[2], &[5]))
+    });
+    assert!(dup.is_err());
+    s.commit().unwrap();
+    assert!(!s.in_transaction());
+    assert_eq!(balances(&db.begin()), vec![(1, 100), (2, 200)]);
+}
