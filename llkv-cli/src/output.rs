@@ -89,10 +89,13 @@ fn cells(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>, ArrowError
             .iter()
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
             .collect::<Result<Vec<_>, _>>()?;
+        // Logical nulls: a `NULL` literal's column (type Null) has no null buffer.
+        let nulls: Vec<_> = batch.columns().iter().map(|c| c.logical_nulls()).collect();
         for r in 0..batch.num_rows() {
             let mut row = Vec::with_capacity(formatters.len());
-            for (c, f) in batch.columns().iter().zip(&formatters) {
-                row.push(if c.is_null(r) { None } else { Some(f.value(r).try_to_string()?) });
+            for (n, f) in nulls.iter().zip(&formatters) {
+                let null = n.as_ref().is_some_and(|n| n.is_null(r));
+                row.push(if null { None } else { Some(f.value(r).try_to_string()?) });
             }
             rows.push(row);
         }
@@ -256,6 +259,18 @@ mod tests {
     #[test]
     fn line_mode_prints_one_value_per_line() {
         assert!(render(Mode::Line).starts_with("  id = 1\nname = a,b\n\n  id = NULL\n"));
+    }
+
+    #[test]
+    fn a_null_typed_column_shows_null() {
+        let b = RecordBatch::try_from_iter(vec![(
+            "n",
+            Arc::new(arrow::array::NullArray::new(1)) as ArrayRef,
+        )])
+        .unwrap();
+        let mut out = Vec::new();
+        print_rows(&mut out, Mode::Line, &b.schema(), std::slice::from_ref(&b)).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "n = NULL\n");
     }
 
     #[test]

@@ -278,3 +278,46 @@ fn errors_do_not_stop_the_remaining_statements() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stdout(&o), "x\n5\n");
 }
+
+#[test]
+fn schema_read_open_timer_and_line_mode_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.llkv");
+    let o = llkv(&[
+        db.to_str().unwrap(),
+        "-c",
+        "CREATE TABLE t(a INTEGER NOT NULL, b TEXT)",
+        "-c",
+        ".schema t",
+        "-c",
+        ".timer on",
+        "-c",
+        ".mode line",
+        "-c",
+        "SELECT 1 AS a, NULL AS bb",
+    ]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "CREATE TABLE t (a INTEGER NOT NULL, b TEXT);\n a = 1\nbb = NULL\n");
+    assert!(stderr(&o).contains("Run Time: "));
+    let o = llkv(&["-c", ".schema nope"]);
+    assert_eq!(o.status.code(), Some(1));
+
+    let script = dir.path().join("s.sql");
+    std::fs::write(&script, "SELECT 5 AS five;\n").unwrap();
+    let other = dir.path().join("b.llkv");
+    let o = llkv(&[
+        "--mode",
+        "csv",
+        "-c",
+        &format!(".read {}", script.display()),
+        "-c",
+        &format!(".open {}", other.display()),
+        "-c",
+        "CREATE TABLE u(x INTEGER)",
+        "-c",
+        ".tables",
+    ]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "five\n5\nu\n");
+    assert!(other.exists());
+}
