@@ -201,10 +201,8 @@ fn replace_conflicts(txn: &Transaction, h: &TableHandle, new: &Row) -> SqlResult
                 _ => false,
             })
         });
-        if hit {
-            if let Some(Value::Int(id)) = r.last() {
-                ids.push(*id as u64);
-            }
+        if hit && let Some(Value::Int(id)) = r.last() {
+            ids.push(*id as u64);
         }
     }
     if !ids.is_empty() {

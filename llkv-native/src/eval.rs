@@ -364,10 +364,8 @@ fn subquery_rows(
     ctx: &ExecCtx<'_>,
 ) -> SqlResult<Arc<Vec<Row>>> {
     let key = plan as *const _ as usize;
-    if !correlated {
-        if let Some(r) = ctx.subquery_cache.lock().get(&key) {
-            return Ok(Arc::clone(r));
-        }
+    if !correlated && let Some(r) = ctx.subquery_cache.lock().get(&key) {
+        return Ok(Arc::clone(r));
     }
     let o = Outer { row, parent: outer };
     let rows = Arc::new(execute(plan, Some(&o), ctx)?);
@@ -385,10 +383,8 @@ fn in_set(
     ctx: &ExecCtx<'_>,
 ) -> SqlResult<Arc<InSet>> {
     let key = plan as *const _ as usize;
-    if !correlated {
-        if let Some(r) = ctx.in_cache.lock().get(&key) {
-            return Ok(Arc::clone(r));
-        }
+    if !correlated && let Some(r) = ctx.in_cache.lock().get(&key) {
+        return Ok(Arc::clone(r));
     }
     let rows = subquery_rows(plan, correlated, row, outer, ctx)?;
     let mut set = InSet { keys: HashSet::new(), has_null: false, empty: rows.is_empty() };

@@ -24,10 +24,10 @@ pub fn parse_sql(sql: &str) -> SqlResult<Vec<Statement>> {
         Err(e) => SqlError::parse(e.to_string()),
     };
     let rewritten = rewrite(&SQLiteDialect {}, sql);
-    if let Some(r) = &rewritten {
-        if let Ok(s) = Parser::parse_sql(&SQLiteDialect {}, r) {
-            return Ok(s);
-        }
+    if let Some(r) = &rewritten
+        && let Ok(s) = Parser::parse_sql(&SQLiteDialect {}, r)
+    {
+        return Ok(s);
     }
     let text = rewritten.as_deref().unwrap_or(sql);
     Parser::parse_sql(&GenericDialect {}, text).map_err(|_| first)
@@ -73,14 +73,16 @@ fn rewrite(dialect: &dyn Dialect, sql: &str) -> Option<String> {
     if let Some(l) = line_starts.last_mut() {
         l.push(sql.len());
     }
-    let starts: Vec<usize> = toks.iter().map(|t| offset(&line_starts, t.span.start, sql.len())).collect();
+    let starts: Vec<usize> =
+        toks.iter().map(|t| offset(&line_starts, t.span.start, sql.len())).collect();
     let mut pieces: Vec<String> = (0..toks.len())
         .map(|i| {
             let end = starts.get(i + 1).copied().unwrap_or(sql.len());
             sql.get(starts[i]..end).unwrap_or_default().to_string()
         })
         .collect();
-    let sig: Vec<usize> = (0..toks.len()).filter(|&i| !matches!(toks[i].token, Token::Whitespace(_))).collect();
+    let sig: Vec<usize> =
+        (0..toks.len()).filter(|&i| !matches!(toks[i].token, Token::Whitespace(_))).collect();
     let w = |k: usize| sig.get(k).and_then(|&i| word(&toks[i].token));
     let mut changed = false;
     for k in 0..sig.len() {
@@ -99,10 +101,14 @@ fn rewrite(dialect: &dyn Dialect, sql: &str) -> Option<String> {
             Some("IN") => {
                 let Some(&next) = sig.get(k + 1) else { continue };
                 let Token::Word(name) = &toks[next].token else { continue };
-                if matches!(name.value.to_ascii_uppercase().as_str(), "SELECT" | "VALUES" | "WITH") {
+                if matches!(name.value.to_ascii_uppercase().as_str(), "SELECT" | "VALUES" | "WITH")
+                {
                     continue;
                 }
-                if matches!(sig.get(k + 2).map(|&i| &toks[i].token), Some(Token::LParen | Token::Period)) {
+                if matches!(
+                    sig.get(k + 2).map(|&i| &toks[i].token),
+                    Some(Token::LParen | Token::Period)
+                ) {
                     continue;
                 }
                 let text = pieces[next].trim_end().to_string();

@@ -250,10 +250,8 @@ pub fn parse_numeric_prefix(s: &str) -> Value {
         }
     }
     let num = t.get(..i).unwrap_or("0");
-    if !is_real {
-        if let Ok(v) = num.parse::<i64>() {
-            return Value::Int(v);
-        }
+    if !is_real && let Ok(v) = num.parse::<i64>() {
+        return Value::Int(v);
     }
     num.parse::<f64>().map_or(Value::Int(0), Value::Real)
 }

@@ -57,7 +57,9 @@ fn run_file(path: &str) -> (usize, usize) {
         let mut line = lines[i].trim_end();
         while line.starts_with("skipif") || line.starts_with("onlyif") {
             let engine = line.split_whitespace().nth(1).unwrap_or("");
-            if (line.starts_with("skipif") && engine == "sqlite") || (line.starts_with("onlyif") && engine != "sqlite") {
+            if (line.starts_with("skipif") && engine == "sqlite")
+                || (line.starts_with("onlyif") && engine != "sqlite")
+            {
                 skip = true;
             }
             i += 1;
@@ -130,7 +132,13 @@ fn run_file(path: &str) -> (usize, usize) {
                                     b.columns()
                                         .iter()
                                         .enumerate()
-                                        .map(|(ci, c)| format_value(c.as_ref(), r, *types.get(ci).unwrap_or(&'T')))
+                                        .map(|(ci, c)| {
+                                            format_value(
+                                                c.as_ref(),
+                                                r,
+                                                *types.get(ci).unwrap_or(&'T'),
+                                            )
+                                        })
                                         .collect(),
                                 );
                             }
@@ -163,7 +171,8 @@ fn run_file(path: &str) -> (usize, usize) {
                             h.update(v.as_bytes());
                             h.update(b"\n");
                         }
-                        let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                        let digest: String =
+                            h.finalize().iter().map(|b| format!("{b:02x}")).collect();
                         vec![format!("{} values hashing to {digest}", vals.len())]
                     } else if threshold > 0 && vals.len() > threshold {
                         vec!["(hash)".into()]
@@ -172,7 +181,11 @@ fn run_file(path: &str) -> (usize, usize) {
                     };
                     let ok = cmp == expected;
                     if !ok && verbose {
-                        println!("QUERY MISMATCH {sql} -> got {:?} expected {:?}", cmp.iter().take(12).collect::<Vec<_>>(), expected.iter().take(12).collect::<Vec<_>>());
+                        println!(
+                            "QUERY MISMATCH {sql} -> got {:?} expected {:?}",
+                            cmp.iter().take(12).collect::<Vec<_>>(),
+                            expected.iter().take(12).collect::<Vec<_>>()
+                        );
                     }
                     ok
                 }

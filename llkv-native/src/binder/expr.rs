@@ -10,10 +10,10 @@ use sqlparser::ast::{self, BinaryOperator as B, UnaryOperator as U};
 impl Binder<'_> {
     /// Binds `e` over `scope` (and enclosing scopes).
     pub(crate) fn bind_expr(&mut self, e: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
-        if let Some(agg) = &self.agg {
-            if let Some(i) = agg.group_asts.iter().position(|g| g == e) {
-                return Ok(Expr::Column(i));
-            }
+        if let Some(agg) = &self.agg
+            && let Some(i) = agg.group_asts.iter().position(|g| g == e)
+        {
+            return Ok(Expr::Column(i));
         }
         let b = |s: &mut Self, x: &ast::Expr| s.bind_expr(x, scope).map(Box::new);
         Ok(match e {
@@ -31,9 +31,8 @@ impl Binder<'_> {
                 let names: Vec<String> = parts.iter().map(|p| p.value.clone()).collect();
                 match names.as_slice() {
                     [t, c] => {
-                        self.resolve(Some(&ident_name(&parts[0])), c, scope).map_err(|e| {
+                        self.resolve(Some(&ident_name(&parts[0])), c, scope).inspect_err(|_e| {
                             let _ = t;
-                            e
                         })?
                     }
                     [_, t, c] => self.resolve(Some(&t.to_ascii_lowercase()), c, scope)?,
@@ -44,12 +43,11 @@ impl Binder<'_> {
             ast::Expr::Nested(x) => self.bind_expr(x, scope)?,
             ast::Expr::UnaryOp { op, expr } => {
                 // Fold `-<number>` so that -9223372036854775808 stays an integer.
-                if let (U::Minus, ast::Expr::Value(v)) = (op, expr.as_ref()) {
-                    if let ast::Value::Number(n, _) = &v.value {
-                        if let Ok(i) = format!("-{n}").parse::<i64>() {
-                            return Ok(Expr::Literal(Value::Int(i)));
-                        }
-                    }
+                if let (U::Minus, ast::Expr::Value(v)) = (op, expr.as_ref())
+                    && let ast::Value::Number(n, _) = &v.value
+                    && let Ok(i) = format!("-{n}").parse::<i64>()
+                {
+                    return Ok(Expr::Literal(Value::Int(i)));
                 }
                 let op = match op {
                     U::Minus => UnOp::Neg,
@@ -251,7 +249,9 @@ impl Binder<'_> {
                 _ => args.len() == 1 && !star,
             };
             if distinct && (star || args.len() != 1) {
-                return Err(SqlError::plan(format!("DISTINCT aggregates must have exactly one argument: {name}()")));
+                return Err(SqlError::plan(format!(
+                    "DISTINCT aggregates must have exactly one argument: {name}()"
+                )));
             }
             if !nargs_ok {
                 return Err(SqlError::plan(format!(

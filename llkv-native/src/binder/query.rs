@@ -355,7 +355,6 @@ impl Binder<'_> {
     /// Binds result expressions, HAVING and ORDER BY keys (in the aggregate
     /// context when one is set). Returns the projection (with hidden ORDER BY
     /// columns appended), HAVING, and each ORDER BY term's column.
-    #[expect(clippy::type_complexity, reason = "three results of one binding pass")]
     fn bind_select_outputs(
         &mut self,
         scope: &Scope,
@@ -401,16 +400,16 @@ impl Binder<'_> {
 
 /// `ORDER BY 2`: a result column position (1-based), checked for range.
 fn output_position(e: &ast::Expr, n: usize) -> SqlResult<Option<usize>> {
-    if let ast::Expr::Value(v) = e {
-        if let ast::Value::Number(s, _) = &v.value {
-            let k: i64 = s.parse().map_err(|_| SqlError::plan(format!("bad ORDER BY term {s}")))?;
-            if k < 1 || k as usize > n {
-                return Err(SqlError::plan(format!(
-                    "ORDER BY term out of range - should be between 1 and {n}"
-                )));
-            }
-            return Ok(Some(k as usize - 1));
+    if let ast::Expr::Value(v) = e
+        && let ast::Value::Number(s, _) = &v.value
+    {
+        let k: i64 = s.parse().map_err(|_| SqlError::plan(format!("bad ORDER BY term {s}")))?;
+        if k < 1 || k as usize > n {
+            return Err(SqlError::plan(format!(
+                "ORDER BY term out of range - should be between 1 and {n}"
+            )));
         }
+        return Ok(Some(k as usize - 1));
     }
     Ok(None)
 }
@@ -418,10 +417,10 @@ fn output_position(e: &ast::Expr, n: usize) -> SqlResult<Option<usize>> {
 /// A bare name equal to a result column's name, or an expression equal to
 /// a result expression.
 fn alias_position(e: &ast::Expr, proj: &[(ast::Expr, String)]) -> Option<usize> {
-    if let ast::Expr::Identifier(id) = e {
-        if let Some(i) = proj.iter().position(|(_, n)| n.eq_ignore_ascii_case(&id.value)) {
-            return Some(i);
-        }
+    if let ast::Expr::Identifier(id) = e
+        && let Some(i) = proj.iter().position(|(_, n)| n.eq_ignore_ascii_case(&id.value))
+    {
+        return Some(i);
     }
     None
 }

@@ -212,13 +212,13 @@ fn hash_join(
     }
     let probe = |l: &Row| -> SqlResult<Vec<Row>> {
         let mut out = Vec::new();
-        if let Some(k) = key_of(left_keys, l, outer, ctx)? {
-            if let Some(ms) = table.get(&k) {
-                for &m in ms {
-                    let mut row = l.clone();
-                    place(&mut row, start, &right[m]);
-                    out.push(row);
-                }
+        if let Some(k) = key_of(left_keys, l, outer, ctx)?
+            && let Some(ms) = table.get(&k)
+        {
+            for &m in ms {
+                let mut row = l.clone();
+                place(&mut row, start, &right[m]);
+                out.push(row);
             }
         }
         Ok(out)

@@ -24,10 +24,10 @@ impl ScanExecutor {
         predicates: &[Predicate],
         ctx: &ExecCtx<'_>,
     ) -> SqlResult<Vec<Row>> {
-        if predicates.is_empty() {
-            if let Some(rows) = ctx.scan_cache.lock().get(&table.name) {
-                return Ok(rows.as_ref().clone());
-            }
+        if predicates.is_empty()
+            && let Some(rows) = ctx.scan_cache.lock().get(&table.name)
+        {
+            return Ok(rows.as_ref().clone());
         }
         let rows = Self::read(ctx, table, predicates.to_vec())?;
         if predicates.is_empty() {
