@@ -4,8 +4,8 @@
 //! by type letter, `I` is the value converted to a 64-bit integer (reals
 //! truncated toward zero and saturated, text parsed leniently by its leading
 //! integer, booleans 1/0), `R` is the value converted to a double and printed
-//! `%.3f`, anything else is text, with the empty string shown as `(empty)`
-//! and control characters as `@`.
+//! `%.3f`, anything else is text (reals as SQLite writes them, `%!.15g`),
+//! with the empty string shown as `(empty)` and control characters as `@`.
 //!
 //! DuckDB dialect (kept simple): every value is printed as its natural text
 //! whatever the letter — integers as integers, floats in the shortest form
@@ -140,6 +140,7 @@ pub fn format_value(value: &Value, letter: char, dialect: Dialect) -> String {
         (_, 'I') => to_i64(value).to_string(),
         (_, 'R') => format!("{:.3}", to_f64(value)),
         (Value::Text(s), _) => sqlite_text(s),
+        (Value::Float(f), _) => sqlite_real_text(*f),
         _ => sqlite_text(&natural(value)),
     }
 }
@@ -161,6 +162,34 @@ pub fn natural(value: &Value) -> String {
         Value::Decimal(s, _) => s.clone(),
         Value::Text(s) if s.is_empty() => "(empty)".to_string(),
         Value::Text(s) => s.clone(),
+    }
+}
+
+/// A real as SQLite turns it into text (`%!.15g`): 15 significant digits,
+/// always with a decimal point (`100.0`, `0.333333333333333`, `1.0e+20`).
+pub fn sqlite_real_text(f: f64) -> String {
+    if f.is_nan() {
+        return "NULL".to_string();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Inf".to_string() } else { "-Inf".to_string() };
+    }
+    if f == 0.0 {
+        return "0.0".to_string();
+    }
+    let sci = format!("{f:.14e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |m: &str| {
+        let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
+        if m.contains('.') { m.to_string() } else { format!("{m}.0") }
+    };
+    if !(-4..15).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    } else {
+        let decimals = usize::try_from(14 - exp).unwrap_or(0);
+        trim(&format!("{f:.decimals$}"))
     }
 }
 
@@ -290,6 +319,17 @@ mod tests {
         assert_eq!(format_value(&Value::Text("a\tb".into()), 'T', s), "a@b");
         assert_eq!(format_value(&Value::Int(5), 'T', s), "5");
         assert_eq!(format_value(&Value::Float(5.0), 'T', s), "5.0");
+    }
+
+    #[test]
+    fn reals_as_text_follow_sqlite() {
+        assert_eq!(sqlite_real_text(100.0), "100.0");
+        assert_eq!(sqlite_real_text(0.1), "0.1");
+        assert_eq!(sqlite_real_text(1.0 / 3.0), "0.333333333333333");
+        assert_eq!(sqlite_real_text(-2.5), "-2.5");
+        assert_eq!(sqlite_real_text(1e20), "1.0e+20");
+        assert_eq!(sqlite_real_text(1.5e-7), "1.5e-07");
+        assert_eq!(sqlite_real_text(123456.789), "123456.789");
     }
 
     #[test]
