@@ -111,7 +111,20 @@ impl Shell {
     /// `Error: …` and set [`Shell::failed`].
     pub fn run_statement(&mut self, sql: &str) {
         let start = Instant::now();
-        let result = self.engine.execute(sql);
+        // A bug in a route must not take the shell down: report it as an error.
+        let engine = &mut self.engine;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.execute(sql)))
+            .unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Err(llkv_sql::SqlError::new(
+                    llkv_sql::ErrorKind::Internal,
+                    format!("internal error (the {} route panicked): {msg}", self.route.name()),
+                ))
+            });
         let elapsed = start.elapsed();
         match result {
             Ok(outputs) => {
