@@ -6,6 +6,7 @@
 //! command line and drives them.
 
 pub mod database;
+pub mod import;
 pub mod output;
 pub mod repl;
 pub mod shell;

@@ -252,12 +252,31 @@ impl Shell {
                 Ok(text) => return self.run_script(&text),
                 Err(e) => self.error(format!("cannot read {file}: {e}")),
             },
+            (".import", [file, table]) => self.import(Path::new(file), table),
             (".open", [file]) => self.reopen(Some(Path::new(file))),
             (".open", []) => self.reopen(None),
             _ => self.error(format!("unknown or malformed command {line}; try .help")),
         }
         let _ = self.out.flush();
         Flow::Continue
+    }
+
+    /// Imports a CSV file into `table`, creating it from the file's header and
+    /// inferred types when it does not exist; stops at the first failure.
+    fn import(&mut self, file: &Path, table: &str) {
+        let create = match table_meta(&self.db, table) {
+            Ok(meta) => meta.is_none(),
+            Err(e) => return self.error(e),
+        };
+        let statements = match crate::import::csv_statements(file, table, create) {
+            Ok(s) => s,
+            Err(e) => return self.error(e),
+        };
+        for stmt in statements {
+            if let Err(e) = self.engine.execute(&stmt) {
+                return self.error(format!("import stopped: {}", e.message));
+            }
+        }
     }
 
     /// Switches to another database; the old one stays open if this fails.
@@ -286,6 +305,7 @@ pub const HELP: &str = "\
 .timer on|off             print each statement's run time
 .engine [datafusion|native]  show or switch the SQL route (a new session)
 .read FILE                run the statements of FILE
+.import FILE TABLE        load a CSV file (header line) into TABLE, creating it if needed
 .open [FILE]              open another database (in memory without FILE)
 .quit                     exit (also .exit, Ctrl-D)
 SQL statements end with ';' and may span lines.

@@ -321,3 +321,24 @@ fn schema_read_open_timer_and_line_mode_work() {
     assert_eq!(stdout(&o), "five\n5\nu\n");
     assert!(other.exists());
 }
+
+#[test]
+fn import_loads_a_csv_file_into_a_new_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, "id,name\n1,ann\n2,o'brien\n").unwrap();
+    for engine in ["datafusion", "native"] {
+        let o = llkv(&[
+            "--engine",
+            engine,
+            "--mode",
+            "csv",
+            "-c",
+            &format!(".import {} people", csv.display()),
+            "-c",
+            "SELECT id, name FROM people ORDER BY id",
+        ]);
+        assert_ok(&o);
+        assert_eq!(stdout(&o), "id,name\n1,ann\n2,o'brien\n", "{engine}");
+    }
+}
