@@ -6,19 +6,24 @@ use crate::error::wrap_error;
 use crate::planner::LlkvQueryPlanner;
 use crate::table::LlkvTable;
 use crate::types::LlkvTypePlanner;
+use datafusion::catalog::view::ViewTable;
 use datafusion::catalog::{
     CatalogProvider, CatalogProviderList, MemTable, MemoryCatalogProviderList, SchemaProvider,
     TableProvider,
 };
 use datafusion::common::{exec_err, plan_err};
+use datafusion::datasource::empty::EmptyTable;
 use datafusion::error::Result;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan, TableType};
 use datafusion::prelude::SessionConfig;
 use llkv_mvcc::{Database, Session};
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::{OnceLock, Weak};
 
 /// The name llkv's catalog is registered under.
 pub const CATALOG_NAME: &str = "llkv";
@@ -47,7 +52,13 @@ impl LlkvCatalog {
 
     /// A catalog whose statements run in `session`'s transactions.
     pub fn with_session(session: Arc<Session>) -> Arc<Self> {
-        Arc::new(Self { schema: Arc::new(LlkvSchema { session, foreign: RwLock::default() }) })
+        Arc::new(Self {
+            schema: Arc::new(LlkvSchema {
+                session,
+                foreign: RwLock::default(),
+                state: OnceLock::new(),
+            }),
+        })
     }
 
     /// The llkv session (BEGIN / COMMIT / ROLLBACK go through it).
@@ -92,7 +103,9 @@ impl LlkvCatalog {
     /// As [`LlkvCatalog::session_context`], starting from `config`.
     pub fn session_context_with_config(self: &Arc<Self>, config: SessionConfig) -> SessionContext {
         let builder = SessionStateBuilder::new().with_default_features().with_config(config);
-        SessionContext::new_with_state(self.configure(builder).build())
+        let ctx = SessionContext::new_with_state(self.configure(builder).build());
+        self.bind(&ctx);
+        ctx
     }
 
     /// Registers the catalog in an existing context and makes it the default
@@ -102,6 +115,13 @@ impl LlkvCatalog {
         let mut state = state_ref.write();
         let builder = SessionStateBuilder::new_from_existing(state.clone());
         *state = self.configure(builder).build();
+        drop(state);
+        self.bind(ctx);
+    }
+
+    /// Remembers the context whose planner persisted views are planned with.
+    fn bind(&self, ctx: &SessionContext) {
+        let _ = self.schema.state.set(Arc::downgrade(&ctx.state_ref()));
     }
 }
 
@@ -121,13 +141,39 @@ impl CatalogProvider for LlkvCatalog {
 ///
 /// Other providers registered here (a CSV or Parquet file, a view) are kept
 /// for this session only, in front of llkv's tables, and are not persisted.
+///
+/// Views (`CREATE VIEW`) are persisted as database properties
+/// [`VIEW_PREFIX`]`<name>` holding their `CREATE VIEW` text, and planned again
+/// on use in the context the catalog was registered in.
 #[derive(Debug)]
 pub struct LlkvSchema {
     session: Arc<Session>,
     foreign: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
+    state: OnceLock<Weak<RwLock<SessionState>>>,
 }
 
+/// Database property prefix of persisted views.
+pub const VIEW_PREFIX: &str = "view.";
+
 impl LlkvSchema {
+    /// The persisted view `name`, planned again.
+    async fn view(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let st = self.session.statement_txn();
+        let Some(sql) = st.txn.property(&format!("{VIEW_PREFIX}{name}")) else {
+            return Ok(None);
+        };
+        let Some(state) = self.state.get().and_then(Weak::upgrade) else {
+            return plan_err!("view {name} needs the SessionContext llkv was registered in");
+        };
+        let state = state.read().clone();
+        match state.create_logical_plan(&sql).await? {
+            LogicalPlan::Ddl(DdlStatement::CreateView(v)) => {
+                Ok(Some(Arc::new(ViewTable::new(Arc::unwrap_or_clone(v.input), Some(sql)))))
+            }
+            _ => plan_err!("the stored definition of view {name} is not a CREATE VIEW"),
+        }
+    }
+
     fn provider(&self, meta: Arc<llkv_store::TableMeta>) -> Arc<dyn TableProvider> {
         Arc::new(LlkvTable::new(Arc::clone(&self.session), meta))
     }
@@ -138,6 +184,8 @@ impl SchemaProvider for LlkvSchema {
     fn table_names(&self) -> Vec<String> {
         let st = self.session.statement_txn();
         let mut names = st.txn.table_names().unwrap_or_default();
+        let views = st.txn.properties_with_prefix(VIEW_PREFIX);
+        names.extend(views.keys().map(|k| k[VIEW_PREFIX.len()..].to_string()));
         names.extend(self.foreign.read().keys().cloned());
         names.sort();
         names.dedup();
@@ -145,12 +193,14 @@ impl SchemaProvider for LlkvSchema {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        if let Some(t) = self.foreign.read().get(name) {
-            return Ok(Some(Arc::clone(t)));
+        if let Some(t) = self.foreign.read().get(name).cloned() {
+            return Ok(Some(t));
         }
-        let st = self.session.statement_txn();
-        let handle = st.txn.table(name).map_err(wrap_error)?;
-        Ok(handle.map(|h| self.provider(h.meta)))
+        let handle = self.session.statement_txn().txn.table(name).map_err(wrap_error)?;
+        match handle {
+            Some(h) => Ok(Some(self.provider(h.meta))),
+            None => self.view(name).await,
+        }
     }
 
     fn register_table(
@@ -177,6 +227,15 @@ impl SchemaProvider for LlkvSchema {
                 if self.table_exist(&name) {
                     return exec_err!("table {name} already exists");
                 }
+                if table.table_type() == TableType::View
+                    && let Some(sql) = table.get_table_definition()
+                {
+                    let st = self.session.statement_txn();
+                    let key = format!("{VIEW_PREFIX}{name}");
+                    let result = st.txn.set_property(&key, Some(sql.to_string()));
+                    st.finish(result).map_err(wrap_error)?;
+                    return Ok(None);
+                }
                 return Ok(self.foreign.write().insert(name, table));
             }
         };
@@ -199,7 +258,17 @@ impl SchemaProvider for LlkvSchema {
         let st = self.session.statement_txn();
         let handle = match st.txn.table(name) {
             Ok(Some(h)) => h,
-            Ok(None) => return Ok(None),
+            Ok(None) => {
+                let key = format!("{VIEW_PREFIX}{name}");
+                if st.txn.property(&key).is_none() {
+                    return Ok(None);
+                }
+                let result = st.txn.set_property(&key, None);
+                st.finish(result).map_err(wrap_error)?;
+                return Ok(Some(Arc::new(EmptyTable::new(Arc::new(
+                    datafusion::arrow::datatypes::Schema::empty(),
+                )))));
+            }
             Err(e) => return Err(wrap_error(e)),
         };
         let result = st.txn.drop_table(name);
@@ -213,5 +282,6 @@ impl SchemaProvider for LlkvSchema {
         }
         let st = self.session.statement_txn();
         matches!(st.txn.table(name), Ok(Some(_)))
+            || st.txn.property(&format!("{VIEW_PREFIX}{name}")).is_some()
     }
 }

@@ -43,7 +43,7 @@ mod scan;
 mod table;
 mod types;
 
-pub use catalog::{CATALOG_NAME, LlkvCatalog, LlkvSchema, SCHEMA_NAME};
+pub use catalog::{CATALOG_NAME, LlkvCatalog, LlkvSchema, SCHEMA_NAME, VIEW_PREFIX};
 pub use dml::{DmlOp, LlkvDmlExec};
 pub use engine::DataFusionEngine;
 pub use error::{to_sql_error, wrap_error};

@@ -33,3 +33,20 @@ impl ErrKind for DataFusionEngine {
         matches!(self.execute(sql), Err(e) if e.kind == llkv_sql::ErrorKind::Constraint)
     }
 }
+
+#[test]
+fn views_survive_reopening_and_drop_view_removes_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("db.llkv");
+    {
+        let mut e = DataFusionEngine::new(Database::open(&path).expect("open")).expect("engine");
+        run(&mut e, "CREATE TABLE t (x INTEGER)");
+        run(&mut e, "INSERT INTO t VALUES (1), (2), (3)");
+        run(&mut e, "CREATE VIEW big AS SELECT x FROM t WHERE x > 1");
+        assert_eq!(rows(&mut e, "SELECT count(*) FROM big"), ["2"]);
+    }
+    let mut e = DataFusionEngine::new(Database::open(&path).expect("reopen")).expect("engine");
+    assert_eq!(rows(&mut e, "SELECT x FROM big ORDER BY x"), ["2", "3"]);
+    run(&mut e, "DROP VIEW big");
+    assert!(llkv_sql::Engine::execute(&mut e, "SELECT * FROM big").is_err());
+}
