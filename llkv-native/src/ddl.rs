@@ -9,7 +9,7 @@
 //! native route does not use secondary indexes yet).
 
 use crate::binder::view_key;
-use crate::binder::{Binder, ident_name, object_name};
+use crate::binder::{Binder, object_name};
 use crate::convert::build_array;
 use crate::exec::{ExecCtx, execute};
 use arrow::array::{RecordBatch, RecordBatchOptions};
@@ -21,6 +21,28 @@ use sqlparser::ast::{self, ColumnOption, TableConstraint};
 
 /// The column property holding a DEFAULT expression's SQL.
 pub const DEFAULT_PROPERTY: &str = "default";
+
+/// The table an index record (`[UNIQUE ]table(cols)`) belongs to.
+fn index_table(v: &str) -> &str {
+    v.trim_start_matches("UNIQUE ").split('(').next().unwrap_or_default()
+}
+
+/// The column lists of the UNIQUE indexes on `table`.
+pub fn unique_indexes(txn: &Transaction, table: &TableMeta) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    for v in txn.properties_with_prefix("index.").values() {
+        let Some(rest) = v.strip_prefix("UNIQUE ") else { continue };
+        if index_table(v) != table.name {
+            continue;
+        }
+        let cols = rest.split_once('(').map_or("", |(_, c)| c.trim_end_matches(')'));
+        let idx: Option<Vec<usize>> = cols.split(',').map(|c| table.column_index(c)).collect();
+        if let Some(idx) = idx {
+            out.push(idx);
+        }
+    }
+    out
+}
 
 fn index_key(name: &str) -> String {
     format!("index.{name}")
@@ -144,7 +166,7 @@ pub fn drop(
                     txn.drop_table(&name)?;
                     // Indexes on the table go with it.
                     for (k, v) in txn.properties_with_prefix("index.") {
-                        if v.split('(').next() == Some(name.as_str()) {
+                        if index_table(&v) == name {
                             txn.set_property(&k, None)?;
                         }
                     }
@@ -215,12 +237,12 @@ pub fn create_index(txn: &Transaction, c: &ast::CreateIndex) -> SqlResult<Output
         }
         return Err(SqlError::plan(format!("index {name} already exists")));
     }
-    if c.unique {
-        return Err(SqlError::plan("CREATE UNIQUE INDEX is not supported yet"));
-    }
     let names: Vec<&str> =
         cols.iter().filter_map(|&i| h.meta.columns.get(i).map(|c| c.name.as_str())).collect();
-    txn.set_property(&index_key(&name), Some(format!("{table}({})", names.join(","))))?;
-    let _ = ident_name;
+    if c.unique {
+        crate::dml::check_unique_index(txn, &h, &cols, &[], &[])?;
+    }
+    let prefix = if c.unique { "UNIQUE " } else { "" };
+    txn.set_property(&index_key(&name), Some(format!("{prefix}{table}({})", names.join(","))))?;
     Ok(Output::Done("CREATE INDEX".into()))
 }

@@ -147,8 +147,16 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
         (Some(ast::SqliteOnConflict::Ignore), _, _) | (_, _, true) => Conflict::Ignore,
         _ => Conflict::Abort,
     };
+    if !matches!(mode, Conflict::Abort) && !crate::ddl::unique_indexes(txn, &h.meta).is_empty() {
+        return Err(SqlError::plan(
+            "INSERT OR REPLACE/IGNORE on a table with a UNIQUE index is not supported",
+        ));
+    }
     let n = match mode {
-        Conflict::Abort => txn.insert(&h, &rows_batch(&h, &rows)?)?,
+        Conflict::Abort => {
+            check_unique_indexes(txn, &h, &[], &rows)?;
+            txn.insert(&h, &rows_batch(&h, &rows)?)?
+        }
         Conflict::Ignore => {
             let mut n = 0;
             for r in &rows {
@@ -298,6 +306,7 @@ pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
         }
         new_rows.push(nr);
     }
+    check_unique_indexes(txn, &h, &ids, &new_rows)?;
     let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
     Ok(Output::Affected(n))
 }
@@ -326,4 +335,59 @@ pub fn delete(txn: &Transaction, d: &ast::Delete) -> SqlResult<Output> {
         return Ok(Output::Affected(0));
     }
     Ok(Output::Affected(txn.delete(&h, &ids)?))
+}
+
+/// Checks a UNIQUE index over `cols`: the table's rows (minus `removed` row
+/// ids) plus `added` rows must not repeat a key without NULLs.
+///
+/// # Errors
+/// A constraint error naming the columns.
+pub fn check_unique_index(
+    txn: &Transaction,
+    h: &TableHandle,
+    cols: &[usize],
+    removed: &[u64],
+    added: &[Row],
+) -> SqlResult<()> {
+    let ctx = ExecCtx::new(txn);
+    let rows = ScanExecutor::read_table(&ctx, h, true)?;
+    let removed: std::collections::HashSet<u64> = removed.iter().copied().collect();
+    let mut seen = std::collections::HashSet::new();
+    let existing = rows.iter().filter(|r| match r.last() {
+        Some(Value::Int(id)) => !removed.contains(&(*id as u64)),
+        _ => true,
+    });
+    for r in existing.chain(added.iter()) {
+        let key: Option<Vec<_>> =
+            cols.iter().map(|&c| r.get(c).filter(|v| !v.is_null()).map(Value::group_key)).collect();
+        if let Some(k) = key {
+            if !seen.insert(k) {
+                let names: Vec<String> = cols
+                    .iter()
+                    .filter_map(|&c| h.meta.columns.get(c))
+                    .map(|c| format!("{}.{}", h.name, c.name))
+                    .collect();
+                return Err(SqlError::new(
+                    ErrorKind::Constraint,
+                    format!("UNIQUE constraint failed: {}", names.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks every UNIQUE index of the table for a change.
+fn check_unique_indexes(
+    txn: &Transaction,
+    h: &TableHandle,
+    removed: &[u64],
+    added: &[Row],
+) -> SqlResult<()> {
+    for cols in crate::ddl::unique_indexes(txn, &h.meta) {
+        // Compare in storage types.
+        let stored = crate::convert::batch_rows(&rows_batch(h, added)?)?;
+        check_unique_index(txn, h, &cols, removed, &stored)?;
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ use sqlparser::tokenizer::{Location, Token, Tokenizer};
 /// # Errors
 /// A parse error with sqlparser's message (for the original text).
 pub fn parse_sql(sql: &str) -> SqlResult<Vec<Statement>> {
-    let first = match Parser::parse_sql(&SQLiteDialect {}, sql) {
+    let first = match parse_with(&SQLiteDialect {}, sql) {
         Ok(s) => return Ok(s),
         Err(e) => SqlError::parse(e.to_string()),
     };
@@ -30,7 +30,18 @@ pub fn parse_sql(sql: &str) -> SqlResult<Vec<Statement>> {
         return Ok(s);
     }
     let text = rewritten.as_deref().unwrap_or(sql);
-    Parser::parse_sql(&GenericDialect {}, text).map_err(|_| first)
+    parse_with(&GenericDialect {}, text).map_err(|_| first)
+}
+
+/// Deeply nested expressions (the corpus has some) need more than sqlparser's
+/// default recursion limit of 50.
+const RECURSION_LIMIT: usize = 200;
+
+fn parse_with(
+    dialect: &dyn Dialect,
+    sql: &str,
+) -> Result<Vec<Statement>, sqlparser::parser::ParserError> {
+    Parser::new(dialect).with_recursion_limit(RECURSION_LIMIT).try_with_sql(sql)?.parse_statements()
 }
 
 /// Parses a single query (a stored view's definition).

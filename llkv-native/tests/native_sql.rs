@@ -282,3 +282,23 @@ fn data_survives_reopening_a_file_database() {
         vec![vec!["1", "one"], vec!["2", "two"]]
     );
 }
+
+#[test]
+fn unique_indexes_reject_duplicates() {
+    let mut e = engine();
+    e.execute("CREATE TABLE t(a INTEGER, b INTEGER)").unwrap();
+    e.execute("INSERT INTO t VALUES (1, 1), (2, 1)").unwrap();
+    assert_eq!(
+        e.execute("CREATE UNIQUE INDEX ub ON t(b)").unwrap_err().kind,
+        ErrorKind::Constraint
+    );
+    e.execute("CREATE UNIQUE INDEX ua ON t(a DESC)").unwrap();
+    assert_eq!(e.execute("INSERT INTO t VALUES (1, 5)").unwrap_err().kind, ErrorKind::Constraint);
+    assert_eq!(
+        e.execute("UPDATE t SET a = 2 WHERE a = 1").unwrap_err().kind,
+        ErrorKind::Constraint
+    );
+    e.execute("UPDATE t SET a = a + 10").unwrap();
+    e.execute("INSERT INTO t VALUES (NULL, 1), (NULL, 2)").unwrap();
+    assert_eq!(one(&mut e, "SELECT count(*) FROM t"), "4");
+}
