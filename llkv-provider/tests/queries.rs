@@ -184,3 +184,18 @@ fn a_table_of_many_segments_scans_in_target_partitions_partitions() {
     assert_eq!(rows(&mut e, "SELECT count(*) FROM n"), ["11"]);
     run(&mut e, "ROLLBACK");
 }
+
+#[test]
+fn create_index_is_accepted_recorded_and_dropped() {
+    let mut e = engine();
+    people(&mut e);
+    assert!(matches!(run(&mut e, "CREATE INDEX person_city ON person (city)").pop(),
+        Some(Output::Done(tag)) if tag == "CREATE INDEX"));
+    assert!(e.execute("CREATE INDEX person_city ON person (city)").is_err());
+    run(&mut e, "CREATE INDEX IF NOT EXISTS person_city ON person (city)");
+    assert!(e.execute("CREATE INDEX i ON nowhere (x)").is_err());
+    assert_eq!(rows(&mut e, "SELECT name FROM person WHERE city = 20"), ["bob"]);
+    run(&mut e, "DROP INDEX person_city");
+    assert!(e.execute("DROP INDEX person_city").is_err());
+    run(&mut e, "DROP INDEX IF EXISTS person_city");
+}
