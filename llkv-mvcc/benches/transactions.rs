@@ -1,6 +1,7 @@
 //! Transaction benchmarks (issue 4): single-row autocommit inserts and updates
 //! with synced and OS-buffered durability, and the bank workload at 1, 2 and
 //! 8 threads. `cargo bench -p llkv-mvcc --bench transactions`.
+#![expect(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
 use arrow::array::{AsArray, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type};

@@ -66,7 +66,7 @@ impl From<llkv_mvcc::Error> for SqlError {
             E::Aborted(_) | E::Ended | E::TransactionState(_) => ErrorKind::Transaction,
             E::Constraint(_) => ErrorKind::Constraint,
             E::NoSuchTable(_) | E::TableExists(_) => ErrorKind::Plan,
-            E::Store(s) => return s.into_sql_error(),
+            E::Store(s) => return store_error(s),
             _ => ErrorKind::Execution,
         };
         Self::new(kind, e.to_string())
@@ -75,7 +75,7 @@ impl From<llkv_mvcc::Error> for SqlError {
 
 impl From<llkv_store::Error> for SqlError {
     fn from(e: llkv_store::Error) -> Self {
-        e.into_sql_error()
+        store_error(&e)
     }
 }
 
@@ -85,19 +85,14 @@ impl From<arrow::error::ArrowError> for SqlError {
     }
 }
 
-trait IntoSqlError {
-    fn into_sql_error(&self) -> SqlError;
-}
-
-impl IntoSqlError for llkv_store::Error {
-    fn into_sql_error(&self) -> SqlError {
-        use llkv_store::Error as E;
-        let kind = match self {
-            E::Invalid(m) if m.starts_with("NOT NULL") => ErrorKind::Constraint,
-            E::Invalid(_) | E::NotFound(_) | E::AlreadyExists(_) => ErrorKind::Plan,
-            E::Arrow(_) => ErrorKind::Execution,
-            _ => ErrorKind::Storage,
-        };
-        SqlError::new(kind, self.to_string())
-    }
+/// Classifies a store error: bad input is the user's, the rest is storage's.
+fn store_error(e: &llkv_store::Error) -> SqlError {
+    use llkv_store::Error as E;
+    let kind = match e {
+        E::Invalid(m) if m.starts_with("NOT NULL") => ErrorKind::Constraint,
+        E::Invalid(_) | E::NotFound(_) | E::AlreadyExists(_) => ErrorKind::Plan,
+        E::Arrow(_) => ErrorKind::Execution,
+        _ => ErrorKind::Storage,
+    };
+    SqlError::new(kind, e.to_string())
 }

@@ -2,6 +2,7 @@
 //!
 //! `cargo bench -p llkv-store --bench store` — set `LLKV_BENCH_ROWS` to change
 //! the scan size (default 10M rows).
+#![expect(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
 use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
@@ -84,7 +85,11 @@ fn two_col_batch(start: i64, rows: usize) -> RecordBatch {
 }
 
 fn build_two_col(path: &Path, rows: usize) -> Store {
-    let opts = StoreOptions { durability: Durability::Buffered, ..StoreOptions::default() };
+    build_two_col_with(path, rows, StoreOptions::default().chunk_rows)
+}
+
+fn build_two_col_with(path: &Path, rows: usize, chunk_rows: usize) -> Store {
+    let opts = StoreOptions { durability: Durability::Buffered, chunk_rows };
     let store = Store::open(path, opts).unwrap();
     let mut w = store.begin_write().unwrap();
     let id = w.create_table(two_col_meta()).unwrap();
@@ -274,5 +279,49 @@ fn sum_f64_col(batches: &[RecordBatch], col: usize) -> f64 {
         .sum()
 }
 
-criterion_group!(benches, bench_append, bench_scan, bench_point, bench_open);
+/// The chunk-size rule: large chunks amortize per-chunk work in scans; small
+/// ones make pruning finer and point changes cheaper. Measured side by side.
+fn bench_chunk_rows(c: &mut Criterion) {
+    let rows = 4_000_000;
+    let mut g = c.benchmark_group("chunk_rows");
+    g.sample_size(10);
+    for chunk in [4_096usize, 16_384, 65_536, 262_144, 1_048_576] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = build_two_col_with(&dir.path().join("c.llkv"), rows, chunk);
+        let v = store.current();
+        let t = Arc::clone(v.table_by_name("t").unwrap());
+        let label = format!("rows={rows}/chunk={chunk}");
+        let sum = ScanRequest { projection: Some(vec![0]), ..Default::default() };
+        g.bench_function(BenchmarkId::new("scan_sum_int64", &label), |b| {
+            b.iter(|| sum_i64(&store.scan(&t, &sum).unwrap()))
+        });
+        let lo = (rows / 2) as i64;
+        let filtered = ScanRequest {
+            projection: Some(vec![1]),
+            predicates: vec![Predicate::Between {
+                column: 0,
+                low: Arc::new(Int64Array::from(vec![lo])),
+                high: Arc::new(Int64Array::from(vec![lo + (rows / 100) as i64])),
+            }],
+            ..Default::default()
+        };
+        g.bench_function(BenchmarkId::new("filter_1pct", &label), |b| {
+            b.iter(|| sum_f64(&store.scan(&t, &filtered).unwrap()))
+        });
+        let id = t.id;
+        let val: ArrayRef = Arc::new(Float64Array::from(vec![1.0]));
+        let mut x = 7u64;
+        g.bench_function(BenchmarkId::new("point_update_commit", &label), |b| {
+            b.iter(|| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let mut w = store.begin_write().unwrap();
+                w.update(id, 1, &[x % rows as u64], &val).unwrap();
+                w.commit().unwrap();
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_append, bench_scan, bench_point, bench_open, bench_chunk_rows);
 criterion_main!(benches);

@@ -132,7 +132,8 @@ fn stat_value(array: &dyn Array, i: usize, is_max: bool) -> Option<ArrayRef> {
     let v = array.slice(i, 1);
     let len = value_bytes(v.as_ref(), 0).ok()?.len();
     if len <= MAX_STAT_BYTES || !is_var_width(array.data_type()) {
-        return Some(arrow::compute::concat(&[v.as_ref()]).ok()?);
+        // An independent copy: a slice would pin the whole chunk (and its map).
+        return value_from_bytes(array.data_type(), &value_bytes(v.as_ref(), 0).ok()?).ok();
     }
     if is_max {
         return None;

@@ -33,9 +33,14 @@ fn values(v: &[i64]) -> RecordBatch {
 
 /// Runs a workload of commits; returns the state after each acknowledged
 /// commit and the state the failing commit would have produced.
-fn workload(store: &Store) -> (Vec<Option<Vec<i64>>>, Option<Option<Vec<i64>>>) {
+/// The table's contents (`None`: no table yet).
+type State = Option<Vec<i64>>;
+/// One step of the workload: one commit.
+type Step = Box<dyn Fn(&Store) -> Result<(), Error>>;
+
+fn workload(store: &Store) -> (Vec<State>, Option<State>) {
     let mut acked = vec![contents(store)];
-    let mut steps: Vec<Box<dyn Fn(&Store) -> Result<(), Error>>> = vec![
+    let mut steps: Vec<Step> = vec![
         Box::new(|s| {
             let mut w = s.begin_write()?;
             let id = w.create_table(TableMeta::new(
@@ -93,7 +98,7 @@ fn every_failed_or_torn_write_recovers_to_a_committed_state() {
             let base: Arc<dyn Pager> = Arc::new(MemoryPager::new());
             let plan = FaultPlan { fail_write: Some(fail_write), keep_entries, fail_sync: false };
             let faulty = Arc::new(FaultyPager::new(Arc::clone(&base), plan));
-            let store = match Store::with_pager(faulty.clone(), options()) {
+            let store = match Store::with_pager(Arc::clone(&faulty) as Arc<dyn Pager>, options()) {
                 Ok(s) => s,
                 Err(_) => continue, // the header write itself failed: nothing was committed
             };

@@ -24,6 +24,9 @@ impl Rng {
     }
 }
 
+/// What a predicate should match, evaluated on the model's value.
+type Matcher = Box<dyn Fn(Option<i64>) -> bool>;
+
 fn meta() -> TableMeta {
     TableMeta::new("t", vec![ColumnMeta::new("v", DataType::Int64, true)])
 }
@@ -47,7 +50,7 @@ fn check(store: &Store, model: &BTreeMap<u64, Option<i64>>, rng: &mut Rng) {
     assert_eq!(&scan_map(store, &all), model, "full scan differs from the model");
     let x = rng.below(1000) as i64 - 500;
     let val = |x: i64| -> ArrayRef { Arc::new(Int64Array::from(vec![x])) };
-    let cases: Vec<(Predicate, Box<dyn Fn(Option<i64>) -> bool>)> = vec![
+    let cases: Vec<(Predicate, Matcher)> = vec![
         (
             Predicate::Compare { column: 0, op: CmpOp::Eq, value: val(x) },
             Box::new(move |v| v == Some(x)),
