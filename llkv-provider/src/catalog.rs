@@ -3,6 +3,7 @@
 
 use crate::ddl::meta_from_provider;
 use crate::error::wrap_error;
+use crate::factory::{LLKV_FILE_TYPE, LlkvTableFactory};
 use crate::planner::LlkvQueryPlanner;
 use crate::table::LlkvTable;
 use crate::types::LlkvTypePlanner;
@@ -91,6 +92,7 @@ impl LlkvCatalog {
             .with_config(config)
             .with_catalog_list(catalogs)
             .with_type_planner(Arc::new(LlkvTypePlanner))
+            .with_table_factory(LLKV_FILE_TYPE.to_string(), Arc::new(LlkvTableFactory))
             .with_query_planner(Arc::new(LlkvQueryPlanner::new(Arc::clone(self.session()))))
     }
 
@@ -208,8 +210,15 @@ impl SchemaProvider for LlkvSchema {
         name: String,
         table: Arc<dyn TableProvider>,
     ) -> Result<Option<Arc<dyn TableProvider>>> {
-        if table.downcast_ref::<LlkvTable>().is_some() {
-            return plan_err!("table {name} is already an llkv table");
+        if let Some(t) = table.downcast_ref::<LlkvTable>() {
+            if Arc::ptr_eq(t.session(), &self.session) {
+                return plan_err!("table {name} is already an llkv table");
+            }
+            // A table of another llkv database (CREATE EXTERNAL TABLE … STORED AS LLKV).
+            if self.table_exist(&name) {
+                return exec_err!("table {name} already exists");
+            }
+            return Ok(self.foreign.write().insert(name, table));
         }
         let meta = meta_from_provider(&name, table.as_ref())?;
         let rows = match table.downcast_ref::<MemTable>() {

@@ -37,6 +37,7 @@ mod ddl;
 mod dml;
 mod engine;
 mod error;
+mod factory;
 mod filter;
 mod planner;
 mod scan;
@@ -47,6 +48,7 @@ pub use catalog::{CATALOG_NAME, LlkvCatalog, LlkvSchema, SCHEMA_NAME, VIEW_PREFI
 pub use dml::{DmlOp, LlkvDmlExec};
 pub use engine::DataFusionEngine;
 pub use error::{to_sql_error, wrap_error};
+pub use factory::{LLKV_FILE_TYPE, LlkvTableFactory};
 pub use planner::LlkvQueryPlanner;
 pub use scan::{LlkvScanExec, LlkvScanStream};
 pub use table::LlkvTable;

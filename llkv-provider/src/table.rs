@@ -41,6 +41,11 @@ impl LlkvTable {
         }
     }
 
+    /// The llkv session the table's statements run in.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
     /// The table's name.
     pub fn name(&self) -> &str {
         &self.meta.name

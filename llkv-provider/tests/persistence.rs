@@ -50,3 +50,19 @@ fn views_survive_reopening_and_drop_view_removes_them() {
     run(&mut e, "DROP VIEW big");
     assert!(llkv_sql::Engine::execute(&mut e, "SELECT * FROM big").is_err());
 }
+
+#[test]
+fn an_external_llkv_file_can_be_attached_as_a_table() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let other = dir.path().join("other.llkv");
+    let mut e = engine();
+    let loc = other.to_str().expect("utf-8 path");
+    run(&mut e, &format!("CREATE EXTERNAL TABLE ext (x BIGINT) STORED AS LLKV LOCATION '{loc}'"));
+    run(&mut e, "INSERT INTO ext VALUES (1), (2)");
+    run(&mut e, "CREATE TABLE mine (x INTEGER)");
+    run(&mut e, "INSERT INTO mine SELECT x * 10 FROM ext");
+    assert_eq!(rows(&mut e, "SELECT sum(x) FROM mine"), ["30"]);
+    drop(e);
+    let mut e = DataFusionEngine::new(Database::open(&other).expect("open other")).expect("engine");
+    assert_eq!(rows(&mut e, "SELECT x FROM ext ORDER BY x"), ["1", "2"]);
+}
