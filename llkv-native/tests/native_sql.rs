@@ -302,3 +302,35 @@ fn unique_indexes_reject_duplicates() {
     e.execute("INSERT INTO t VALUES (NULL, 1), (NULL, 2)").unwrap();
     assert_eq!(one(&mut e, "SELECT count(*) FROM t"), "4");
 }
+
+#[test]
+fn correlated_subquery_reads_grouped_outer_columns() {
+    let mut e = engine();
+    e.execute("CREATE TABLE t(a INTEGER, b INTEGER)").unwrap();
+    e.execute("INSERT INTO t VALUES (1,1),(1,2),(2,3),(3,4)").unwrap();
+    assert_eq!(
+        rows(
+            &mut e,
+            "SELECT a, count(*), (SELECT count(*) FROM t AS x WHERE x.a < t.a) FROM t GROUP BY a ORDER BY a"
+        ),
+        vec![vec!["1", "2", "0"], vec!["2", "1", "2"], vec!["3", "1", "3"]]
+    );
+    assert_eq!(
+        rows(
+            &mut e,
+            "SELECT a + 1 AS k, sum(b) AS s FROM t GROUP BY k HAVING s > 3 ORDER BY s DESC"
+        ),
+        vec![vec!["4", "4"]]
+    );
+}
+
+#[test]
+fn ctes_and_derived_tables_bind() {
+    let mut e = engine();
+    e.execute("CREATE TABLE t(a INTEGER)").unwrap();
+    e.execute("INSERT INTO t VALUES (1),(2),(3)").unwrap();
+    assert_eq!(one(&mut e, "WITH w(x) AS (SELECT a * 2 FROM t) SELECT sum(x) FROM w"), "12");
+    assert_eq!(one(&mut e, "SELECT max(y) FROM (SELECT a + 10 AS y FROM t) AS d"), "13");
+    e.execute("CREATE TABLE s AS SELECT a, a * 1.5 AS h FROM t").unwrap();
+    assert_eq!(one(&mut e, "SELECT h FROM s WHERE a = 3"), "4.5");
+}

@@ -20,6 +20,20 @@ impl Binder<'_> {
             ast::Expr::Identifier(id) => {
                 match self.resolve(None, &id.value, scope) {
                     Ok(x) => x,
+                    Err(err)
+                        if self.aliases.iter().any(|(n, _)| n.eq_ignore_ascii_case(&id.value)) =>
+                    {
+                        // A result alias in WHERE/HAVING (SQLite resolves these too).
+                        let pos = self
+                            .aliases
+                            .iter()
+                            .position(|(n, _)| n.eq_ignore_ascii_case(&id.value));
+                        let Some(pos) = pos else { return Err(err) };
+                        let (n, ae) = self.aliases.remove(pos);
+                        let r = self.bind_expr(&ae, scope);
+                        self.aliases.insert(pos, (n, ae));
+                        r?
+                    }
                     // SQLite reads a double-quoted name that is no column as a string.
                     Err(_) if id.quote_style == Some('"') => {
                         Expr::Literal(Value::Text(id.value.clone()))

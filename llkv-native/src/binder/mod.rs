@@ -123,12 +123,22 @@ pub struct Binder<'a> {
     saw_agg: bool,
     ctes: Vec<HashMap<String, BoundQuery>>,
     view_depth: usize,
+    /// Result-column aliases usable in WHERE / HAVING (a SQLite extension).
+    aliases: Vec<(String, ast::Expr)>,
 }
 
 impl<'a> Binder<'a> {
     /// A binder reading the catalog through `txn`.
     pub fn new(txn: &'a Transaction) -> Self {
-        Self { txn, outers: Vec::new(), agg: None, saw_agg: false, ctes: Vec::new(), view_depth: 0 }
+        Self {
+            txn,
+            outers: Vec::new(),
+            agg: None,
+            saw_agg: false,
+            ctes: Vec::new(),
+            view_depth: 0,
+            aliases: Vec::new(),
+        }
     }
 
     /// Binds an expression with no row (INSERT values, LIMIT).
@@ -182,10 +192,12 @@ impl<'a> Binder<'a> {
     fn bind_subquery(&mut self, q: &ast::Query, scope: &Scope) -> SqlResult<(BoundQuery, bool)> {
         let agg = self.agg.take();
         let saw = std::mem::replace(&mut self.saw_agg, false);
+        let aliases = std::mem::take(&mut self.aliases);
         self.outers.push(OuterScope { scope: scope.clone(), agg, correlated: false });
         let r = self.bind_query(q);
         let o = self.outers.pop();
         self.saw_agg = saw;
+        self.aliases = aliases;
         let (agg, correlated) = match o {
             Some(o) => (o.agg, o.correlated),
             None => (None, false),

@@ -281,9 +281,20 @@ impl Binder<'_> {
                 probe(self, e)?;
             }
         }
+        self.aliases = proj
+            .iter()
+            .filter(|(e, n)| !matches!(e, ast::Expr::Identifier(i) if i.value == *n))
+            .cloned()
+            .map(|(e, n)| (n, e))
+            .collect();
         if let Some(h) = &s.having {
-            probe(self, h)?;
+            let r = probe(self, h);
+            if r.is_err() {
+                self.aliases.clear();
+            }
+            r?;
         }
+        self.aliases.clear();
         for o in order {
             if output_position(&o.expr, proj.len())?.is_none()
                 && alias_position(&o.expr, &proj).is_none()
@@ -375,7 +386,15 @@ impl Binder<'_> {
                 exprs.push(self.bind_expr(e, scope)?);
             }
         }
-        let having = having.map(|h| self.bind_expr(h, scope)).transpose()?;
+        self.aliases = proj
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !star_cols.iter().any(|(p, _)| p == i))
+            .map(|(_, (e, n))| (n.clone(), e.clone()))
+            .collect();
+        let having = having.map(|h| self.bind_expr(h, scope)).transpose();
+        self.aliases.clear();
+        let having = having?;
         let mut cols = Vec::new();
         for o in order {
             let idx = if let Some(i) = output_position(&o.expr, proj.len())? {
