@@ -206,15 +206,13 @@ pub fn create_view(txn: &Transaction, v: &ast::CreateView) -> SqlResult<Output> 
     if v.materialized {
         return Err(SqlError::plan("materialized views are not supported"));
     }
-    let mut q = v.query.as_ref().clone();
-    if !v.columns.is_empty() {
-        // Keep the column names by wrapping the query: SELECT * FROM (q) AS v(cols).
-        let cols: Vec<String> = v.columns.iter().map(|c| c.name.to_string()).collect();
-        let sql = format!("SELECT * FROM ({q}) AS {name}({})", cols.join(", "));
-        q = *crate::parse::parse_query(&sql)?;
-    }
+    // Stored as its CREATE VIEW text (as the DataFusion route stores views).
+    let mut text = v.clone();
+    text.or_replace = false;
+    let sql = text.to_string();
+    let q = crate::parse::parse_query(&sql)?;
     Binder::new(txn).bind_query(&q)?;
-    txn.set_property(&view_key(&name), Some(q.to_string()))?;
+    txn.set_property(&view_key(&name), Some(sql))?;
     Ok(Output::Done("CREATE VIEW".into()))
 }
 

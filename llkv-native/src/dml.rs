@@ -360,8 +360,10 @@ pub fn check_unique_index(
     for r in existing.chain(added.iter()) {
         let key: Option<Vec<_>> =
             cols.iter().map(|&c| r.get(c).filter(|v| !v.is_null()).map(Value::group_key)).collect();
-        if let Some(k) = key {
-            if !seen.insert(k) {
+        if let Some(k) = key
+            && !seen.insert(k)
+        {
+            {
                 let names: Vec<String> = cols
                     .iter()
                     .filter_map(|&c| h.meta.columns.get(c))

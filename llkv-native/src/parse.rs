@@ -44,14 +44,24 @@ fn parse_with(
     Parser::new(dialect).with_recursion_limit(RECURSION_LIMIT).try_with_sql(sql)?.parse_statements()
 }
 
-/// Parses a single query (a stored view's definition).
+/// Parses a single query, or a stored view's definition: a `CREATE VIEW`
+/// statement (as both routes store it) or its bare query.
 ///
 /// # Errors
-/// A parse error, or a statement that is not a query.
+/// A parse error, or a statement that is neither.
 pub fn parse_query(sql: &str) -> SqlResult<Box<Query>> {
     let mut stmts = parse_sql(sql)?;
     match (stmts.pop(), stmts.is_empty()) {
         (Some(Statement::Query(q)), true) => Ok(q),
+        (Some(Statement::CreateView(v)), true) => {
+            if v.columns.is_empty() {
+                return Ok(v.query);
+            }
+            // Keep the column names: SELECT * FROM (q) AS name(cols).
+            let cols: Vec<String> = v.columns.iter().map(|c| c.name.to_string()).collect();
+            let wrapped = format!("SELECT * FROM ({}) AS {}({})", v.query, v.name, cols.join(", "));
+            parse_query(&wrapped)
+        }
         _ => Err(SqlError::plan(format!("not a query: {sql}"))),
     }
 }
