@@ -52,6 +52,15 @@ impl NativeEngine {
             _ => {}
         }
         let st = self.session.statement_txn();
+        // Inside a transaction that a failed statement aborted, everything but
+        // COMMIT and ROLLBACK is refused (as in PostgreSQL and DuckDB).
+        if st.explicit {
+            st.txn.check_usable()?;
+        }
+        if let Statement::Pragma { .. } = stmt {
+            // Unknown pragmas are ignored, as SQLite does; llkv has no pragmas yet.
+            return st.finish(Ok(Output::Done("PRAGMA".into()))).map_err(Into::into);
+        }
         let r = run_in(&st.txn, stmt);
         match r {
             Ok(out) => {

@@ -70,9 +70,21 @@ impl DataFusionEngine {
                     self.session().rollback()?;
                     return Ok(Output::Done("ROLLBACK".into()));
                 }
+                _ => {}
+            }
+        }
+        // Inside a transaction that a failed statement aborted, everything but
+        // COMMIT and ROLLBACK is refused (as in PostgreSQL and DuckDB).
+        if self.session().in_transaction() {
+            self.session().statement_txn().txn.check_usable()?;
+        }
+        if let Statement::Statement(s) = &stmt {
+            match s.as_ref() {
                 SqlStatement::Drop { object_type: ObjectType::Index, names, if_exists, .. } => {
                     return self.drop_index(names, *if_exists);
                 }
+                // Unknown pragmas are ignored, as SQLite does; llkv has no pragmas yet.
+                SqlStatement::Pragma { .. } => return Ok(Output::Done("PRAGMA".into())),
                 _ => {}
             }
         }
