@@ -134,7 +134,7 @@ pub(crate) fn validate_at_commit(txn: &Transaction, id: TableId, ch: &TableChang
                 deleted: versioning::user_columns(t) + 1,
                 snapshot: latest,
             }),
-            exclude: Some(Arc::new(ch.deleted.clone())),
+            exclude: Some(Arc::clone(&ch.deleted)),
             ..Default::default()
         };
         let existing = keys_of(&store.scan(t, &req)?)?;

@@ -52,7 +52,8 @@ enum Status {
 pub(crate) struct TableChanges {
     pub(crate) inserted: LocalRows,
     /// Committed rows this transaction deleted.
-    pub(crate) deleted: BTreeSet<u64>,
+    /// Shared with the scans that exclude these rows; copied only when it grows.
+    pub(crate) deleted: Arc<BTreeSet<u64>>,
 }
 
 struct CreatedTable {
@@ -347,7 +348,7 @@ impl Transaction {
                 deleted: versioning::user_columns(t) + 1,
                 snapshot: self.snapshot,
             }),
-            exclude: changes.map(|c| Arc::new(c.deleted.clone())),
+            exclude: changes.map(|c| Arc::clone(&c.deleted)),
         });
         let local = match changes {
             Some(c) => {
@@ -403,7 +404,7 @@ impl Transaction {
                 return Err(e);
             }
             let ch = st.changes.entry(table.target).or_default();
-            ch.deleted.extend(stored.iter().copied());
+            Arc::make_mut(&mut ch.deleted).extend(stored.iter().copied());
         }
         if !local.is_empty() {
             let ch = st.changes.entry(table.target).or_default();
