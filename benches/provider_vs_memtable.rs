@@ -1,0 +1,131 @@
+//! The DataFusion route against DataFusion's own `MemTable` on the same data
+//! (issue 5): full scan + aggregate, selective filter, group by, two-table
+//! join and `count(*)`, at 1M rows. llkv reads from a database file.
+//!
+//! `cargo bench --bench provider_vs_memtable` (`LLKV_BENCH_ROWS` changes the size).
+#![expect(missing_docs, reason = "criterion_group! generates undocumented functions")]
+
+use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use llkv::Database;
+use llkv::provider::LlkvCatalog;
+use llkv::store::{ColumnMeta, TableMeta};
+use std::sync::Arc;
+
+const QUERIES: [(&str, &str); 5] = [
+    ("scan_aggregate", "SELECT sum(x), avg(k), max(g) FROM t"),
+    ("selective_filter", "SELECT count(*), sum(x) FROM t WHERE k BETWEEN 500000 AND 505000"),
+    ("group_by", "SELECT g, sum(x), count(*) FROM t GROUP BY g"),
+    ("join", "SELECT d.name, sum(t.x) FROM t JOIN d ON t.g = d.g GROUP BY d.name"),
+    ("count_star", "SELECT count(*) FROM t"),
+];
+
+fn rows() -> usize {
+    std::env::var("LLKV_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
+}
+
+fn fact_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Int64, false),
+        Field::new("g", DataType::Int64, false),
+        Field::new("x", DataType::Float64, false),
+    ]))
+}
+
+fn dim_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("g", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, false),
+    ]))
+}
+
+/// The fact table in batches of 64K rows.
+fn fact(n: usize) -> Vec<RecordBatch> {
+    (0..n)
+        .step_by(65_536)
+        .map(|start| {
+            let end = (start + 65_536).min(n) as i64;
+            let k = Int64Array::from_iter_values(start as i64..end);
+            let g = Int64Array::from_iter_values((start as i64..end).map(|v| (v * 7919) % 1000));
+            let x =
+                Float64Array::from_iter_values((start as i64..end).map(|v| (v % 997) as f64 * 0.5));
+            RecordBatch::try_new(fact_schema(), vec![Arc::new(k), Arc::new(g), Arc::new(x)])
+                .unwrap()
+        })
+        .collect()
+}
+
+fn dim() -> RecordBatch {
+    let g = Int64Array::from_iter_values(0..1000);
+    let name = StringArray::from_iter_values((0..1000).map(|i| format!("group{}", i % 50)));
+    RecordBatch::try_new(dim_schema(), vec![Arc::new(g), Arc::new(name)]).unwrap()
+}
+
+fn meta(name: &str, schema: &SchemaRef) -> TableMeta {
+    TableMeta::new(
+        name,
+        schema
+            .fields()
+            .iter()
+            .map(|f| ColumnMeta::new(f.name(), f.data_type().clone(), f.is_nullable()))
+            .collect(),
+    )
+}
+
+fn llkv_context(path: &std::path::Path, fact: &[RecordBatch], dim: &RecordBatch) -> SessionContext {
+    let db = Database::open(path).unwrap();
+    let txn = db.begin();
+    let t = txn.create_table(meta("t", &fact_schema())).unwrap();
+    for b in fact {
+        txn.insert(&t, b).unwrap();
+    }
+    let d = txn.create_table(meta("d", &dim_schema())).unwrap();
+    txn.insert(&d, dim).unwrap();
+    txn.commit().unwrap();
+    LlkvCatalog::new(db).session_context()
+}
+
+fn memtable_context(fact: &[RecordBatch], dim: &RecordBatch) -> SessionContext {
+    let ctx = SessionContext::new_with_config(SessionConfig::new());
+    let parts = ctx.state().config().target_partitions();
+    let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
+    for (i, b) in fact.iter().enumerate() {
+        partitions[i % parts].push(b.clone());
+    }
+    ctx.register_table("t", Arc::new(MemTable::try_new(fact_schema(), partitions).unwrap()))
+        .unwrap();
+    ctx.register_table(
+        "d",
+        Arc::new(MemTable::try_new(dim_schema(), vec![vec![dim.clone()]]).unwrap()),
+    )
+    .unwrap();
+    ctx
+}
+
+fn bench(c: &mut Criterion) {
+    let n = rows();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let fact = fact(n);
+    let dim = dim();
+    let dir = tempfile::tempdir().unwrap();
+    let llkv = llkv_context(&dir.path().join("bench.llkv"), &fact, &dim);
+    let mem = memtable_context(&fact, &dim);
+    let mut g = c.benchmark_group("df_vs_memtable");
+    g.sample_size(20);
+    for (name, sql) in QUERIES {
+        for (engine, ctx) in [("llkv_file", &llkv), ("memtable", &mem)] {
+            g.bench_function(BenchmarkId::new(name, format!("{engine}/rows={n}")), |b| {
+                b.iter(|| {
+                    rt.block_on(async { ctx.sql(sql).await.unwrap().collect().await.unwrap() })
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
