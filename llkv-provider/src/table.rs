@@ -12,11 +12,14 @@ use datafusion::common::{Constraints, DFSchema, not_impl_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
 use llkv_mvcc::Session;
-use llkv_store::{ScanRequest, TableMeta};
+use llkv_store::{Predicate, ScanRequest, TableMeta};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// A WHERE clause compiled for [`DmlOp`]: physical conjuncts, store predicates, text.
+type CompiledFilters = (Vec<Arc<dyn PhysicalExpr>>, Vec<Predicate>, Vec<String>);
 
 /// An llkv table seen through one llkv [`Session`]: every scan and change runs
 /// in that session's statement transaction.
@@ -58,6 +61,23 @@ impl LlkvTable {
 
     fn df_schema(&self) -> Result<DFSchema> {
         DFSchema::try_from(Arc::clone(&self.schema))
+    }
+
+    /// Compiles a DELETE/UPDATE WHERE clause: the physical conjuncts, those of
+    /// them the store can evaluate (for chunk pruning), and their text for EXPLAIN.
+    fn compile_filters(
+        &self,
+        state: &dyn DfSession,
+        filters: Vec<Expr>,
+    ) -> Result<CompiledFilters> {
+        let df_schema = self.df_schema()?;
+        let (predicates, _) = to_predicates(&filters, &self.schema);
+        let shown = filters.iter().map(|f| f.to_string()).collect();
+        let filters = filters
+            .into_iter()
+            .map(|f| state.create_physical_expr(f, &df_schema))
+            .collect::<Result<_>>()?;
+        Ok((filters, predicates, shown))
     }
 
     /// Refuses DELETE/UPDATE planned without [`crate::LlkvQueryPlanner`]: without
@@ -159,13 +179,7 @@ impl TableProvider for LlkvTable {
         let op = if empty {
             DmlOp::Nothing
         } else {
-            let df_schema = self.df_schema()?;
-            let (predicates, _) = to_predicates(&filters, &self.schema);
-            let shown = filters.iter().map(|f| f.to_string()).collect();
-            let filters = filters
-                .into_iter()
-                .map(|f| state.create_physical_expr(f, &df_schema))
-                .collect::<Result<_>>()?;
+            let (filters, predicates, shown) = self.compile_filters(state, filters)?;
             DmlOp::Delete { filters, predicates, shown }
         };
         Ok(Arc::new(LlkvDmlExec::new(op, st, self.meta.name.clone(), None)))
@@ -195,12 +209,7 @@ impl TableProvider for LlkvTable {
             };
             compiled.push((i, state.create_physical_expr(expr, &df_schema)?));
         }
-        let (predicates, _) = to_predicates(&filters, &self.schema);
-        let shown = filters.iter().map(|f| f.to_string()).collect();
-        let filters = filters
-            .into_iter()
-            .map(|f| state.create_physical_expr(f, &df_schema))
-            .collect::<Result<_>>()?;
+        let (filters, predicates, shown) = self.compile_filters(state, filters)?;
         let op = DmlOp::Update { filters, predicates, shown, assignments: compiled };
         Ok(Arc::new(LlkvDmlExec::new(op, st, self.meta.name.clone(), None)))
     }
