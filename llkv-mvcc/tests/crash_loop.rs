@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "LLKV_CRASH_CHILD_DB";
 const ROWS_PER_TXN: i64 = 3;
+/// Prefix of the child's "this sequence number committed" lines.
+const REPORT_TAG: &str = "committed ";
 
 /// The child: commits transactions of `ROWS_PER_TXN` rows tagged with a
 /// sequence number, printing each number once its commit returned.
@@ -52,7 +54,9 @@ fn child(path: &str) {
             RecordBatch::try_new(t.meta.schema(), vec![Arc::new(seq), Arc::new(part)]).unwrap();
         txn.insert(&t, &batch).unwrap();
         txn.commit().unwrap();
-        writeln!(out, "{next}").unwrap();
+        // Tagged and on a line of its own: libtest prints `test <name> ... `
+        // without a newline before the test's output.
+        writeln!(out, "\n{REPORT_TAG}{next}").unwrap();
         out.flush().unwrap();
         next += 1;
     }
@@ -102,7 +106,9 @@ fn killed_children_never_lose_a_reported_commit_nor_show_a_partial_one() {
         let reader = std::thread::spawn(move || {
             let mut last = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(n) = line.trim().parse::<i64>() {
+                if let Some(n) =
+                    line.split(REPORT_TAG).nth(1).and_then(|s| s.trim().parse::<i64>().ok())
+                {
                     last = Some(n);
                 }
             }
