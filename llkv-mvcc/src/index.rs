@@ -49,7 +49,12 @@ pub fn parse_index_def(value: &str) -> Option<(bool, String, Vec<String>)> {
     };
     let (table, cols) = rest.split_once('(')?;
     let cols = cols.trim_end().strip_suffix(')')?;
-    let unquote = |s: &str| s.trim().trim_matches('"').trim_matches('`').to_string();
+    // Column names may come qualified (`t.a`) or quoted.
+    let unquote = |s: &str| {
+        let s = s.trim();
+        let s = s.rsplit_once('.').map_or(s, |(_, c)| c);
+        s.trim_matches('"').trim_matches('`').to_string()
+    };
     let cols: Vec<String> = cols.split(',').map(unquote).collect();
     if cols.iter().any(String::is_empty) {
         return None;
