@@ -4,8 +4,10 @@
 //! whose key columns are all non-NULL maps to its row id under a key encoded
 //! with Arrow's row format, whose byte order is the columns' value order
 //! (integers numerically, floats numerically with `-0.0` folded into `0.0`,
-//! strings and binaries bytewise). Rows with a NULL key column are left out:
-//! no comparison with NULL is ever true, and NULLs never collide under UNIQUE.
+//! strings and binaries bytewise). Rows whose leading key column is NULL are
+//! left out (no comparison with NULL is ever true); a NULL in a later column
+//! is encoded as such, so prefix lookups find the row while full-key
+//! equality never matches it (NULLs never collide under UNIQUE).
 //!
 //! Indexes live in memory only and are built on first use, so opening a
 //! database costs nothing per index. An index covers row ids `0..covered`:
@@ -151,8 +153,9 @@ impl KeyIndex {
                 let len = seg.row_count as usize - skip.min(seg.row_count as usize);
                 let cols: Vec<ArrayRef> =
                     cols.iter().map(|c| normalize(&c.slice(skip, len))).collect();
-                let valid: Vec<usize> =
-                    (0..len).filter(|&i| cols.iter().all(|c| c.is_valid(i))).collect();
+                // Rows whose leading column is NULL are left out; NULLs in
+                // later columns stay, so prefix lookups still find the row.
+                let valid: Vec<usize> = (0..len).filter(|&i| cols[0].is_valid(i)).collect();
                 let cols = if valid.len() == len {
                     cols
                 } else {
@@ -178,15 +181,18 @@ impl KeyIndex {
             }
             return Ok(());
         }
-        // Rebuild the sorted run from everything.
-        let mut entries: Vec<(&[u8], u64)> =
-            Vec::with_capacity(self.ids.len() + self.delta.len() + added);
-        entries.extend((0..self.ids.len()).map(|i| (self.key(i), self.ids[i])));
-        entries.extend(self.delta.iter().map(|(k, id)| (k.as_ref(), *id)));
+        // Rebuild the sorted run: sort the new entries, then merge the three
+        // sorted sequences (run, delta, new) in one pass.
+        let mut new: Vec<(&[u8], u64)> = Vec::with_capacity(added);
         for (rows, ids) in &parts {
-            entries.extend(ids.iter().enumerate().map(|(i, &id)| (rows.row(i).data(), id)));
+            new.extend(ids.iter().enumerate().map(|(i, &id)| (rows.row(i).data(), id)));
         }
-        entries.par_sort_unstable();
+        new.par_sort_unstable();
+        let delta: Vec<(&[u8], u64)> = self.delta.iter().map(|(k, id)| (k.as_ref(), *id)).collect();
+        let run: Vec<(&[u8], u64)> =
+            (0..self.ids.len()).map(|i| (self.key(i), self.ids[i])).collect();
+        let entries = merge(&merge(&run, &delta), &new);
+        drop((run, delta, new));
         let mut data = Vec::with_capacity(entries.iter().map(|(k, _)| k.len()).sum());
         let mut ends = Vec::with_capacity(entries.len());
         let mut ids = Vec::with_capacity(entries.len());
@@ -201,6 +207,28 @@ impl KeyIndex {
         self.ids = ids;
         self.delta.clear();
         Ok(())
+    }
+
+    /// Row ids of each key (encoded with all index columns), appended to `out`.
+    fn probe(&self, keys: &Rows, skip: &[bool], out: &mut Vec<u64>) {
+        let n = self.ids.len();
+        for (i, k) in keys.iter().enumerate() {
+            if skip[i] {
+                continue;
+            }
+            let k = k.as_ref();
+            let start = partition(n, |j| self.key(j) < k);
+            let mut j = start;
+            while j < n && self.key(j) == k {
+                out.push(self.ids[j]);
+                j += 1;
+            }
+            if !self.delta.is_empty() {
+                let lo: Box<[u8]> = k.into();
+                let hi = lo.clone();
+                out.extend(self.delta.range((lo, 0)..=(hi, u64::MAX)).map(|(_, id)| *id));
+            }
+        }
     }
 
     /// The encoded bounds of `range`; `None` when it holds no key.
@@ -298,6 +326,24 @@ impl KeyIndex {
     }
 }
 
+/// Merges two sorted sequences into one.
+fn merge<'a>(a: &[(&'a [u8], u64)], b: &[(&'a [u8], u64)]) -> Vec<(&'a [u8], u64)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
 /// `BTreeSet::range` panics on a start after the end; such a range is empty.
 fn range_is_valid(lo: &Bound<(Box<[u8]>, u64)>, hi: &Bound<(Box<[u8]>, u64)>) -> bool {
     match (lo, hi) {
@@ -369,14 +415,7 @@ impl Store {
         if columns.is_empty() {
             return Err(Error::Invalid("an index needs at least one column".into()));
         }
-        let types = columns
-            .iter()
-            .map(|&c| {
-                table.meta.columns.get(c).map(|m| m.data_type.clone()).ok_or_else(|| {
-                    Error::Invalid(format!("table {} has no column {c}", table.meta.name))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let types = self.column_types(table, columns)?;
         let index = self.inner.indexes.get(table.id, columns, types);
         let mut index = index.lock();
         index.catch_up(self, table)?;
@@ -387,6 +426,56 @@ impl Store {
         out.sort_unstable();
         out.dedup();
         Ok(out)
+    }
+
+    /// Row ids of `table` whose key on `columns` equals one of the rows of
+    /// `keys` (one array per column, cast to the column types; rows with a
+    /// NULL are skipped), sorted and without duplicates. As for
+    /// [`Store::index_lookup`], the result may name rows `table` does not hold.
+    ///
+    /// # Errors
+    /// As for [`Store::index_lookup`], and for keys that cannot be cast.
+    pub fn index_probe(
+        &self,
+        table: &TableData,
+        columns: &[usize],
+        keys: &[ArrayRef],
+    ) -> Result<Vec<u64>> {
+        if columns.is_empty() || keys.len() != columns.len() {
+            return Err(Error::Invalid("an index probe needs one key array per column".into()));
+        }
+        let types = self.column_types(table, columns)?;
+        let cols = keys
+            .iter()
+            .zip(&types)
+            .map(|(k, t)| {
+                let k =
+                    if k.data_type() == t { Arc::clone(k) } else { arrow::compute::cast(k, t)? };
+                Ok(normalize(&k))
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let n = cols.first().map_or(0, |c| c.len());
+        let skip: Vec<bool> = (0..n).map(|i| cols.iter().any(|c| c.is_null(i))).collect();
+        let index = self.inner.indexes.get(table.id, columns, types);
+        let mut index = index.lock();
+        index.catch_up(self, table)?;
+        let encoded = index.converter(columns.len())?.convert_columns(&cols)?;
+        let mut out = Vec::new();
+        index.probe(&encoded, &skip, &mut out);
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn column_types(&self, table: &TableData, columns: &[usize]) -> Result<Vec<DataType>> {
+        columns
+            .iter()
+            .map(|&c| {
+                table.meta.columns.get(c).map(|m| m.data_type.clone()).ok_or_else(|| {
+                    Error::Invalid(format!("table {} has no column {c}", table.meta.name))
+                })
+            })
+            .collect()
     }
 
     /// Number of indexes held in memory.
@@ -496,8 +585,8 @@ mod tests {
         append(
             &store,
             id,
-            vec![Some(1), Some(1), Some(2), Some(1), None],
-            vec![Some("b"), Some("a"), Some("a"), Some("bb"), Some("a")],
+            vec![Some(1), Some(1), Some(2), Some(1), None, Some(1)],
+            vec![Some("b"), Some("a"), Some("a"), Some("bb"), Some("a"), None],
         );
         let v = store.current();
         let t = v.table(id).unwrap();
@@ -505,13 +594,23 @@ mod tests {
         let full = store.index_lookup(t, &[0, 1], &[KeyRange::eq(vec![one_i(1), s("b")])]);
         assert_eq!(full.unwrap(), vec![0]);
         let prefix = store.index_lookup(t, &[0, 1], &[KeyRange::eq(vec![one_i(1)])]).unwrap();
-        assert_eq!(prefix, vec![0, 1, 3]);
+        assert_eq!(prefix, vec![0, 1, 3, 5]);
+        let with_null: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![1])),
+            Arc::new(StringArray::from(vec![None::<&str>])),
+        ];
+        assert!(store.index_probe(t, &[0, 1], &with_null).unwrap().is_empty());
+        let keys: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![Some(1), None, Some(2), Some(1)])),
+            Arc::new(StringArray::from(vec!["bb", "a", "a", "zz"])),
+        ];
+        assert_eq!(store.index_probe(t, &[0, 1], &keys).unwrap(), vec![2, 3]);
         let null: ArrayRef = Arc::new(Int64Array::from(vec![None::<i64>]));
         assert!(store.index_lookup(t, &[0], &[KeyRange::eq(vec![null])]).unwrap().is_empty());
         // Column f holds -0.0 wherever a is not NULL (and 0.0 nowhere): 0.0 finds them.
         let zero: ArrayRef = Arc::new(Float64Array::from(vec![0.0]));
         let got = store.index_lookup(t, &[2], &[KeyRange::eq(vec![zero])]).unwrap();
-        assert_eq!(got, vec![0, 1, 2, 3]);
+        assert_eq!(got, vec![0, 1, 2, 3, 5]);
     }
 
     #[test]
