@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::transaction::{TableHandle, Transaction};
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use llkv_store::{CmpOp, KeyBound, KeyRange, Predicate, ScanRequest, TableData, TableMeta};
+use std::sync::Arc;
 
 /// Database property prefix of `CREATE INDEX` definitions.
 pub const INDEX_PREFIX: &str = "index.";
@@ -139,7 +140,7 @@ fn plan_for(ix: &IndexDef, predicates: &[Predicate]) -> Option<IndexPlan> {
     for &c in &ix.columns {
         let eq = predicates.iter().find_map(|p| match p {
             Predicate::Compare { column, op: CmpOp::Eq, value } if *column == c && one(value) => {
-                Some(value.clone())
+                Some(Arc::clone(value))
             }
             _ => None,
         });
@@ -175,7 +176,7 @@ fn plan_for(ix: &IndexDef, predicates: &[Predicate]) -> Option<IndexPlan> {
     for p in predicates {
         match p {
             Predicate::Compare { column, op, value } if *column == lead && one(value) => {
-                let b = |inclusive| Some(KeyBound { values: vec![value.clone()], inclusive });
+                let b = |inclusive| Some(KeyBound { values: vec![Arc::clone(value)], inclusive });
                 match op {
                     CmpOp::Gt if range.low.is_none() => range.low = b(false),
                     CmpOp::GtEq if range.low.is_none() => range.low = b(true),
@@ -186,10 +187,10 @@ fn plan_for(ix: &IndexDef, predicates: &[Predicate]) -> Option<IndexPlan> {
             }
             Predicate::Between { column, low, high } if *column == lead => {
                 if range.low.is_none() && one(low) {
-                    range.low = Some(KeyBound { values: vec![low.clone()], inclusive: true });
+                    range.low = Some(KeyBound { values: vec![Arc::clone(low)], inclusive: true });
                 }
                 if range.high.is_none() && one(high) {
-                    range.high = Some(KeyBound { values: vec![high.clone()], inclusive: true });
+                    range.high = Some(KeyBound { values: vec![Arc::clone(high)], inclusive: true });
                 }
             }
             _ => {}
@@ -239,7 +240,11 @@ impl Transaction {
     ) -> Result<Vec<RecordBatch>> {
         let mut req = req.clone();
         for (&column, value) in columns.iter().zip(key) {
-            req.predicates.push(Predicate::Compare { column, op: CmpOp::Eq, value: value.clone() });
+            req.predicates.push(Predicate::Compare {
+                column,
+                op: CmpOp::Eq,
+                value: Arc::clone(value),
+            });
         }
         self.scan(table, &req)
     }
@@ -249,7 +254,6 @@ impl Transaction {
 mod tests {
     use super::*;
     use arrow::array::Int64Array;
-    use std::sync::Arc;
 
     #[test]
     fn index_definitions_round_trip_and_tolerate_spaces_and_quotes() {

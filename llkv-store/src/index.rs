@@ -71,10 +71,16 @@ impl KeyRange {
     }
 }
 
+/// An index's identity: its table and key columns.
+type IndexKey = (TableId, Vec<usize>);
+
+/// Encoded bounds of a key range.
+type EncodedRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
 /// The indexes of one store, by table and column list.
 #[derive(Default)]
 pub(crate) struct IndexCache {
-    map: Mutex<HashMap<(TableId, Vec<usize>), Arc<Mutex<KeyIndex>>>>,
+    map: Mutex<HashMap<IndexKey, Arc<Mutex<KeyIndex>>>>,
 }
 
 impl IndexCache {
@@ -232,7 +238,7 @@ impl KeyIndex {
     }
 
     /// The encoded bounds of `range`; `None` when it holds no key.
-    fn encode(&self, range: &KeyRange) -> Result<Option<(Bound<Vec<u8>>, Bound<Vec<u8>>)>> {
+    fn encode(&self, range: &KeyRange) -> Result<Option<EncodedRange>> {
         let enc = |b: &KeyBound| -> Result<Option<Vec<u8>>> {
             let n = b.values.len();
             if n == 0 || n > self.columns.len() {
