@@ -68,7 +68,7 @@ fn violation(meta: &TableMeta, kind: &str, cols: &[usize]) -> Error {
 }
 
 /// Encodes the key columns of each row; `None` for a key with a NULL (never a duplicate).
-fn encode_keys(columns: &[ArrayRef]) -> Result<Vec<Option<Vec<u8>>>> {
+pub(crate) fn encode_keys(columns: &[ArrayRef]) -> Result<Vec<Option<Vec<u8>>>> {
     let fields = columns.iter().map(|c| SortField::new(c.data_type().clone())).collect();
     let conv = RowConverter::new(fields)?;
     let rows = conv.convert_columns(columns)?;

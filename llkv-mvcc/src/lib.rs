@@ -29,6 +29,7 @@
 mod constraints;
 mod database;
 mod error;
+mod foreign_keys;
 mod locks;
 mod scan;
 mod session;
@@ -38,6 +39,7 @@ mod versioning;
 pub use constraints::{check_unique, conform};
 pub use database::{Database, TxnId};
 pub use error::{Error, Result};
+pub use foreign_keys::{FOREIGN_KEYS_PROPERTY, ForeignKey};
 pub use scan::{PreparedScan, count_rows, row_ids_of};
 pub use session::{Session, StatementTxn};
 pub use transaction::{LOCAL_ROW_BASE, TableHandle, Transaction};

@@ -152,6 +152,7 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
             "INSERT OR REPLACE/IGNORE on a table with a UNIQUE index is not supported",
         ));
     }
+    check_rows(txn, &h, &rows)?;
     let n = match mode {
         Conflict::Abort => {
             check_unique_indexes(txn, &h, &[], &rows)?;
@@ -307,6 +308,7 @@ pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
         new_rows.push(nr);
     }
     check_unique_indexes(txn, &h, &ids, &new_rows)?;
+    check_rows(txn, &h, &new_rows)?;
     let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
     Ok(Output::Affected(n))
 }
@@ -377,6 +379,15 @@ pub fn check_unique_index(
         }
     }
     Ok(())
+}
+
+/// Checks new rows against the table's CHECK constraints (in storage types).
+fn check_rows(txn: &Transaction, h: &TableHandle, rows: &[Row]) -> SqlResult<()> {
+    if !h.meta.properties.keys().any(|k| k.starts_with(crate::check::CHECK_PREFIX)) {
+        return Ok(());
+    }
+    let stored = crate::convert::batch_rows(&rows_batch(h, rows)?)?;
+    crate::check::enforce(txn, h, &stored)
 }
 
 /// Checks every UNIQUE index of the table for a change.

@@ -23,6 +23,7 @@
 //! ```
 
 mod binder;
+mod check;
 mod convert;
 mod ddl;
 mod dml;
