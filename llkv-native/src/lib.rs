@@ -36,6 +36,7 @@ mod like;
 mod parse;
 pub mod plan;
 mod planner;
+mod settings;
 pub mod value;
 
 pub use engine::NativeEngine;

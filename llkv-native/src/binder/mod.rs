@@ -9,6 +9,7 @@
 mod expr;
 mod from;
 mod query;
+mod table_functions;
 
 pub use from::view_key;
 
