@@ -437,7 +437,8 @@ impl Transaction {
         st.locks.extend(rows.iter().map(|r| (id, *r)));
         // Under the lock, a row deleted by a commit after our snapshot is a conflict.
         let v = self.db.store().current();
-        let t = v.table(id).ok_or_else(conflict)?;
+        // A table dropped by a later commit: COMMIT reports that conflict.
+        let Some(t) = v.table(id) else { return Ok(()) };
         let del_col = t
             .meta
             .column_index(DELETED_COLUMN)

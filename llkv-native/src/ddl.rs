@@ -69,6 +69,9 @@ fn column_positions(meta: &TableMeta, cols: &[ast::IndexColumn]) -> SqlResult<Ve
 /// Bad definitions, an existing name (unless IF NOT EXISTS).
 pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output> {
     let name = object_name(&c.name)?;
+    if c.or_replace && txn.table(&name)?.is_some() {
+        drop(txn, &ast::ObjectType::Table, false, std::slice::from_ref(&c.name))?;
+    }
     if txn.table(&name)?.is_some() || txn.property(&view_key(&name)).is_some() {
         if c.if_not_exists {
             return Ok(Output::Done("CREATE TABLE".into()));
@@ -91,7 +94,11 @@ pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output
                 ColumnOption::Default(e) => {
                     cm.properties.insert(DEFAULT_PROPERTY.into(), e.to_string());
                 }
-                ColumnOption::PrimaryKey(_) => meta.primary_key = vec![meta.columns.len()],
+                ColumnOption::PrimaryKey(_) => {
+                    // A PRIMARY KEY is NOT NULL (standard SQL, DuckDB, the DataFusion route).
+                    cm.nullable = false;
+                    meta.primary_key = vec![meta.columns.len()];
+                }
                 ColumnOption::Unique(_) => meta.unique.push(vec![meta.columns.len()]),
                 ColumnOption::Check(ck) => checks.push(ck.expr.to_string()),
                 ColumnOption::ForeignKey(fk) => {
@@ -108,7 +115,12 @@ pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output
     for tc in &c.constraints {
         match tc {
             TableConstraint::PrimaryKey(pk) => {
-                meta.primary_key = column_positions(&meta, &pk.columns)?
+                meta.primary_key = column_positions(&meta, &pk.columns)?;
+                for &i in &meta.primary_key {
+                    if let Some(c) = meta.columns.get_mut(i) {
+                        c.nullable = false;
+                    }
+                }
             }
             TableConstraint::Unique(u) => {
                 let cols = column_positions(&meta, &u.columns)?;

@@ -220,16 +220,20 @@ fn replace_conflicts(txn: &Transaction, h: &TableHandle, new: &Row) -> SqlResult
     Ok(())
 }
 
+/// The scope of an UPDATE/DELETE: the table's columns, then its row id as
+/// `rowid` (unless a column has that name), which [`matching_rows`] puts last.
 fn table_scope(h: &TableHandle, alias: Option<&str>) -> Scope {
     let t = alias.map_or_else(|| h.name.clone(), str::to_string);
-    Scope {
-        cols: h
-            .meta
-            .columns
-            .iter()
-            .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
-            .collect(),
+    let mut cols: Vec<ScopeCol> = h
+        .meta
+        .columns
+        .iter()
+        .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
+        .collect();
+    if !h.meta.columns.iter().any(|c| c.name.eq_ignore_ascii_case("rowid")) {
+        cols.push(ScopeCol { table: Some(t), name: "rowid".into(), hidden: false });
     }
+    Scope { cols }
 }
 
 /// The rows of `h` (with the row id last) that satisfy `selection`.

@@ -5,12 +5,12 @@ use crate::binder::Binder;
 use crate::convert::rows_to_batch;
 use crate::exec::{ExecCtx, execute};
 use crate::parse::parse_sql;
+use crate::settings::Settings;
 use crate::{ddl, dml};
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use llkv_mvcc::{Database, Session, Transaction};
 use llkv_sql::{Engine, ErrorKind, Output, SqlError, SqlResult};
-use crate::settings::Settings;
 use sqlparser::ast::{self, Statement};
 use std::sync::Arc;
 

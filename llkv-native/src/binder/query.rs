@@ -242,7 +242,16 @@ impl Binder<'_> {
         // Expand the projection.
         let mut proj: Vec<(ast::Expr, String)> = Vec::new();
         let mut star_cols: Vec<(usize, usize)> = Vec::new(); // (output position, input column)
-        for item in &s.projection {
+        // DuckDB's `FROM t` without SELECT means `SELECT *`.
+        let star = [ast::SelectItem::Wildcard(ast::WildcardAdditionalOptions::default())];
+        let items: &[ast::SelectItem] = if s.projection.is_empty()
+            && matches!(s.flavor, ast::SelectFlavor::FromFirstNoSelect)
+        {
+            &star
+        } else {
+            &s.projection
+        };
+        for item in items {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => proj.push((e.clone(), expr_name(e))),
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
