@@ -205,6 +205,7 @@ pub fn drop(
             ast::ObjectType::Table => {
                 if txn.table(&name)?.is_some() {
                     txn.drop_table(&name)?;
+                    crate::triggers::drop_for_table(txn, &name)?;
                     // Indexes on the table go with it.
                     for (k, v) in txn.properties_with_prefix("index.") {
                         if index_table(&v) == name {

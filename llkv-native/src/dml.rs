@@ -10,6 +10,7 @@ use crate::convert::build_array;
 use crate::ddl::DEFAULT_PROPERTY;
 use crate::eval::{eval, eval_pred};
 use crate::exec::{ExecCtx, ScanExecutor, execute};
+use crate::triggers::{self, Event};
 use crate::value::{Row, Value};
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use llkv_mvcc::{TableHandle, Transaction};
@@ -152,6 +153,8 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
             "INSERT OR REPLACE/IGNORE on a table with a UNIQUE index is not supported",
         ));
     }
+    let triggers = triggers::matching(txn, &h, Event::Insert, &[])?;
+    triggers::fire(txn, &h, &triggers, true, None, Some(&rows))?;
     check_rows(txn, &h, &rows)?;
     let n = match mode {
         Conflict::Abort => {
@@ -178,6 +181,7 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
             n
         }
     };
+    triggers::fire(txn, &h, &triggers, false, None, Some(&rows))?;
     Ok(Output::Affected(n))
 }
 
@@ -311,9 +315,13 @@ pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
         }
         new_rows.push(nr);
     }
+    let assigned: Vec<usize> = sets.iter().map(|(c, _)| *c).collect();
+    let triggers = triggers::matching(txn, &h, Event::Update, &assigned)?;
+    triggers::fire(txn, &h, &triggers, true, Some(&rows), Some(&new_rows))?;
     check_unique_indexes(txn, &h, &ids, &new_rows)?;
     check_rows(txn, &h, &new_rows)?;
     let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
+    triggers::fire(txn, &h, &triggers, false, Some(&rows), Some(&new_rows))?;
     Ok(Output::Affected(n))
 }
 
@@ -340,7 +348,11 @@ pub fn delete(txn: &Transaction, d: &ast::Delete) -> SqlResult<Output> {
     if ids.is_empty() {
         return Ok(Output::Affected(0));
     }
-    Ok(Output::Affected(txn.delete(&h, &ids)?))
+    let triggers = triggers::matching(txn, &h, Event::Delete, &[])?;
+    triggers::fire(txn, &h, &triggers, true, Some(&rows), None)?;
+    let n = txn.delete(&h, &ids)?;
+    triggers::fire(txn, &h, &triggers, false, Some(&rows), None)?;
+    Ok(Output::Affected(n))
 }
 
 /// Checks a UNIQUE index over `cols`: the table's rows (minus `removed` row

@@ -84,7 +84,7 @@ impl NativeEngine {
 }
 
 /// Runs one non-transaction-control statement in `txn`.
-fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
+pub(crate) fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
     match stmt {
         Statement::Query(q) => {
             let bq = Binder::new(txn).bind_query(q)?;
@@ -99,6 +99,8 @@ fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
         Statement::CreateTable(c) => ddl::create_table(txn, c),
         Statement::CreateView(v) => ddl::create_view(txn, v),
         Statement::CreateIndex(c) => ddl::create_index(txn, c),
+        Statement::CreateTrigger(t) => crate::triggers::create(txn, t),
+        Statement::DropTrigger(d) => crate::triggers::drop(txn, d),
         Statement::Drop { object_type, if_exists, names, .. } => {
             ddl::drop(txn, object_type, *if_exists, names)
         }
@@ -126,12 +128,45 @@ fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
     }
 }
 
+impl NativeEngine {
+    /// `REINDEX [name]` (SQLite), which sqlparser does not know: accepted
+    /// when the name is a table or an index (llkv's indexes need no rebuild).
+    fn reindex(&self, sql: &str) -> SqlResult<Option<Output>> {
+        let text = sql.trim().trim_end_matches(';').trim();
+        let mut words = text.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("REINDEX")) {
+            return Ok(None);
+        }
+        let name = match (words.next(), words.next()) {
+            (None, _) => None,
+            (Some(n), None) => Some(n.trim_matches('"').to_ascii_lowercase()),
+            _ => return Err(SqlError::plan(format!("unsupported statement: {text}"))),
+        };
+        let st = self.session.statement_txn();
+        let r = match &name {
+            Some(n)
+                if st.txn.table(n).map_err(SqlError::from)?.is_none()
+                    && st.txn.property(&format!("index.{n}")).is_none() =>
+            {
+                Err(SqlError::plan(format!("unable to identify the object to be reindexed: {n}")))
+            }
+            _ => Ok(Output::Done("REINDEX".into())),
+        };
+        st.finish(r.map_err(|e| llkv_mvcc::Error::TransactionState(e.message)))
+            .map_err(Into::into)
+            .map(Some)
+    }
+}
+
 impl Engine for NativeEngine {
     fn route(&self) -> &'static str {
         "native"
     }
 
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
+        if let Some(out) = self.reindex(sql)? {
+            return Ok(vec![out]);
+        }
         let stmts = parse_sql(sql)?;
         let mut out = Vec::with_capacity(stmts.len());
         for mut s in stmts {

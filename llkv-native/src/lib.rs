@@ -37,6 +37,7 @@ mod parse;
 pub mod plan;
 mod planner;
 mod settings;
+mod triggers;
 pub mod value;
 
 pub use engine::NativeEngine;
