@@ -66,16 +66,16 @@ impl Binder<'_> {
             Some(ast::OrderBy { kind, .. }) => {
                 // ORDER BY ALL: every result column, left to right.
                 let options = match kind {
-                    ast::OrderByKind::All(o) => o.clone(),
+                    ast::OrderByKind::All(o) => *o,
                     ast::OrderByKind::Expressions(v) => {
-                        v.first().map(|o| o.options.clone()).unwrap_or_default()
+                        v.first().map(|o| o.options).unwrap_or_default()
                     }
                 };
                 let n = self.bind_set_expr(&q.body)?.names.len();
                 positional = (1..=n)
                     .map(|i| ast::OrderByExpr {
                         expr: ast::Expr::value(ast::Value::Number(i.to_string(), false)),
-                        options: options.clone(),
+                        options,
                         with_fill: None,
                     })
                     .collect();
