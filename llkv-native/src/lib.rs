@@ -23,6 +23,7 @@
 //! ```
 
 mod binder;
+pub mod columnar;
 mod convert;
 mod ddl;
 mod dml;
