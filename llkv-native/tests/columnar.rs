@@ -74,6 +74,11 @@ const QUERIES: &[&str] = &[
     "SELECT d.name, sum(t.x) FROM t JOIN d ON t.g = d.g GROUP BY d.name",
     "SELECT count(*) FROM t WHERE x = 0",
     "SELECT x FROM t WHERE x = 0 LIMIT 20",
+    "SELECT t.k, d.name FROM t JOIN d ON t.g = d.g WHERE t.k < 200",
+    "SELECT t.k, d.name FROM d, t WHERE d.g = t.g AND d.name <> 'n1' AND t.x > d.g",
+    "SELECT a.k, b.k FROM t a JOIN t b ON a.s = b.s WHERE a.k < 50 AND b.k < 100",
+    "SELECT count(*), sum(a.x), min(b.s) FROM t a, t b WHERE a.k = b.k + 1",
+    "SELECT d.name, count(*) FROM t, d WHERE t.g = d.g AND t.b = d.g GROUP BY d.name",
 ];
 
 fn show(out: &[Output]) -> String {
@@ -94,7 +99,11 @@ fn columnar_path_matches_the_row_path() {
         ColumnarMode::set(Some(ColumnarMode::Off));
         let rows = e.execute(q).map(|o| show(&o));
         ColumnarMode::set(Some(ColumnarMode::Always));
+        let r0 = runs();
         let cols = e.execute(q).map(|o| show(&o));
+        if runs() == r0 {
+            eprintln!("row path only: {q}");
+        }
         ColumnarMode::set(None);
         match (rows, cols) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "results differ for {q}"),

@@ -24,6 +24,7 @@
 
 mod agg;
 mod hash;
+mod join;
 mod topk;
 pub mod vexpr;
 
@@ -107,7 +108,7 @@ pub fn try_execute(plan: &Plan, ctx: &ExecCtx<'_>) -> SqlResult<Option<Vec<Row>>
     }
     let r = match plan {
         Plan::Aggregate { input, groups, aggs } => agg::run(input, groups, aggs, ctx),
-        Plan::Filter { .. } | Plan::Project { .. } => rows(plan, ctx),
+        Plan::Filter { .. } | Plan::Project { .. } | Plan::MultiJoin { .. } => rows(plan, ctx),
         Plan::Sort { .. } | Plan::Limit { .. } => topk::run(plan, ctx),
         _ => Ok(None),
     };
@@ -259,11 +260,19 @@ enum Step {
     Project(Vec<VExpr>, usize),
 }
 
-/// Scan → (Filter | Project)*.
+/// Where a pipeline's batches come from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// A table scan (projected to the needed columns, predicates pushed).
+    Scan { table: TableHandle, predicates: Vec<Predicate> },
+    /// An inner equi-join of two pipelines.
+    Join(Box<join::JoinSpec>),
+}
+
+/// (Scan | Join) → (Filter | Project)*.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    table: TableHandle,
-    predicates: Vec<Predicate>,
+    source: Source,
     steps: Vec<Step>,
     /// Classes of the output columns (`None`: not readable here).
     types: Vec<Option<VType>>,
@@ -291,8 +300,7 @@ impl Pipeline {
     fn compile(plan: &Plan) -> Option<Pipeline> {
         match plan {
             Plan::Scan { table, predicates } => Some(Pipeline {
-                table: table.clone(),
-                predicates: predicates.clone(),
+                source: Source::Scan { table: table.clone(), predicates: predicates.clone() },
                 steps: Vec::new(),
                 types: table.meta.columns.iter().map(|c| class_of(&c.data_type)).collect(),
             }),
@@ -313,6 +321,7 @@ impl Pipeline {
                 p.steps.push(Step::Project(es, w));
                 Some(p)
             }
+            Plan::MultiJoin { rels, conjuncts, width } => join::compile(rels, conjuncts, *width),
             _ => None,
         }
     }
@@ -326,10 +335,64 @@ impl Pipeline {
     /// and returning its results in scan order; `None` when the table is
     /// below the `auto` threshold. `needed` marks the output columns the
     /// sink reads.
+    /// The source's batches with the `need`ed columns, converted lazily (in
+    /// the parallel loop); `None` below the `auto` threshold.
+    fn source_batches(
+        &self,
+        ctx: &ExecCtx<'_>,
+        need: &[bool],
+        force: bool,
+    ) -> VResult<Option<Vec<VResult<Batch>>>> {
+        match &self.source {
+            Source::Join(spec) => spec.run(ctx, need),
+            Source::Scan { table, predicates } => {
+                let width = table.meta.columns.len();
+                let projection: Vec<usize> =
+                    (0..width).filter(|&c| need.get(c) == Some(&true)).collect();
+                let req = ScanRequest {
+                    projection: Some(projection.clone()),
+                    predicates: predicates.clone(),
+                    ..Default::default()
+                };
+                let scan = ctx.txn.prepare_scan(table, &req).map_err(llkv_sql::SqlError::from)?;
+                if !force
+                    && ctx.columnar == ColumnarMode::Auto
+                    && scan.estimated_rows() < AUTO_MIN_ROWS
+                {
+                    return Ok(None);
+                }
+                let batches: Vec<RecordBatch> = scan.collect().map_err(llkv_sql::SqlError::from)?;
+                Ok(Some(
+                    batches
+                        .into_iter()
+                        .map(|rb| {
+                            let mut b = Batch { cols: vec![None; width], rows: rb.num_rows() };
+                            for (k, &c) in projection.iter().enumerate() {
+                                b.cols[c] = Some(Arc::clone(rb.column(k)));
+                            }
+                            Ok(b)
+                        })
+                        .collect(),
+                ))
+            }
+        }
+    }
+
     fn run<T: Send>(
         &self,
         ctx: &ExecCtx<'_>,
         needed: &[bool],
+        sink: &(dyn Fn(usize, Batch) -> VResult<T> + Sync),
+    ) -> VResult<Option<Vec<T>>> {
+        self.run_with(ctx, needed, false, sink)
+    }
+
+    /// [`Pipeline::run`]; `force` ignores the `auto` threshold.
+    fn run_with<T: Send>(
+        &self,
+        ctx: &ExecCtx<'_>,
+        needed: &[bool],
+        force: bool,
         sink: &(dyn Fn(usize, Batch) -> VResult<T> + Sync),
     ) -> VResult<Option<Vec<T>>> {
         // Which columns each step must produce, from the last step back.
@@ -350,25 +413,14 @@ impl Pipeline {
                 }
             }
         }
-        let width = self.table.meta.columns.len();
-        let projection: Vec<usize> = (0..width).filter(|&c| need.get(c) == Some(&true)).collect();
-        let req = ScanRequest {
-            projection: Some(projection.clone()),
-            predicates: self.predicates.clone(),
-            ..Default::default()
-        };
-        let scan = ctx.txn.prepare_scan(&self.table, &req).map_err(llkv_sql::SqlError::from)?;
-        if ctx.columnar == ColumnarMode::Auto && scan.estimated_rows() < AUTO_MIN_ROWS {
-            return Ok(None);
-        }
-        let batches: Vec<RecordBatch> = scan.collect().map_err(llkv_sql::SqlError::from)?;
-        let out = batches
-            .par_iter()
+        let Some(inputs) = self.source_batches(ctx, &need, force)? else { return Ok(None) };
+        let out = inputs
+            .into_par_iter()
             .enumerate()
-            .map(|(bi, rb)| {
-                let mut b = Batch { cols: vec![None; width], rows: rb.num_rows() };
-                for (k, &c) in projection.iter().enumerate() {
-                    b.cols[c] = Some(convert(rb.column(k))?);
+            .map(|(bi, b)| {
+                let mut b = b?;
+                for c in b.cols.iter_mut().flatten() {
+                    *c = convert(c)?;
                 }
                 for (s, sn) in self.steps.iter().zip(&step_needs) {
                     b = match s {
