@@ -25,6 +25,7 @@
 mod binder;
 pub mod columnar;
 mod convert;
+mod dates;
 mod ddl;
 mod dml;
 mod engine;
