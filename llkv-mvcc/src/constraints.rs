@@ -131,6 +131,24 @@ pub fn check_unique(txn: &Transaction, table: &TableHandle, batch: &RecordBatch)
     Ok(())
 }
 
+/// Checks that no two rows of `table` visible to `txn` share a key without
+/// NULLs on `cols` (before a UNIQUE index is created over them).
+///
+/// # Errors
+/// [`Error::Constraint`] naming the columns.
+pub fn check_no_duplicates(txn: &Transaction, table: &TableHandle, cols: &[usize]) -> Result<()> {
+    let req = ScanRequest { projection: Some(cols.to_vec()), ..Default::default() };
+    let mut seen = HashSet::new();
+    for b in txn.scan(table, &req)? {
+        for k in encode_keys(b.columns())?.into_iter().flatten() {
+            if !seen.insert(k) {
+                return Err(violation(&table.meta, "UNIQUE", cols));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Keys of a transaction's own inserted rows, per key column set, kept up to
 /// date lazily (batches are only ever added; deleted rows are skipped on use).
 #[derive(Default)]

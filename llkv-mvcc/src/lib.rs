@@ -36,7 +36,7 @@ mod session;
 mod transaction;
 mod versioning;
 
-pub use constraints::{check_unique, conform};
+pub use constraints::{check_no_duplicates, check_unique, conform};
 pub use database::{Database, TxnId};
 pub use error::{Error, Result};
 pub use index::{INDEX_PREFIX, IndexDef, format_index_def, parse_index_def};

@@ -649,9 +649,11 @@ impl Transaction {
         for (target, ch) in &st.changes {
             let id = match target {
                 Target::Stored(id) => *id,
-                Target::Local(i) => match local_ids[*i] {
-                    Some(id) => id,
-                    None => continue,
+                // A handle of another transaction's new table names no table here.
+                Target::Local(i) => match local_ids.get(*i) {
+                    Some(Some(id)) => *id,
+                    Some(None) => continue,
+                    None => return Err(Error::NoSuchTable(format!("local table #{i}"))),
                 },
             };
             let version = w.version();

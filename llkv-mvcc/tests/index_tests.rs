@@ -241,3 +241,18 @@ fn index_definitions_survive_a_reopen_and_are_used() {
     assert_eq!(used.as_deref(), Some("t_g"));
     assert_eq!(db.store().built_indexes(), 1);
 }
+
+#[test]
+fn a_new_tables_handle_used_in_a_later_transaction_fails_cleanly() {
+    let db = Database::in_memory();
+    let first = db.begin();
+    let t = create(&first);
+    first.commit().unwrap();
+    let later = db.begin();
+    // The handle names the first transaction's uncommitted table, not the committed one.
+    let _ = later.insert(&t, &rows(&t, 0..3));
+    assert!(later.commit().is_err());
+    let check = db.begin();
+    let t = check.table("t").unwrap().unwrap();
+    assert_eq!(check.scan(&t, &ScanRequest::all()).unwrap().len(), 0);
+}

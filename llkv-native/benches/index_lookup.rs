@@ -57,12 +57,13 @@ fn batch(t: &TableHandle, from: i64, to: i64) -> RecordBatch {
 
 fn load(db: &Database, rows: i64, pk: bool) {
     let txn = db.begin();
-    let t = txn.create_table(meta(pk)).unwrap();
+    txn.create_table(meta(pk)).unwrap();
     txn.commit().unwrap();
     let mut from = 0;
     while from < rows {
         let to = (from + BATCH).min(rows);
         let txn = db.begin();
+        let t = txn.table("orders").unwrap().unwrap();
         txn.insert(&t, &batch(&t, from, to)).unwrap();
         txn.commit().unwrap();
         from = to;

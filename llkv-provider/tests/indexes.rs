@@ -60,6 +60,7 @@ fn key_violations_are_found_and_own_rows_are_seen_inside_a_transaction() {
     table(&mut e);
     let is_constraint = |e: &mut DataFusionEngine, sql| matches!(e.execute(sql), Err(x) if x.kind == ErrorKind::Constraint);
     assert!(is_constraint(&mut e, "INSERT INTO t VALUES (599, 1, 1, 'dup')"));
+    assert!(is_constraint(&mut e, "CREATE UNIQUE INDEX t_bad ON t (g)"));
     run(&mut e, "CREATE UNIQUE INDEX t_s ON t (s)");
     assert!(is_constraint(&mut e, "INSERT INTO t VALUES (1000, 1, 1, 's3')"));
     run(&mut e, "BEGIN");
