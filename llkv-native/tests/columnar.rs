@@ -52,6 +52,8 @@ const QUERIES: &[&str] = &[
     "SELECT g, count(*), sum(x), avg(k), min(s), max(k) FROM t GROUP BY g",
     "SELECT g, s, count(*) FROM t GROUP BY g, s",
     "SELECT x, count(*) FROM t GROUP BY x",
+    "SELECT s, count(*), min(x), max(k), sum(g) FROM t GROUP BY s",
+    "SELECT min(k), max(k), min(s), max(s), min(x), max(x) FROM t WHERE g > 40",
     "SELECT k, x, s FROM t WHERE x > 10.5 OR s = 's3'",
     "SELECT k * 2 + g, k / 7, k % 7, x / 0, k / 0, -x, x * k FROM t WHERE k < 300",
     "SELECT k FROM t WHERE NOT (g > 10) OR g IS NULL",

@@ -213,7 +213,74 @@ fn finish(st: St, func: AggFunc) -> VResult<Value> {
 }
 
 fn value_at(a: &ArrayRef, i: usize) -> Option<Value> {
+    if a.is_null(i) {
+        return Some(Value::Null);
+    }
+    if let Some(x) = a.as_primitive_opt::<Int64Type>() {
+        return Some(Value::Int(x.value(i)));
+    }
+    if let Some(x) = a.as_primitive_opt::<Float64Type>() {
+        return Some(Value::Real(x.value(i)));
+    }
+    if let Some(x) = a.as_string_opt::<i32>() {
+        return Some(Value::Text(x.value(i).to_string()));
+    }
     array_values(a.slice(i, 1).as_ref()).ok().and_then(|v| v.into_iter().next())
+}
+
+/// Folds the rows of `a` into the states of their groups (`gids[i]`), with
+/// one typed loop per aggregate.
+fn update_groups(st: &mut [St], spec: &Spec, a: Option<&ArrayRef>, gids: &[usize]) {
+    let valid = |i: usize| a.is_some_and(|a| a.is_valid(i));
+    match (spec.init(), a) {
+        (St::Count(_), _) if spec.func == AggFunc::CountStar => {
+            for &g in gids {
+                if let Some(St::Count(n)) = st.get_mut(g) {
+                    *n += 1;
+                }
+            }
+        }
+        (St::Count(_), _) => {
+            for (i, &g) in gids.iter().enumerate() {
+                if valid(i)
+                    && let Some(St::Count(n)) = st.get_mut(g)
+                {
+                    *n += 1;
+                }
+            }
+        }
+        (St::ISum { .. }, Some(a)) if a.as_primitive_opt::<Int64Type>().is_some() => {
+            let x = a.as_primitive::<Int64Type>();
+            for (i, &g) in gids.iter().enumerate() {
+                if x.is_valid(i)
+                    && let Some(St::ISum { sum, abs, n }) = st.get_mut(g)
+                {
+                    let v = x.value(i);
+                    *sum += i128::from(v);
+                    *abs += i128::from(v.unsigned_abs());
+                    *n += 1;
+                }
+            }
+        }
+        (St::FSum { .. }, Some(a)) if a.as_primitive_opt::<Float64Type>().is_some() => {
+            let x = a.as_primitive::<Float64Type>();
+            for (i, &g) in gids.iter().enumerate() {
+                if x.is_valid(i)
+                    && let Some(St::FSum { sum, n }) = st.get_mut(g)
+                {
+                    *sum += x.value(i);
+                    *n += 1;
+                }
+            }
+        }
+        _ => {
+            for (i, &g) in gids.iter().enumerate() {
+                if let Some(s) = st.get_mut(g) {
+                    update(s, spec, a, i);
+                }
+            }
+        }
+    }
 }
 
 /// One batch's groups: key per group (first-seen order), their values, and
@@ -304,11 +371,47 @@ fn partial<K: KeyOf>(b: &Batch, keys: &[VExpr], specs: &[Spec]) -> VResult<Parti
         gids.push(g as usize);
     }
     for ((st, spec), a) in p.states.iter_mut().zip(specs).zip(&args) {
-        for (i, &g) in gids.iter().enumerate() {
-            if let Some(s) = st.get_mut(g) {
-                update(s, spec, a.as_ref(), i);
-            }
-        }
+        update_groups(st, spec, a.as_ref(), &gids);
+    }
+    Ok(p)
+}
+
+/// [`partial`] for one TEXT key: looked up by `&str`, allocated once per group.
+fn partial_text(b: &Batch, key: &VExpr, specs: &[Spec]) -> VResult<Partial<Option<String>>> {
+    let n = b.rows;
+    let ka = key.eval(b)?.into_array(n)?;
+    let k = ka.as_string_opt::<i32>().ok_or(Fail::Unsupported)?;
+    let args: Vec<Option<ArrayRef>> = specs
+        .iter()
+        .map(|s| s.arg.as_ref().map(|e| e.eval(b)?.into_array(n)).transpose())
+        .collect::<VResult<_>>()?;
+    let mut p = Partial::<Option<String>>::new(specs.len());
+    let mut by_text: FxMap<&str, u32> = FxMap::default();
+    let mut null_group: Option<u32> = None;
+    let mut gids = Vec::with_capacity(n);
+    for v in k.iter() {
+        let g = match v {
+            None => match null_group {
+                Some(g) => g,
+                None => {
+                    let g = p.group(None, || vec![Value::Null], specs);
+                    null_group = Some(g);
+                    g
+                }
+            },
+            Some(t) => match by_text.get(t) {
+                Some(&g) => g,
+                None => {
+                    let g = p.group(Some(t.to_string()), || vec![Value::Text(t.into())], specs);
+                    by_text.insert(t, g);
+                    g
+                }
+            },
+        };
+        gids.push(g as usize);
+    }
+    for ((st, spec), a) in p.states.iter_mut().zip(specs).zip(&args) {
+        update_groups(st, spec, a.as_ref(), &gids);
     }
     Ok(p)
 }
@@ -340,6 +443,31 @@ fn fold_all(b: &Batch, specs: &[Spec]) -> VResult<Vec<St>> {
                 *sum = s;
                 *abs = ab;
                 *cnt = (x.len() - x.null_count()) as i64;
+            }
+            (St::IMin(cur), Some(a)) => {
+                let x = a.as_primitive_opt::<Int64Type>().ok_or(Fail::Unsupported)?;
+                *cur = if spec.is_max() { arrow::compute::max(x) } else { arrow::compute::min(x) };
+            }
+            (St::FMin(cur), Some(a)) => {
+                // Strict comparisons: the first of equal values (0.0 / -0.0) stays.
+                let x = a.as_primitive_opt::<Float64Type>().ok_or(Fail::Unsupported)?;
+                let max = spec.is_max();
+                let mut best: Option<f64> = None;
+                for v in x.iter().flatten() {
+                    if best.is_none_or(|c| if max { v > c } else { v < c }) {
+                        best = Some(v);
+                    }
+                }
+                *cur = best;
+            }
+            (St::TMin(cur), Some(a)) => {
+                let x = a.as_string_opt::<i32>().ok_or(Fail::Unsupported)?;
+                let v = if spec.is_max() {
+                    arrow::compute::max_string(x)
+                } else {
+                    arrow::compute::min_string(x)
+                };
+                *cur = v.map(str::to_string);
             }
             (St::FSum { sum, n: cnt }, Some(a)) => {
                 let x = a.as_primitive_opt::<Float64Type>().ok_or(Fail::Unsupported)?;
@@ -389,6 +517,12 @@ pub(super) fn run(
         return Ok(Some(vec![row]));
     } else if keys.len() == 1 && class(&keys[0]) == VType::Int {
         grouped::<Option<i64>>(&p, ctx, &needed, &keys, &specs)?
+    } else if keys.len() == 1 && class(&keys[0]) == VType::Text {
+        let parts = p.run(ctx, &needed, &|_, b| partial_text(&b, &keys[0], &specs))?;
+        match parts {
+            None => return Ok(None),
+            Some(parts) => Some(finish_groups(parts, 1, &specs)?),
+        }
     } else {
         grouped::<Vec<GroupKey>>(&p, ctx, &needed, &keys, &specs)?
     };
@@ -405,8 +539,17 @@ fn grouped<K: KeyOf>(
     let Some(parts) = p.run(ctx, needed, &|_, b| partial::<K>(&b, keys, specs))? else {
         return Ok(None);
     };
+    finish_groups(parts, keys.len(), specs).map(Some)
+}
+
+/// Merges partials in scan order, finishes the states, sorts by key.
+fn finish_groups<K: Hash + Eq + Clone>(
+    parts: Vec<Partial<K>>,
+    nk: usize,
+    specs: &[Spec],
+) -> VResult<Vec<Row>> {
     let mut it = parts.into_iter();
-    let Some(mut acc) = it.next() else { return Ok(Some(Vec::new())) };
+    let Some(mut acc) = it.next() else { return Ok(Vec::new()) };
     for part in it {
         acc.absorb(part, specs);
     }
@@ -420,7 +563,6 @@ fn grouped<K: KeyOf>(
         rows.push(row);
     }
     // Groups come out in ascending key order, as the row path's.
-    let nk = keys.len();
     rows.sort_by(|a, b| {
         for (x, y) in a.iter().zip(b.iter()).take(nk) {
             let o = x.total_cmp(y);
@@ -430,5 +572,5 @@ fn grouped<K: KeyOf>(
         }
         std::cmp::Ordering::Equal
     });
-    Ok(Some(rows))
+    Ok(rows)
 }
