@@ -153,6 +153,7 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
             "INSERT OR REPLACE/IGNORE on a table with a UNIQUE index is not supported",
         ));
     }
+    check_rows(txn, &h, &rows)?;
     let n = match mode {
         Conflict::Abort => txn.insert(&h, &rows_batch(&h, &rows)?)?,
         Conflict::Ignore => {
@@ -217,16 +218,20 @@ fn replace_conflicts(txn: &Transaction, h: &TableHandle, new: &Row) -> SqlResult
     Ok(())
 }
 
+/// The scope of an UPDATE/DELETE: the table's columns, then its row id as
+/// `rowid` (unless a column has that name), which [`matching_rows`] puts last.
 fn table_scope(h: &TableHandle, alias: Option<&str>) -> Scope {
     let t = alias.map_or_else(|| h.name.clone(), str::to_string);
-    Scope {
-        cols: h
-            .meta
-            .columns
-            .iter()
-            .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
-            .collect(),
+    let mut cols: Vec<ScopeCol> = h
+        .meta
+        .columns
+        .iter()
+        .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
+        .collect();
+    if !h.meta.columns.iter().any(|c| c.name.eq_ignore_ascii_case("rowid")) {
+        cols.push(ScopeCol { table: Some(t), name: "rowid".into(), hidden: false });
     }
+    Scope { cols }
 }
 
 /// The rows of `h` (with the row id last) that satisfy `selection`.
@@ -313,6 +318,7 @@ pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
         }
         new_rows.push(nr);
     }
+    check_rows(txn, &h, &new_rows)?;
     let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
     Ok(Output::Affected(n))
 }
@@ -383,4 +389,13 @@ pub fn check_unique_index(
         }
     }
     Ok(())
+}
+
+/// Checks new rows against the table's CHECK constraints (in storage types).
+fn check_rows(txn: &Transaction, h: &TableHandle, rows: &[Row]) -> SqlResult<()> {
+    if !h.meta.properties.keys().any(|k| k.starts_with(crate::check::CHECK_PREFIX)) {
+        return Ok(());
+    }
+    let stored = crate::convert::batch_rows(&rows_batch(h, rows)?)?;
+    crate::check::enforce(txn, h, &stored)
 }

@@ -5,12 +5,13 @@ use crate::binder::Binder;
 use crate::convert::rows_to_batch;
 use crate::exec::{ExecCtx, execute};
 use crate::parse::parse_sql;
+use crate::settings::Settings;
 use crate::{ddl, dml};
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use llkv_mvcc::{Database, Session, Transaction};
 use llkv_sql::{Engine, ErrorKind, Output, SqlError, SqlResult};
-use sqlparser::ast::Statement;
+use sqlparser::ast::{self, Statement};
 use std::sync::Arc;
 
 /// A native-route connection (one session) to an llkv database.
@@ -27,12 +28,13 @@ use std::sync::Arc;
 /// ```
 pub struct NativeEngine {
     session: Session,
+    settings: Settings,
 }
 
 impl NativeEngine {
     /// A new session on `db`.
     pub fn new(db: Database) -> Self {
-        Self { session: Session::new(db) }
+        Self { session: Session::new(db), settings: Settings::default() }
     }
 
     fn run_one(&self, stmt: &Statement) -> SqlResult<Output> {
@@ -132,8 +134,14 @@ impl Engine for NativeEngine {
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
         let stmts = parse_sql(sql)?;
         let mut out = Vec::with_capacity(stmts.len());
-        for s in &stmts {
-            out.push(self.run_one(s)?);
+        for mut s in stmts {
+            if let Statement::Set(ast::Set::SingleAssignment { variable, values, .. }) = &s {
+                self.settings.set(variable, values)?;
+                out.push(Output::Done("SET".into()));
+                continue;
+            }
+            self.settings.apply(&mut s);
+            out.push(self.run_one(&s)?);
         }
         Ok(out)
     }

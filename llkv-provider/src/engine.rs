@@ -55,7 +55,11 @@ impl DataFusionEngine {
     }
 
     /// Runs one parsed statement.
-    fn run(&self, stmt: Statement) -> SqlResult<Output> {
+    fn run(&self, mut stmt: Statement) -> SqlResult<Output> {
+        if crate::rewrite::ignored_setting(&stmt) {
+            return Ok(Output::Done("SET".into()));
+        }
+        crate::rewrite::duckdb_syntax(&mut stmt);
         if let Statement::Statement(s) = &stmt {
             match s.as_ref() {
                 SqlStatement::StartTransaction { .. } => {

@@ -40,6 +40,7 @@ mod error;
 mod factory;
 mod filter;
 mod planner;
+mod rewrite;
 mod scan;
 mod table;
 mod types;
