@@ -200,6 +200,19 @@ pub fn verify(blob: &[u8]) -> Result<()> {
 /// # Errors
 /// [`Error::Corrupt`] when the blob does not describe a valid array of `dt`.
 pub fn decode(blob: &Buffer, dt: &DataType) -> Result<ArrayRef> {
+    let (rows, nulls, buffers) = decode_parts(blob)?;
+    let data = ArrayData::builder(storage_type(dt))
+        .len(rows)
+        .nulls(nulls)
+        .buffers(buffers)
+        .build()
+        .map_err(|e| Error::Corrupt(format!("column chunk does not match its type {dt}: {e}")))?;
+    Ok(make_array(data))
+}
+
+/// A chunk's row count, validity and data buffers (zero-copy slices of `blob`),
+/// bounds-checked against the blob but not against a type.
+pub(crate) fn decode_parts(blob: &Buffer) -> Result<(usize, Option<NullBuffer>, Vec<Buffer>)> {
     let b = blob.as_slice();
     if b.len() < HEADER || &b[0..4] != MAGIC {
         return Err(Error::Corrupt("column chunk has a bad header".into()));
@@ -231,13 +244,7 @@ pub fn decode(blob: &Buffer, dt: &DataType) -> Result<ArrayRef> {
     } else {
         None
     };
-    let data = ArrayData::builder(storage_type(dt))
-        .len(rows)
-        .nulls(nulls)
-        .buffers(parts.collect())
-        .build()
-        .map_err(|e| Error::Corrupt(format!("column chunk does not match its type {dt}: {e}")))?;
-    Ok(make_array(data))
+    Ok((rows, nulls, parts.collect()))
 }
 
 fn corrupt(what: &str) -> Error {

@@ -5,13 +5,15 @@
 //! deletion bitmap, the version filter, the exclusions and the predicates are
 //! applied to them. Row ids that no segment holds are skipped.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scan::{ScanRequest, chunk_keys, decode_columns};
 use crate::store::Store;
 use crate::table::{Segment, TableData};
-use arrow::array::UInt64Array;
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array};
+use arrow::array::{BinaryBuilder, StringBuilder, UInt64Array};
+use arrow::buffer::Buffer;
 use arrow::compute::{FilterBuilder, and};
+use arrow::datatypes::DataType;
 use arrow::datatypes::SchemaRef;
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -116,10 +118,17 @@ impl Store {
         let offsets =
             UInt32Array::from_iter_values(ids.iter().map(|&r| (r - seg.first_row_id) as u32));
         let blobs = self.read_chunks(&chunk_keys(seg, &needed))?;
-        let arrays: Vec<ArrayRef> = decode_columns(seg, &blobs, &table.meta, &needed)?
-            .iter()
-            .map(|a| arrow::compute::take(a.as_ref(), &offsets, None))
-            .collect::<Result<_, _>>()?;
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(needed.len());
+        for (blob, &c) in blobs.iter().zip(&needed) {
+            let dt = &table.meta.columns[c].data_type;
+            let whole = seg.columns[c].patch.is_some() || !is_var_width(dt);
+            arrays.push(if whole {
+                let a = decode_columns(seg, std::slice::from_ref(blob), &table.meta, &[c])?;
+                arrow::compute::take(a[0].as_ref(), &offsets, None)?
+            } else {
+                take_var_width(blob, dt, offsets.values())?
+            });
+        }
         let mut masks: Vec<BooleanArray> = Vec::new();
         if let Some(d) = &seg.deleted {
             masks.push(offsets.values().iter().map(|&o| Some(!d.value(o as usize))).collect());
@@ -164,10 +173,62 @@ impl Store {
     }
 }
 
+fn is_var_width(dt: &DataType) -> bool {
+    matches!(dt, DataType::Utf8 | DataType::Binary)
+}
+
+/// The rows `offsets` of a Utf8 or Binary chunk, reading (and checking) only
+/// their bytes: decoding the whole chunk would validate every value.
+fn take_var_width(blob: &Buffer, dt: &DataType, offsets: &[u32]) -> Result<ArrayRef> {
+    let (rows, nulls, buffers) = crate::chunk::decode_parts(blob)?;
+    let bad = || Error::Corrupt(format!("column chunk does not match its type {dt}"));
+    let [ends, values] = buffers.as_slice() else { return Err(bad()) };
+    let (ends, values) = (ends.as_slice(), values.as_slice());
+    if ends.len() < (rows + 1) * 4 {
+        return Err(bad());
+    }
+    let end_at = |i: usize| {
+        let b = &ends[i * 4..i * 4 + 4];
+        i32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    };
+    let value = |o: usize| -> Result<Option<&[u8]>> {
+        if o >= rows {
+            return Err(bad());
+        }
+        if nulls.as_ref().is_some_and(|n| n.is_null(o)) {
+            return Ok(None);
+        }
+        let (start, end) = (end_at(o), end_at(o + 1));
+        let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+            return Err(bad());
+        };
+        values.get(start..end).map(Some).ok_or_else(bad)
+    };
+    Ok(match dt {
+        DataType::Utf8 => {
+            let mut b = StringBuilder::new();
+            for &o in offsets {
+                match value(o as usize)? {
+                    Some(v) => b.append_value(std::str::from_utf8(v).map_err(|_| bad())?),
+                    None => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        _ => {
+            let mut b = BinaryBuilder::new();
+            for &o in offsets {
+                b.append_option(value(o as usize)?);
+            }
+            Arc::new(b.finish())
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{ColumnMeta, ScanRequest, Store, TableMeta};
-    use arrow::array::{Array, Int64Array, RecordBatch, UInt64Array};
+    use arrow::array::{Array, BinaryArray, Int64Array, RecordBatch, StringArray, UInt64Array};
     use arrow::datatypes::DataType;
     use std::sync::Arc;
 
@@ -180,12 +241,29 @@ mod tests {
         .unwrap();
         let mut w = store.begin_write().unwrap();
         let id = w
-            .create_table(TableMeta::new("t", vec![ColumnMeta::new("a", DataType::Int64, true)]))
+            .create_table(TableMeta::new(
+                "t",
+                vec![
+                    ColumnMeta::new("a", DataType::Int64, true),
+                    ColumnMeta::new("s", DataType::Utf8, true),
+                    ColumnMeta::new("b", DataType::Binary, true),
+                ],
+            ))
             .unwrap();
         let schema = w.version().table(id).unwrap().meta.schema();
-        let batch =
-            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..35))])
-                .unwrap();
+        let s: Vec<Option<String>> =
+            (0..35).map(|i| (i % 3 != 0).then(|| format!("v{i}"))).collect();
+        let b: Vec<Option<Vec<u8>>> =
+            (0..35).map(|i| (i % 4 != 0).then(|| vec![i as u8; 2])).collect();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..35)),
+                Arc::new(StringArray::from(s)),
+                Arc::new(BinaryArray::from_iter(b)),
+            ],
+        )
+        .unwrap();
         w.append(id, &batch).unwrap();
         w.delete(id, &[12]).unwrap();
         w.commit().unwrap();
@@ -193,10 +271,22 @@ mod tests {
         let t = v.table(id).unwrap();
         let req = ScanRequest { with_row_ids: true, ..Default::default() };
         let got = store.scan_rows(t, &req, &[3, 12, 13, 29, 34, 99]).unwrap();
+        // The variable-width columns equal those of a full scan taken at the same rows.
+        let full = arrow::compute::concat_batches(
+            &got[0].schema(),
+            &store.scan(t, &ScanRequest { with_row_ids: true, ..Default::default() }).unwrap(),
+        )
+        .unwrap();
+        let picked = arrow::compute::concat_batches(&got[0].schema(), &got).unwrap();
+        let idx = UInt64Array::from(vec![3, 12, 28, 33]); // positions after deleted row 12
+        for c in [1, 2] {
+            let want = arrow::compute::take(full.column(c).as_ref(), &idx, None).unwrap();
+            assert_eq!(picked.column(c).as_ref(), want.as_ref());
+        }
         let ids: Vec<u64> = got
             .iter()
             .flat_map(|b| {
-                let c = b.column(1).as_any().downcast_ref::<UInt64Array>().unwrap();
+                let c = b.column(3).as_any().downcast_ref::<UInt64Array>().unwrap();
                 c.values().to_vec()
             })
             .collect();
