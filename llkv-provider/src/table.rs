@@ -3,7 +3,7 @@
 use crate::ddl::{constraints_of, defaults_of};
 use crate::dml::{DmlOp, LlkvDmlExec};
 use crate::error::wrap_error;
-use crate::filter::{to_predicate, to_predicates};
+use crate::filter::{pushdown, to_predicates};
 use crate::planner::{scope_of, statement_txn};
 use crate::scan::LlkvScanExec;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -147,13 +147,8 @@ impl TableProvider for LlkvTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|f| match to_predicate(f, &self.schema) {
-                Some(_) => TableProviderFilterPushDown::Inexact,
-                None => TableProviderFilterPushDown::Unsupported,
-            })
-            .collect())
+        let r: Vec<_> = filters.iter().map(|f| pushdown(f, &self.schema)).collect();
+        Ok(r)
     }
 
     async fn insert_into(

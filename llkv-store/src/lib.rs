@@ -39,6 +39,7 @@ mod predicate;
 mod scan;
 mod stats;
 mod store;
+mod summary;
 mod table;
 mod write;
 
@@ -49,6 +50,7 @@ pub use predicate::{CmpOp, Predicate};
 pub use scan::{ROW_ID_COLUMN, ScanRequest, VersionFilter};
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};
+pub use summary::{ColumnSummary, Figure, ScanSummary};
 pub use table::{ColumnChunk, Segment, TableData};
 
 /// The file format version. Bump it on any incompatible change of a record.

@@ -49,7 +49,7 @@ pub struct VersionFilter {
 
 impl VersionFilter {
     /// Whether the statistics prove all rows of `seg` visible.
-    fn all_visible(&self, seg: &Segment) -> bool {
+    pub(crate) fn all_visible(&self, seg: &Segment) -> bool {
         let created = &seg.columns[self.created].stats;
         let deleted = &seg.columns[self.deleted].stats;
         let max_created = created.max.as_ref().and_then(|m| {
@@ -59,7 +59,7 @@ impl VersionFilter {
     }
 
     /// Whether the statistics prove no row of `seg` visible.
-    fn none_visible(&self, seg: &Segment) -> bool {
+    pub(crate) fn none_visible(&self, seg: &Segment) -> bool {
         let min_created = seg.columns[self.created].stats.min.as_ref().and_then(|m| {
             m.as_any().downcast_ref::<UInt64Array>().filter(|a| !a.is_empty()).map(|a| a.value(0))
         });
@@ -97,7 +97,7 @@ impl ScanRequest {
         Arc::new(Schema::new(fields))
     }
 
-    fn columns(&self, table: &TableMeta) -> Vec<usize> {
+    pub(crate) fn columns(&self, table: &TableMeta) -> Vec<usize> {
         match &self.projection {
             Some(p) => p.clone(),
             None => (0..table.columns.len()).collect(),
