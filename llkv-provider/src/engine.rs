@@ -56,10 +56,10 @@ impl DataFusionEngine {
 
     /// Runs one parsed statement.
     fn run(&self, mut stmt: Statement) -> SqlResult<Output> {
-        if crate::rewrite::ignored_setting(&stmt) {
+        if crate::duckdb_syntax::ignored_setting(&stmt) {
             return Ok(Output::Done("SET".into()));
         }
-        crate::rewrite::duckdb_syntax(&mut stmt);
+        crate::duckdb_syntax::duckdb_syntax(&mut stmt);
         if let Statement::Statement(s) = &stmt {
             match s.as_ref() {
                 SqlStatement::StartTransaction { .. } => {

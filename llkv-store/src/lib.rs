@@ -41,6 +41,7 @@ mod scan;
 mod scan_rows;
 mod stats;
 mod store;
+mod summary;
 mod table;
 mod write;
 
@@ -52,6 +53,7 @@ pub use predicate::{CmpOp, Predicate};
 pub use scan::{ROW_ID_COLUMN, ScanRequest, VersionFilter};
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};
+pub use summary::{ColumnSummary, Figure, ScanSummary};
 pub use table::{ColumnChunk, Segment, TableData};
 
 /// The file format version. Bump it on any incompatible change of a record.
