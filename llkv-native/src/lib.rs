@@ -24,7 +24,9 @@
 
 mod binder;
 mod check;
+pub mod columnar;
 mod convert;
+mod dates;
 mod ddl;
 mod dml;
 mod engine;
