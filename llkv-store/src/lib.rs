@@ -40,6 +40,7 @@ mod scan;
 mod stats;
 mod store;
 mod table;
+mod vacuum;
 mod write;
 
 pub use catalog::{ColumnMeta, TableId, TableMeta};
@@ -50,6 +51,7 @@ pub use scan::{ROW_ID_COLUMN, ScanRequest, VersionFilter};
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};
 pub use table::{ColumnChunk, Segment, TableData};
+pub use vacuum::VacuumStats;
 
 /// The file format version. Bump it on any incompatible change of a record.
 pub const FORMAT_VERSION: u32 = 1;

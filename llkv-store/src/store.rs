@@ -24,19 +24,19 @@ use crate::table::{Segment, TableData};
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 
 /// Key of the header record.
 pub(crate) const HEADER_KEY: u64 = 0;
 /// Key of the commit record.
 pub(crate) const COMMIT_KEY: u64 = 1;
 /// First key handed out for other records.
-const FIRST_FREE_KEY: u64 = 16;
+pub(crate) const FIRST_FREE_KEY: u64 = 16;
 const CATALOG_MAGIC: [u8; 4] = *b"LKCT";
 pub(crate) const COMMIT_MAGIC: [u8; 4] = *b"LKCM";
 /// Bytes of pending blobs a write transaction buffers before writing them out early.
-const FLUSH_BYTES: usize = 64 << 20;
+pub(crate) const FLUSH_BYTES: usize = 64 << 20;
 
 /// When a commit is made durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,11 +74,41 @@ pub struct Version {
     tables: BTreeMap<TableId, Arc<TableData>>,
     names: BTreeMap<String, TableId>,
     properties: BTreeMap<String, String>,
-    next_key: u64,
+    pub(crate) next_key: u64,
     next_table_id: u64,
 }
 
 impl Version {
+    /// The catalog record of this version (tables' manifest keys must be set).
+    pub(crate) fn encode_catalog(&self) -> Vec<u8> {
+        let mut e = Encoder::default();
+        e.u64(self.next_table_id);
+        encode_props(&self.properties, &mut e);
+        e.u64(self.tables.len() as u64);
+        for (id, t) in &self.tables {
+            e.u64(*id);
+            e.u64(t.manifest_key);
+        }
+        seal(CATALOG_MAGIC, &e.buf)
+    }
+
+    /// The commit record naming `catalog_key` as this version's catalog.
+    pub(crate) fn encode_commit(&self, catalog_key: u64) -> Vec<u8> {
+        let mut rec = Encoder::default();
+        rec.u64(self.seq);
+        rec.u64(catalog_key);
+        rec.u64(self.next_key);
+        rec.u64(self.user_seq);
+        let commit = seal(COMMIT_MAGIC, &rec.buf);
+        debug_assert_eq!(commit.len() as u64, crate::pager::recovery::COMMIT_RECORD_LEN);
+        commit
+    }
+
+    /// The tables by id, for rebuilding a version (vacuum).
+    pub(crate) fn tables_mut(&mut self) -> &mut BTreeMap<TableId, Arc<TableData>> {
+        &mut self.tables
+    }
+
     /// The table with this id.
     pub fn table(&self, id: TableId) -> Option<&Arc<TableData>> {
         self.tables.get(&id)
@@ -101,12 +131,16 @@ impl Version {
 }
 
 pub(crate) struct Inner {
-    pub(crate) pager: Arc<dyn Pager>,
-    current: RwLock<Arc<Version>>,
-    writer: Mutex<()>,
+    /// The backend of the database as it is now; a vacuum replaces it.
+    pager: RwLock<Arc<dyn Pager>>,
+    /// Backends replaced by vacuums, alive while a table of an older version
+    /// pins them (see [`TableData::pager`]): their readers keep working.
+    retired: Mutex<Vec<Weak<dyn Pager>>>,
+    pub(crate) current: RwLock<Arc<Version>>,
+    pub(crate) writer: Mutex<()>,
     verified: RwLock<HashSet<u64>>,
     pub(crate) options: StoreOptions,
-    poisoned: AtomicBool,
+    pub(crate) poisoned: AtomicBool,
     notes: Mutex<Vec<String>>,
 }
 
@@ -177,11 +211,12 @@ impl Store {
             pager.sync()?;
             Version { next_key: FIRST_FREE_KEY, next_table_id: 1, ..Version::default() }
         } else {
-            recover(pager.as_ref())?
+            recover(&pager)?
         };
         Ok(Self {
             inner: Arc::new(Inner {
-                pager,
+                pager: RwLock::new(pager),
+                retired: Mutex::new(Vec::new()),
                 current: RwLock::new(Arc::new(version)),
                 writer: Mutex::new(()),
                 verified: RwLock::new(HashSet::new()),
@@ -209,7 +244,7 @@ impl Store {
 
     /// Whether the data lives in a file.
     pub fn is_persistent(&self) -> bool {
-        self.inner.pager.is_persistent()
+        self.pager().is_persistent()
     }
 
     /// Bytes used by the backend.
@@ -217,7 +252,7 @@ impl Store {
     /// # Errors
     /// I/O errors of the backend.
     pub fn size_bytes(&self) -> Result<u64> {
-        self.inner.pager.size_bytes()
+        self.pager().size_bytes()
     }
 
     /// Starts the (single) write transaction, waiting for the current one to end.
@@ -240,9 +275,47 @@ impl Store {
         })
     }
 
+    /// The current backend.
+    pub(crate) fn pager(&self) -> Arc<dyn Pager> {
+        Arc::clone(&self.inner.pager.read())
+    }
+
+    /// Makes `pager` the current backend; the old one stays readable for the
+    /// tables of older versions that pin it.
+    pub(crate) fn switch_pager(&self, pager: Arc<dyn Pager>) {
+        let old = std::mem::replace(&mut *self.inner.pager.write(), pager);
+        let mut retired = self.inner.retired.lock();
+        retired.retain(|w| w.strong_count() > 0);
+        retired.push(Arc::downgrade(&old));
+    }
+
+    /// Reads blobs from the current backend, then, for keys it lacks, from
+    /// backends retired by a vacuum that older tables still pin. A key names
+    /// the same bytes in every backend that holds it (vacuum copies records
+    /// under their keys or writes them under fresh ones).
+    fn read_blobs(&self, keys: &[u64]) -> Result<Vec<Option<arrow::buffer::Buffer>>> {
+        let mut blobs = self.pager().read(keys)?;
+        if blobs.iter().all(Option::is_some) {
+            return Ok(blobs);
+        }
+        let retired: Vec<Arc<dyn Pager>> =
+            self.inner.retired.lock().iter().rev().filter_map(Weak::upgrade).collect();
+        for old in retired {
+            let missing: Vec<usize> = (0..keys.len()).filter(|&i| blobs[i].is_none()).collect();
+            if missing.is_empty() {
+                break;
+            }
+            let found = old.read(&missing.iter().map(|&i| keys[i]).collect::<Vec<_>>())?;
+            for (i, b) in missing.into_iter().zip(found) {
+                blobs[i] = b;
+            }
+        }
+        Ok(blobs)
+    }
+
     /// Reads chunk blobs, verifying each one's checksum the first time it is read.
     pub(crate) fn read_chunks(&self, keys: &[u64]) -> Result<Vec<arrow::buffer::Buffer>> {
-        let blobs = self.inner.pager.read(keys)?;
+        let blobs = self.read_blobs(keys)?;
         let mut out = Vec::with_capacity(keys.len());
         for (key, blob) in keys.iter().zip(blobs) {
             let blob = blob.ok_or_else(|| {
@@ -260,7 +333,8 @@ impl Store {
 }
 
 /// Reads the commit record and everything it reaches (metadata only).
-fn recover(pager: &dyn Pager) -> Result<Version> {
+fn recover(pager_arc: &Arc<dyn Pager>) -> Result<Version> {
+    let pager = pager_arc.as_ref();
     let header = read_one(pager, HEADER_KEY)?
         .ok_or_else(|| Error::Corrupt("the header record is missing".into()))?;
     let h = header.as_slice();
@@ -299,7 +373,8 @@ fn recover(pager: &dyn Pager) -> Result<Version> {
     for (mkey, blob) in manifest_keys.iter().zip(manifests) {
         let blob =
             blob.ok_or_else(|| Error::Corrupt(format!("table manifest {mkey} is missing")))?;
-        let (mut table, seg_keys) = TableData::decode_manifest(*mkey, blob.as_slice())?;
+        let (mut table, seg_keys) =
+            TableData::decode_manifest(*mkey, blob.as_slice(), Arc::clone(pager_arc))?;
         let segs = pager.read(&seg_keys)?;
         for (skey, sblob) in seg_keys.iter().zip(segs) {
             let sblob =
@@ -352,7 +427,7 @@ impl WriteTxn<'_> {
     fn flush(&mut self) -> Result<()> {
         let entries: Vec<(u64, &[u8])> =
             self.pending.iter().map(|(k, b)| (*k, b.as_slice())).collect();
-        let r = self.store.inner.pager.write(&entries);
+        let r = self.store.pager().write(&entries);
         self.pending.clear();
         self.pending_index.clear();
         self.pending_bytes = 0;
@@ -414,6 +489,7 @@ impl WriteTxn<'_> {
             segments: Vec::new(),
             next_row_id: 0,
             manifest_key: 0,
+            pager: crate::table::PagerPin(self.store.pager()),
         };
         self.work.tables.insert(id, Arc::new(table));
         Ok(id)
@@ -498,28 +574,13 @@ impl WriteTxn<'_> {
             self.work.tables.insert(id, Arc::new(table));
         }
         let catalog_key = self.alloc_key();
-        let mut e = Encoder::default();
-        e.u64(self.work.next_table_id);
-        encode_props(&self.work.properties, &mut e);
-        e.u64(self.work.tables.len() as u64);
-        for (id, t) in &self.work.tables {
-            e.u64(*id);
-            e.u64(t.manifest_key);
-        }
-        self.pending.push((catalog_key, seal(CATALOG_MAGIC, &e.buf)));
+        self.pending.push((catalog_key, self.work.encode_catalog()));
         self.work.seq += 1;
-
-        let mut rec = Encoder::default();
-        rec.u64(self.work.seq);
-        rec.u64(catalog_key);
-        rec.u64(self.work.next_key);
-        rec.u64(self.work.user_seq);
-        let commit = seal(COMMIT_MAGIC, &rec.buf);
-        debug_assert_eq!(commit.len() as u64, crate::pager::recovery::COMMIT_RECORD_LEN);
+        let commit = self.work.encode_commit(catalog_key);
 
         let durable = self.store.inner.options.durability == Durability::Immediate;
         self.flush()?;
-        let pager = &self.store.inner.pager;
+        let pager = &self.store.pager();
         if durable {
             let r = pager.sync();
             self.guard_io(r)?;

@@ -149,6 +149,23 @@ pub struct TableData {
     pub next_row_id: u64,
     /// Key of the manifest record; 0 while changed and not yet written.
     pub(crate) manifest_key: u64,
+    /// The backend this table's records were read from or written to. It
+    /// keeps a backend replaced by a vacuum readable while this table lives.
+    #[expect(dead_code, reason = "held, never read: it keeps the backend alive")]
+    pub(crate) pager: PagerPin,
+}
+
+/// A strong reference to a backend, held by the tables that read from it.
+#[derive(Clone)]
+pub(crate) struct PagerPin(
+    #[expect(dead_code, reason = "held, never read: it keeps the backend alive")]
+    pub(crate)  Arc<dyn crate::pager::Pager>,
+);
+
+impl std::fmt::Debug for PagerPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PagerPin")
+    }
 }
 
 impl TableData {
@@ -178,7 +195,11 @@ impl TableData {
     }
 
     /// Decodes a manifest into the table and its segments' keys.
-    pub(crate) fn decode_manifest(key: u64, bytes: &[u8]) -> Result<(Self, Vec<u64>)> {
+    pub(crate) fn decode_manifest(
+        key: u64,
+        bytes: &[u8],
+        pager: Arc<dyn crate::pager::Pager>,
+    ) -> Result<(Self, Vec<u64>)> {
         let body = open_sealed(MANIFEST_MAGIC, bytes, "table manifest")?;
         let mut d = Decoder::new(body, "table manifest");
         let id = d.u64()?;
@@ -191,6 +212,7 @@ impl TableData {
             d.u64()?;
             d.u64()?;
         }
-        Ok((Self { id, meta, segments: Vec::new(), next_row_id, manifest_key: key }, keys))
+        let pager = PagerPin(pager);
+        Ok((Self { id, meta, segments: Vec::new(), next_row_id, manifest_key: key, pager }, keys))
     }
 }

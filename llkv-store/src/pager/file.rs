@@ -8,8 +8,12 @@
 //! file is checked for llkv's header *before* simd-r-drive opens it: a foreign
 //! file is rejected and left untouched. One process at a time: an exclusive
 //! lock on `<file>.lock` is held for the life of the pager.
+//!
+//! Vacuum writes the database afresh into `<file>.vacuum` (see
+//! [`FilePager::start_rewrite`]) and renames it over the file; an open first
+//! removes a `<file>.vacuum` left behind by a crash.
 
-use super::Pager;
+use super::{Pager, Rewrite};
 use crate::error::{Error, Result};
 use arrow::buffer::Buffer;
 use parking_lot::RwLock;
@@ -18,6 +22,7 @@ use simd_r_drive::traits::{DataStoreReader, DataStoreWriter};
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The first bytes of every llkv file: the payload of key [`crate::HEADER_KEY`],
 /// which is the first entry written and so lies at offset 0.
@@ -36,7 +41,8 @@ pub struct FilePager {
     inner: RwLock<Handles>,
     /// File length before and after simd-r-drive's recovery trimmed a torn tail.
     trimmed: Option<(u64, u64)>,
-    _lock: File,
+    /// Shared with the pagers of later rewrites of the same database.
+    _lock: Arc<File>,
 }
 
 /// The simd-r-drive handle and a plain handle on the same file used for fsync.
@@ -84,6 +90,7 @@ impl FilePager {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(e)),
         }
+        remove_stale_rewrite(path)?;
         let state = check_header(path)?;
         let before = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         if state == FileState::Existing {
@@ -93,7 +100,8 @@ impl FilePager {
         let after = handles.store.file_size()?;
         let trimmed = (after < before).then_some((before, after));
         let inner = RwLock::new(handles);
-        Ok((Self { path: path.to_path_buf(), inner, trimmed, _lock: lock }, state))
+        let pager = Self { path: path.to_path_buf(), inner, trimmed, _lock: Arc::new(lock) };
+        Ok((pager, state))
     }
 
     /// The database file's path.
@@ -105,6 +113,58 @@ impl FilePager {
     /// truncated tail from the file.
     pub fn trimmed(&self) -> Option<(u64, u64)> {
         self.trimmed
+    }
+}
+
+/// `<file>.vacuum`, where a vacuum writes the new database before renaming it.
+pub fn rewrite_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".vacuum");
+    PathBuf::from(name)
+}
+
+/// Removes a rewrite file left behind by a crash during vacuum. It never
+/// holds the database: the database is the file it was not yet renamed to.
+fn remove_stale_rewrite(path: &Path) -> Result<()> {
+    match std::fs::remove_file(rewrite_path(path)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Makes a rename in `path`'s directory durable.
+fn sync_parent_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// A vacuum in progress on a file: a new simd-r-drive file beside the database.
+struct FileRewrite {
+    pager: Arc<FilePager>,
+    temp: PathBuf,
+    dest: PathBuf,
+}
+
+impl Rewrite for FileRewrite {
+    fn pager(&self) -> Arc<dyn Pager> {
+        Arc::clone(&self.pager) as Arc<dyn Pager>
+    }
+
+    fn install(self: Box<Self>) -> Result<()> {
+        // The new file must be durable before its name replaces the old one.
+        self.pager.inner.read().sync.sync_all()?;
+        std::fs::rename(&self.temp, &self.dest)?;
+        sync_parent_dir(&self.dest)
+    }
+
+    fn abandon(self: Box<Self>) {
+        // Best effort: an open removes a leftover too.
+        let _ = std::fs::remove_file(&self.temp);
     }
 }
 
@@ -177,11 +237,26 @@ impl Pager for FilePager {
     }
 
     fn size_bytes(&self) -> Result<u64> {
-        Ok(self.inner.read().store.file_size()?)
+        // Through the open handle, not the path: a vacuum renames files.
+        Ok(self.inner.read().sync.metadata()?.len())
     }
 
     fn is_persistent(&self) -> bool {
         true
+    }
+
+    /// Creates `<file>.vacuum` (replacing a leftover) as the new database file.
+    fn start_rewrite(&self) -> Result<Box<dyn Rewrite>> {
+        let temp = rewrite_path(&self.path);
+        remove_stale_rewrite(&self.path)?;
+        let handles = Handles::open(&temp)?;
+        let pager = Arc::new(FilePager {
+            path: self.path.clone(),
+            inner: RwLock::new(handles),
+            trimmed: None,
+            _lock: Arc::clone(&self._lock),
+        });
+        Ok(Box::new(FileRewrite { pager, temp, dest: self.path.clone() }))
     }
 }
 
