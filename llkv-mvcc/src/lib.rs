@@ -33,6 +33,7 @@ mod locks;
 mod scan;
 mod session;
 mod transaction;
+mod vacuum;
 mod versioning;
 
 pub use constraints::{check_unique, conform};
@@ -41,4 +42,5 @@ pub use error::{Error, Result};
 pub use scan::{PreparedScan, count_rows, row_ids_of};
 pub use session::{Session, StatementTxn};
 pub use transaction::{LOCAL_ROW_BASE, TableHandle, Transaction};
+pub use vacuum::{AutoVacuum, VacuumReport};
 pub use versioning::{CREATED_COLUMN, DELETED_COLUMN};

@@ -29,6 +29,11 @@ impl LocalRows {
         self.deleted.extend(ids);
     }
 
+    /// Live inserted rows.
+    pub(crate) fn row_count(&self) -> u64 {
+        self.len - self.deleted.len() as u64
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.len == self.deleted.len() as u64
     }
