@@ -369,13 +369,13 @@ fn recover(pager_arc: &Arc<dyn Pager>) -> Result<Version> {
         d.u64()?;
         manifest_keys.push(d.u64()?);
     }
-    let manifests = pager.read(&manifest_keys)?;
+    let manifests = pager.read_metadata(&manifest_keys)?;
     for (mkey, blob) in manifest_keys.iter().zip(manifests) {
         let blob =
             blob.ok_or_else(|| Error::Corrupt(format!("table manifest {mkey} is missing")))?;
         let (mut table, seg_keys) =
             TableData::decode_manifest(*mkey, blob.as_slice(), Arc::clone(pager_arc))?;
-        let segs = pager.read(&seg_keys)?;
+        let segs = pager.read_metadata(&seg_keys)?;
         for (skey, sblob) in seg_keys.iter().zip(segs) {
             let sblob =
                 sblob.ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;

@@ -60,6 +60,10 @@ impl Pager for FaultyPager {
         self.inner.read(keys)
     }
 
+    fn read_metadata(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>> {
+        self.inner.read_metadata(keys)
+    }
+
     fn write(&self, entries: &[(u64, &[u8])]) -> Result<()> {
         if *self.dead.lock() {
             return Err(injected());

@@ -16,11 +16,14 @@
 use super::{Pager, Rewrite};
 use crate::error::{Error, Result};
 use arrow::buffer::Buffer;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use simd_r_drive::DataStore;
 use simd_r_drive::traits::{DataStoreReader, DataStoreWriter};
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::thread::JoinHandle;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,26 +39,36 @@ pub(crate) fn mix(mut x: u64) -> u64 {
 }
 
 /// A [`Pager`] over a simd-r-drive file.
+///
+/// simd-r-drive's `DataStore::open` reads the whole file (in 64 MiB windows)
+/// to rebuild its key index, so it takes time proportional to the file size.
+/// An existing file is therefore opened by simd-r-drive on a background
+/// thread; until that finishes, [`Pager::read_metadata`] is served from the
+/// entry index that llkv's own recovery builds while it checks the entry
+/// chain (20 bytes read per entry, never the payloads). Chunk reads, writes and
+/// syncs wait for the background open. See `docs/design.md` §3.
 pub struct FilePager {
     path: PathBuf,
-    inner: RwLock<Handles>,
-    /// File length before and after simd-r-drive's recovery trimmed a torn tail.
+    /// A plain handle on the file: fsync, size, and positional reads.
+    file: File,
+    /// simd-r-drive's handle; `None` while it is being opened in the background.
+    store: RwLock<Option<DataStore>>,
+    opening: Mutex<Option<JoinHandle<std::io::Result<DataStore>>>>,
+    /// Payload ranges by key hash, from recovery; dropped once `store` is ready.
+    early: RwLock<Option<HashMap<u64, Option<(u64, u64)>>>>,
+    /// File length before and after recovery trimmed a torn tail.
     trimmed: Option<(u64, u64)>,
     /// Shared with the pagers of later rewrites of the same database.
     _lock: Arc<File>,
 }
 
-/// The simd-r-drive handle and a plain handle on the same file used for fsync.
-struct Handles {
-    store: DataStore,
-    sync: File,
-}
-
-impl Handles {
-    fn open(path: &Path) -> Result<Self> {
-        let store = DataStore::open(path)?;
-        let sync = OpenOptions::new().read(true).open(path)?;
-        Ok(Self { store, sync })
+impl Drop for FilePager {
+    fn drop(&mut self) {
+        // The background open must end before the lock is released: it could
+        // otherwise trim a tail another handle is writing.
+        if let Some(h) = self.opening.get_mut().take() {
+            let _ = h.join();
+        }
     }
 }
 
@@ -92,16 +105,69 @@ impl FilePager {
         }
         remove_stale_rewrite(path)?;
         let state = check_header(path)?;
-        let before = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if state == FileState::Existing {
-            super::recovery::recover_file(path)?;
+        let lock = Arc::new(lock);
+        if state == FileState::New {
+            return Ok((Self::open_now(path, path, lock)?, state));
         }
-        let handles = Handles::open(path)?;
-        let after = handles.store.file_size()?;
-        let trimmed = (after < before).then_some((before, after));
-        let inner = RwLock::new(handles);
-        let pager = Self { path: path.to_path_buf(), inner, trimmed, _lock: Arc::new(lock) };
+        let recovered = super::recovery::recover_file(path)?;
+        let file = OpenOptions::new().read(true).open(path)?;
+        let bg_path = path.to_path_buf();
+        let opening = std::thread::Builder::new()
+            .name("llkv-open".into())
+            .spawn(move || DataStore::open(&bg_path))?;
+        let trimmed = (recovered.trimmed > 0)
+            .then_some((recovered.len, recovered.len - recovered.trimmed));
+        let pager = Self {
+            path: path.to_path_buf(),
+            file,
+            store: RwLock::new(None),
+            opening: Mutex::new(Some(opening)),
+            early: RwLock::new(Some(recovered.entries)),
+            trimmed,
+            _lock: lock,
+        };
         Ok((pager, state))
+    }
+
+    /// A pager whose simd-r-drive handle is opened right away (new files).
+    fn open_now(file_path: &Path, db_path: &Path, lock: Arc<File>) -> Result<Self> {
+        let store = DataStore::open(file_path)?;
+        let file = OpenOptions::new().read(true).open(file_path)?;
+        Ok(Self {
+            path: db_path.to_path_buf(),
+            file,
+            store: RwLock::new(Some(store)),
+            opening: Mutex::new(None),
+            early: RwLock::new(None),
+            trimmed: None,
+            _lock: lock,
+        })
+    }
+
+    /// Waits for the background open, then runs `f` on simd-r-drive's handle.
+    fn with_store<R>(&self, f: impl FnOnce(&DataStore) -> Result<R>) -> Result<R> {
+        if let Some(s) = self.store.read().as_ref() {
+            return f(s);
+        }
+        {
+            let mut opening = self.opening.lock();
+            if self.store.read().is_none() {
+                let Some(h) = opening.take() else {
+                    return Err(Error::Io(std::io::Error::other(
+                        "the database file failed to open earlier",
+                    )));
+                };
+                let store = h
+                    .join()
+                    .map_err(|_| Error::Io(std::io::Error::other("opening the file panicked")))??;
+                *self.store.write() = Some(store);
+                *self.early.write() = None;
+            }
+        }
+        match self.store.read().as_ref() {
+            Some(s) => f(s),
+            None => Err(Error::Io(std::io::Error::other("the database file is not open"))),
+        }
     }
 
     /// The database file's path.
@@ -157,7 +223,7 @@ impl Rewrite for FileRewrite {
 
     fn install(self: Box<Self>) -> Result<()> {
         // The new file must be durable before its name replaces the old one.
-        self.pager.inner.read().sync.sync_all()?;
+        self.pager.file.sync_all()?;
         std::fs::rename(&self.temp, &self.dest)?;
         sync_parent_dir(&self.dest)
     }
@@ -209,8 +275,30 @@ fn check_header(path: &Path) -> Result<FileState> {
 impl Pager for FilePager {
     fn read(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>> {
         let hashes: Vec<u64> = keys.iter().map(|&k| mix(k)).collect();
-        let handles = self.inner.read().store.batch_read_hashed_keys(&hashes, None)?;
+        let handles = self.with_store(|s| Ok(s.batch_read_hashed_keys(&hashes, None)?))?;
         Ok(handles.into_iter().map(|h| h.map(|h| h.into_arrow_buffer())).collect())
+    }
+
+    /// Before the background open finishes: a positional read of each
+    /// payload (a copy, 64-byte aligned) located by recovery's entry index.
+    fn read_metadata(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>> {
+        let early = self.early.read();
+        let Some(index) = early.as_ref() else {
+            drop(early);
+            return self.read(keys);
+        };
+        keys.iter()
+            .map(|&k| match index.get(&mix(k)).copied().flatten() {
+                None => Ok(None),
+                Some((start, end)) => {
+                    let len = usize::try_from(end - start)
+                        .map_err(|_| Error::Corrupt("an entry is too large".into()))?;
+                    let mut buf = arrow::buffer::MutableBuffer::from_len_zeroed(len);
+                    self.file.read_exact_at(buf.as_slice_mut(), start)?;
+                    Ok(Some(buf.into()))
+                }
+            })
+            .collect()
     }
 
     fn write(&self, entries: &[(u64, &[u8])]) -> Result<()> {
@@ -218,7 +306,7 @@ impl Pager for FilePager {
             return Ok(());
         }
         let batch: Vec<(u64, &[u8])> = entries.iter().map(|(k, b)| (mix(*k), *b)).collect();
-        self.inner.read().store.batch_write_with_key_hashes(batch, false)?;
+        self.with_store(|s| Ok(s.batch_write_with_key_hashes(batch, false)?))?;
         Ok(())
     }
 
@@ -227,18 +315,18 @@ impl Pager for FilePager {
             return Ok(());
         }
         let hashes: Vec<u64> = keys.iter().map(|&k| mix(k)).collect();
-        self.inner.read().store.batch_delete_key_hashes(&hashes)?;
+        self.with_store(|s| Ok(s.batch_delete_key_hashes(&hashes)?))?;
         Ok(())
     }
 
     fn sync(&self) -> Result<()> {
-        self.inner.read().sync.sync_data()?;
+        self.file.sync_data()?;
         Ok(())
     }
 
     fn size_bytes(&self) -> Result<u64> {
         // Through the open handle, not the path: a vacuum renames files.
-        Ok(self.inner.read().sync.metadata()?.len())
+        Ok(self.file.metadata()?.len())
     }
 
     fn is_persistent(&self) -> bool {
@@ -249,13 +337,7 @@ impl Pager for FilePager {
     fn start_rewrite(&self) -> Result<Box<dyn Rewrite>> {
         let temp = rewrite_path(&self.path);
         remove_stale_rewrite(&self.path)?;
-        let handles = Handles::open(&temp)?;
-        let pager = Arc::new(FilePager {
-            path: self.path.clone(),
-            inner: RwLock::new(handles),
-            trimmed: None,
-            _lock: Arc::clone(&self._lock),
-        });
+        let pager = Arc::new(FilePager::open_now(&temp, &self.path, Arc::clone(&self._lock))?);
         Ok(Box::new(FileRewrite { pager, temp, dest: self.path.clone() }))
     }
 }

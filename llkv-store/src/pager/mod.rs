@@ -24,6 +24,12 @@ use std::sync::Arc;
 pub trait Pager: Send + Sync {
     /// Reads the blobs stored under `keys`, `None` for a key never written or deleted.
     fn read(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>>;
+    /// Reads metadata records (the header, commit, catalog, manifests,
+    /// segments) while a store opens. A backend may serve these before it is
+    /// fully open, as copies; the default is [`Pager::read`].
+    fn read_metadata(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>> {
+        self.read(keys)
+    }
     /// Writes a batch of blobs. Every blob must be non-empty.
     fn write(&self, entries: &[(u64, &[u8])]) -> Result<()>;
     /// Deletes blobs; deleting a missing key is not an error.
@@ -63,7 +69,7 @@ pub trait Rewrite: Send {
     fn abandon(self: Box<Self>);
 }
 
-/// Reads one key, mapping "absent" to `None`.
+/// Reads one metadata record, mapping "absent" to `None`.
 pub(crate) fn read_one(pager: &dyn Pager, key: u64) -> Result<Option<Buffer>> {
-    Ok(pager.read(&[key])?.pop().flatten())
+    Ok(pager.read_metadata(&[key])?.pop().flatten())
 }
