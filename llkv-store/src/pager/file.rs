@@ -19,13 +19,12 @@ use arrow::buffer::Buffer;
 use parking_lot::{Mutex, RwLock};
 use simd_r_drive::DataStore;
 use simd_r_drive::traits::{DataStoreReader, DataStoreWriter};
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
-use std::thread::JoinHandle;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 /// The first bytes of every llkv file: the payload of key [`crate::HEADER_KEY`],
 /// which is the first entry written and so lies at offset 0.
@@ -55,7 +54,7 @@ pub struct FilePager {
     store: RwLock<Option<DataStore>>,
     opening: Mutex<Option<JoinHandle<std::io::Result<DataStore>>>>,
     /// Payload ranges by key hash, from recovery; dropped once `store` is ready.
-    early: RwLock<Option<HashMap<u64, Option<(u64, u64)>>>>,
+    early: RwLock<Option<super::recovery::EntryIndex>>,
     /// File length before and after recovery trimmed a torn tail.
     trimmed: Option<(u64, u64)>,
     /// Shared with the pagers of later rewrites of the same database.
@@ -115,8 +114,8 @@ impl FilePager {
         let opening = std::thread::Builder::new()
             .name("llkv-open".into())
             .spawn(move || DataStore::open(&bg_path))?;
-        let trimmed = (recovered.trimmed > 0)
-            .then_some((recovered.len, recovered.len - recovered.trimmed));
+        let trimmed =
+            (recovered.trimmed > 0).then_some((recovered.len, recovered.len - recovered.trimmed));
         let pager = Self {
             path: path.to_path_buf(),
             file,
