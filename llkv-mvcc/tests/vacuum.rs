@@ -119,3 +119,32 @@ fn auto_vacuum_runs_when_dead_versions_pass_the_threshold() {
     let stored: u64 = db.store().current().tables().map(|t| t.live_rows()).sum();
     assert_eq!(stored, ROWS as u64);
 }
+
+#[test]
+fn deleting_most_rows_then_vacuum_shrinks_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    let db = open(&path);
+    setup(&db);
+    let txn = db.begin();
+    let t = txn.table("t").unwrap().unwrap();
+    let req = ScanRequest { with_row_ids: true, ..Default::default() };
+    let mut ids = Vec::new();
+    for b in txn.scan(&t, &req).unwrap() {
+        let x = b.column(0).as_primitive::<Int64Type>();
+        let id = b.column(1).as_any().downcast_ref::<UInt64Array>().unwrap();
+        ids.extend((0..b.num_rows()).filter(|&i| x.value(i) % 10 != 7).map(|i| id.value(i)));
+    }
+    txn.delete(&t, &ids).unwrap();
+    txn.commit().unwrap();
+    drop((txn, t));
+    let size_deleted = std::fs::metadata(&path).unwrap().len();
+    let r = db.vacuum().unwrap();
+    assert_eq!(r.versions_removed, 18_000);
+    let size_after = std::fs::metadata(&path).unwrap().len();
+    assert!(size_after * 4 < size_deleted, "{size_deleted} -> {size_after}");
+    let want: i64 = (0..ROWS).filter(|x| x % 10 == 7).sum();
+    assert_eq!(seen(&db.begin()), (want, 2_000));
+    drop(db);
+    assert_eq!(seen(&open(&path).begin()), (want, 2_000));
+}

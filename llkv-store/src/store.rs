@@ -20,7 +20,7 @@ use crate::codec::{Decoder, Encoder, open_sealed, seal};
 use crate::error::{Error, Result};
 use crate::pager::file::FileState;
 use crate::pager::{FilePager, MemoryPager, Pager, read_one};
-use crate::table::{Segment, TableData};
+use crate::table::{GenerationPin, Segment, TableData};
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -130,12 +130,18 @@ impl Version {
     }
 }
 
+/// A backend replaced by a vacuum, and the token of the tables that read it.
+type Retired = (Weak<()>, Arc<dyn Pager>);
+
 pub(crate) struct Inner {
     /// The backend of the database as it is now; a vacuum replaces it.
     pager: RwLock<Arc<dyn Pager>>,
-    /// Backends replaced by vacuums, alive while a table of an older version
-    /// pins them (see [`TableData::pager`]): their readers keep working.
-    retired: Mutex<Vec<Weak<dyn Pager>>>,
+    /// The token that tables read from or written to `pager` hold.
+    generation: RwLock<GenerationPin>,
+    /// Backends replaced by vacuums, kept while a table of their generation
+    /// lives (its token has strong references): their readers keep working.
+    /// The store owns them, so dropping the store closes every file.
+    retired: Mutex<Vec<Retired>>,
     pub(crate) current: RwLock<Arc<Version>>,
     pub(crate) writer: Mutex<()>,
     verified: RwLock<HashSet<u64>>,
@@ -203,6 +209,7 @@ impl Store {
         if options.chunk_rows == 0 {
             return Err(Error::Invalid("chunk_rows must be at least 1".into()));
         }
+        let generation = GenerationPin::default();
         let version = if is_new {
             let mut header = crate::pager::file::FILE_MAGIC.to_vec();
             header.extend_from_slice(&crate::FORMAT_VERSION.to_le_bytes());
@@ -211,11 +218,12 @@ impl Store {
             pager.sync()?;
             Version { next_key: FIRST_FREE_KEY, next_table_id: 1, ..Version::default() }
         } else {
-            recover(&pager)?
+            recover(pager.as_ref(), &generation)?
         };
         Ok(Self {
             inner: Arc::new(Inner {
                 pager: RwLock::new(pager),
+                generation: RwLock::new(generation),
                 retired: Mutex::new(Vec::new()),
                 current: RwLock::new(Arc::new(version)),
                 writer: Mutex::new(()),
@@ -264,6 +272,7 @@ impl Store {
         if self.inner.poisoned.load(Ordering::Acquire) {
             return Err(Error::PreviousIo);
         }
+        self.release_retired();
         let work = (*self.current()).clone();
         Ok(WriteTxn {
             store: self,
@@ -280,13 +289,28 @@ impl Store {
         Arc::clone(&self.inner.pager.read())
     }
 
-    /// Makes `pager` the current backend; the old one stays readable for the
-    /// tables of older versions that pin it.
-    pub(crate) fn switch_pager(&self, pager: Arc<dyn Pager>) {
-        let old = std::mem::replace(&mut *self.inner.pager.write(), pager);
+    /// The token for tables of the current backend.
+    pub(crate) fn generation(&self) -> GenerationPin {
+        self.inner.generation.read().clone()
+    }
+
+    /// Makes `pager` (whose tables hold `generation`) the current backend;
+    /// the old one stays readable while tables of its generation live.
+    pub(crate) fn switch_pager(&self, pager: Arc<dyn Pager>, generation: GenerationPin) {
+        let old_pager = std::mem::replace(&mut *self.inner.pager.write(), pager);
+        let old_gen = std::mem::replace(&mut *self.inner.generation.write(), generation);
         let mut retired = self.inner.retired.lock();
-        retired.retain(|w| w.strong_count() > 0);
-        retired.push(Arc::downgrade(&old));
+        retired.push((Arc::downgrade(&old_gen.0), old_pager));
+        drop(old_gen);
+        retired.retain(|(w, _)| w.strong_count() > 0);
+    }
+
+    /// Closes replaced backends that no table uses any more.
+    pub(crate) fn release_retired(&self) {
+        let mut retired = self.inner.retired.lock();
+        if !retired.is_empty() {
+            retired.retain(|(w, _)| w.strong_count() > 0);
+        }
     }
 
     /// Reads blobs from the current backend, then, for keys it lacks, from
@@ -298,8 +322,15 @@ impl Store {
         if blobs.iter().all(Option::is_some) {
             return Ok(blobs);
         }
-        let retired: Vec<Arc<dyn Pager>> =
-            self.inner.retired.lock().iter().rev().filter_map(Weak::upgrade).collect();
+        let retired: Vec<Arc<dyn Pager>> = self
+            .inner
+            .retired
+            .lock()
+            .iter()
+            .rev()
+            .filter(|(w, _)| w.strong_count() > 0)
+            .map(|(_, p)| Arc::clone(p))
+            .collect();
         for old in retired {
             let missing: Vec<usize> = (0..keys.len()).filter(|&i| blobs[i].is_none()).collect();
             if missing.is_empty() {
@@ -333,8 +364,7 @@ impl Store {
 }
 
 /// Reads the commit record and everything it reaches (metadata only).
-fn recover(pager_arc: &Arc<dyn Pager>) -> Result<Version> {
-    let pager = pager_arc.as_ref();
+fn recover(pager: &dyn Pager, generation: &GenerationPin) -> Result<Version> {
     let header = read_one(pager, HEADER_KEY)?
         .ok_or_else(|| Error::Corrupt("the header record is missing".into()))?;
     let h = header.as_slice();
@@ -374,7 +404,7 @@ fn recover(pager_arc: &Arc<dyn Pager>) -> Result<Version> {
         let blob =
             blob.ok_or_else(|| Error::Corrupt(format!("table manifest {mkey} is missing")))?;
         let (mut table, seg_keys) =
-            TableData::decode_manifest(*mkey, blob.as_slice(), Arc::clone(pager_arc))?;
+            TableData::decode_manifest(*mkey, blob.as_slice(), generation.clone())?;
         let segs = pager.read_metadata(&seg_keys)?;
         for (skey, sblob) in seg_keys.iter().zip(segs) {
             let sblob =
@@ -489,7 +519,7 @@ impl WriteTxn<'_> {
             segments: Vec::new(),
             next_row_id: 0,
             manifest_key: 0,
-            pager: crate::table::PagerPin(self.store.pager()),
+            generation: self.store.generation(),
         };
         self.work.tables.insert(id, Arc::new(table));
         Ok(id)

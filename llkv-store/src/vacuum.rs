@@ -27,8 +27,10 @@ use crate::error::{Error, Result};
 use crate::pager::Pager;
 use crate::stats::ChunkStats;
 use crate::store::{COMMIT_KEY, FLUSH_BYTES, HEADER_KEY, Store, Version};
-use crate::table::{ColumnChunk, PagerPin, Segment, TableData};
-use arrow::buffer::Buffer;
+use crate::table::{ColumnChunk, GenerationPin, RowMap, Segment, TableData};
+use arrow::array::BooleanArray;
+use arrow::buffer::{BooleanBuffer, Buffer};
+use arrow::compute::FilterBuilder;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -94,7 +96,8 @@ impl Store {
         let mut stats = VacuumStats { bytes_before: self.size_bytes()?, ..Default::default() };
         let rewrite = self.pager().start_rewrite()?;
         let fresh = rewrite.pager();
-        let version = match self.copy_live(&current, &fresh, &mut stats) {
+        let generation = GenerationPin::default();
+        let version = match self.copy_live(&current, &fresh, &generation, &mut stats) {
             Ok(v) => v,
             Err(e) => {
                 rewrite.abandon();
@@ -106,7 +109,7 @@ impl Store {
             self.inner.poisoned.store(true, Ordering::Release);
             return Err(e);
         }
-        self.switch_pager(Arc::clone(&fresh));
+        self.switch_pager(Arc::clone(&fresh), generation);
         *self.inner.current.write() = Arc::new(version);
         stats.bytes_after = fresh.size_bytes()?;
         Ok(stats)
@@ -118,6 +121,7 @@ impl Store {
         &self,
         current: &Version,
         fresh: &Arc<dyn Pager>,
+        generation: &GenerationPin,
         stats: &mut VacuumStats,
     ) -> Result<Version> {
         let mut v = current.clone();
@@ -137,7 +141,7 @@ impl Store {
             let Some(old) = current.table(id) else { continue };
             let mut table = TableData {
                 segments: Vec::with_capacity(old.segments.len()),
-                pager: PagerPin(Arc::clone(fresh)),
+                generation: generation.clone(),
                 ..(**old).clone()
             };
             for seg in &old.segments {
@@ -181,6 +185,9 @@ impl Store {
         let blobs = self.read_chunks(&keys)?;
         let mut out = seg.clone();
         out.key = 0;
+        if let Some(deleted) = seg.deleted.as_ref().filter(|d| d.count_set_bits() > 0) {
+            return self.drop_deleted_rows(table, seg, deleted, &blobs, alloc, sink, stats);
+        }
         for (i, (col, blob)) in seg.columns.iter().zip(blobs).enumerate() {
             match &col.patch {
                 None => {
@@ -199,5 +206,60 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The segment with its deleted rows physically removed: every chunk is
+    /// rewritten with the live rows only (patches folded), and a [`RowMap`]
+    /// keeps each row's id.
+    #[expect(clippy::too_many_arguments, reason = "the vacuum's state, passed down")]
+    fn drop_deleted_rows(
+        &self,
+        table: &TableData,
+        seg: &Segment,
+        deleted: &BooleanBuffer,
+        blobs: &[Buffer],
+        alloc: &mut impl FnMut() -> u64,
+        sink: &mut Sink,
+        stats: &mut VacuumStats,
+    ) -> Result<Segment> {
+        let keep = BooleanArray::new(!deleted, None);
+        let filter = FilterBuilder::new(&keep).optimize().build();
+        let mut columns = Vec::with_capacity(seg.columns.len());
+        for (i, (col, blob)) in seg.columns.iter().zip(blobs).enumerate() {
+            let base = chunk::decode(blob, &table.meta.columns[i].data_type)?;
+            let full = match &col.patch {
+                Some(p) => p.apply(&base)?,
+                None => base,
+            };
+            let live = filter.filter(full.as_ref())?;
+            let key = alloc();
+            sink.put(key, Buffer::from_vec(chunk::encode(live.as_ref())?))?;
+            columns.push(ColumnChunk {
+                key,
+                stats: ChunkStats::compute(live.as_ref()),
+                patch: None,
+            });
+            stats.chunks_rewritten += 1;
+        }
+        // The span's bits: row ids stored before, minus the deleted ones.
+        let span = seg.span() as usize;
+        let mut bits = arrow::array::BooleanBufferBuilder::new(span);
+        bits.append_n(span, false);
+        let ids = seg.row_ids();
+        for (off, id) in ids.values().iter().enumerate() {
+            if !deleted.value(off) {
+                bits.set_bit((id - seg.first_row_id) as usize, true);
+            }
+        }
+        let dropped = deleted.count_set_bits() as u64;
+        stats.rows_dropped += dropped;
+        Ok(Segment {
+            key: 0,
+            first_row_id: seg.first_row_id,
+            row_count: seg.row_count - dropped,
+            columns,
+            deleted: None,
+            row_map: Some(Arc::new(RowMap::new(bits.finish()))),
+        })
     }
 }

@@ -228,3 +228,63 @@ fn a_stale_rewrite_file_is_removed_at_open() {
     assert_eq!(first.0, 15_000);
     assert!(first.2 != 0);
 }
+
+#[test]
+fn scattered_deleted_rows_are_dropped_and_the_rest_keep_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    let store = Store::open(&path, options()).unwrap();
+    let mut w = store.begin_write().unwrap();
+    let id = w.create_table(meta()).unwrap();
+    w.append(id, &rows(0..20_000)).unwrap();
+    w.commit().unwrap();
+    // Keep every tenth row.
+    let mut w = store.begin_write().unwrap();
+    w.delete(id, &(0..20_000).filter(|i| i % 10 != 3).collect::<Vec<u64>>()).unwrap();
+    w.commit().unwrap();
+    let before = contents(&store);
+    assert_eq!(before.len(), 2_000);
+    let size_before = std::fs::metadata(&path).unwrap().len();
+    let stats = store.vacuum().unwrap();
+    assert_eq!(stats.rows_dropped, 18_000, "{stats:?}");
+    let size_after = std::fs::metadata(&path).unwrap().len();
+    assert!(size_after * 4 < size_before, "{size_before} -> {size_after}");
+    assert_eq!(contents(&store), before);
+
+    // Row ids still address the rows: read, update, delete, exclude.
+    let v = store.current();
+    let t = v.table_by_name("t").unwrap();
+    let b = store.read_rows(t, &[19_993, 3, 10_003], &[0]).unwrap();
+    let k: Vec<i64> = b.column(0).as_primitive::<Int64Type>().values().to_vec();
+    assert_eq!(k, vec![19_993, 3, 10_003]);
+    assert!(matches!(store.read_rows(t, &[4], &[0]), Err(Error::NotFound(_))));
+    let excluded = ScanRequest {
+        exclude: Some(Arc::new([13u64, 23].into_iter().collect())),
+        ..Default::default()
+    };
+    let n: usize = store.scan(t, &excluded).unwrap().iter().map(|b| b.num_rows()).sum();
+    assert_eq!(n, 1_998);
+    let mut w = store.begin_write().unwrap();
+    let vals: ArrayRef = Arc::new(Int64Array::from(vec![-5, -6]));
+    w.update(id, 1, &[13, 19_983], &vals).unwrap();
+    w.delete(id, &[23]).unwrap();
+    assert!(w.delete(id, &[24]).is_err(), "a dropped row is gone");
+    w.append(id, &rows(30_000..30_003)).unwrap();
+    w.commit().unwrap();
+    let mut want: Vec<(u64, i64, i64)> = before
+        .iter()
+        .filter(|r| r.0 != 23)
+        .map(|&(id, k, v)| match id {
+            13 => (id, k, -5),
+            19_983 => (id, k, -6),
+            _ => (id, k, v),
+        })
+        .collect();
+    want.extend((0..3).map(|i| (20_000 + i as u64, 30_000 + i, (30_000 + i) * 10)));
+    assert_eq!(contents(&store), want);
+    drop(store);
+    let reopened = Store::open(&path, options()).unwrap();
+    assert_eq!(contents(&reopened), want);
+    reopened.vacuum().unwrap();
+    assert_eq!(contents(&reopened), want);
+}
