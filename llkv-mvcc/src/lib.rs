@@ -29,6 +29,7 @@
 mod constraints;
 mod database;
 mod error;
+mod index;
 mod locks;
 mod scan;
 mod session;
@@ -36,9 +37,10 @@ mod transaction;
 mod vacuum;
 mod versioning;
 
-pub use constraints::{check_unique, conform};
+pub use constraints::{check_no_duplicates, check_unique, conform};
 pub use database::{Database, TxnId};
 pub use error::{Error, Result};
+pub use index::{INDEX_PREFIX, IndexDef, format_index_def, parse_index_def};
 pub use scan::{PreparedScan, count_rows, row_ids_of};
 pub use session::{Session, StatementTxn};
 pub use transaction::{LOCAL_ROW_BASE, TableHandle, Transaction};

@@ -3,7 +3,8 @@
 //! Values are converted to the column's storage type with SQLite's type
 //! affinity (text that reads as a number goes into numeric columns as that
 //! number); a column left out of an INSERT takes its DEFAULT, else NULL.
-//! The store enforces NOT NULL, PRIMARY KEY and UNIQUE.
+//! `llkv-mvcc` enforces NOT NULL, PRIMARY KEY, UNIQUE and UNIQUE indexes
+//! (through their indexes).
 
 use crate::binder::{Binder, Scope, ScopeCol, object_name};
 use crate::convert::build_array;
@@ -153,10 +154,7 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
         ));
     }
     let n = match mode {
-        Conflict::Abort => {
-            check_unique_indexes(txn, &h, &[], &rows)?;
-            txn.insert(&h, &rows_batch(&h, &rows)?)?
-        }
+        Conflict::Abort => txn.insert(&h, &rows_batch(&h, &rows)?)?,
         Conflict::Ignore => {
             let mut n = 0;
             for r in &rows {
@@ -240,7 +238,16 @@ fn matching_rows(
     ctx: &ExecCtx<'_>,
 ) -> SqlResult<Vec<Row>> {
     let pred = selection.map(|w| Binder::new(txn).bind_scoped_expr(w, scope)).transpose()?;
-    let rows = ScanExecutor::read_table(ctx, h, true)?;
+    // Pushable conjuncts narrow the scan (and may pick an index); the whole
+    // predicate is still evaluated on every row read.
+    let mut parts = Vec::new();
+    if let Some(p) = &pred
+        && !p.has_subquery()
+    {
+        crate::planner::conjuncts(p, &mut parts);
+    }
+    let predicates = crate::planner::predicates_for(&h.meta, &parts);
+    let rows = ScanExecutor::read_filtered(ctx, h, predicates, true)?;
     let mut out = Vec::new();
     for r in rows {
         let keep = match &pred {
@@ -306,7 +313,6 @@ pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
         }
         new_rows.push(nr);
     }
-    check_unique_indexes(txn, &h, &ids, &new_rows)?;
     let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
     Ok(Output::Affected(n))
 }
@@ -375,21 +381,6 @@ pub fn check_unique_index(
                 ));
             }
         }
-    }
-    Ok(())
-}
-
-/// Checks every UNIQUE index of the table for a change.
-fn check_unique_indexes(
-    txn: &Transaction,
-    h: &TableHandle,
-    removed: &[u64],
-    added: &[Row],
-) -> SqlResult<()> {
-    for cols in crate::ddl::unique_indexes(txn, &h.meta) {
-        // Compare in storage types.
-        let stored = crate::convert::batch_rows(&rows_batch(h, added)?)?;
-        check_unique_index(txn, h, &cols, removed, &stored)?;
     }
     Ok(())
 }

@@ -23,7 +23,9 @@
 //! ```
 
 mod binder;
+pub mod columnar;
 mod convert;
+mod dates;
 mod ddl;
 mod dml;
 mod engine;

@@ -140,6 +140,23 @@ impl DataFusionEngine {
                     "index {name} already exists"
                 )));
             }
+            if ci.unique {
+                let Some(h) = st.txn.table(&table)? else {
+                    return Err(llkv_mvcc::Error::NoSuchTable(table.clone()));
+                };
+                let cols = llkv_mvcc::parse_index_def(&format!("{table}({})", columns.join(",")))
+                    .map(|(_, _, names)| names)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|n| h.meta.columns.iter().position(|c| c.name.eq_ignore_ascii_case(n)))
+                    .collect::<Option<Vec<usize>>>()
+                    .ok_or_else(|| {
+                        llkv_mvcc::Error::TransactionState(format!(
+                            "index {name}: no such column in table {table}"
+                        ))
+                    })?;
+                llkv_mvcc::check_no_duplicates(&st.txn, &h, &cols)?;
+            }
             let unique = if ci.unique { "UNIQUE " } else { "" };
             st.txn.set_property(&key, Some(format!("{unique}{table}({})", columns.join(", "))))
         })();

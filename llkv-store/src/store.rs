@@ -148,6 +148,8 @@ pub(crate) struct Inner {
     pub(crate) options: StoreOptions,
     pub(crate) poisoned: AtomicBool,
     notes: Mutex<Vec<String>>,
+    /// Secondary indexes, built on first use (see `index.rs`).
+    pub(crate) indexes: crate::index::IndexCache,
 }
 
 /// The column store. Cheap to clone; all clones share one database.
@@ -231,6 +233,7 @@ impl Store {
                 options,
                 poisoned: AtomicBool::new(false),
                 notes: Mutex::new(Vec::new()),
+                indexes: crate::index::IndexCache::default(),
             }),
         })
     }
@@ -281,6 +284,7 @@ impl Store {
             pending: Vec::new(),
             pending_index: HashMap::new(),
             pending_bytes: 0,
+            rewritten: Vec::new(),
         })
     }
 
@@ -427,6 +431,9 @@ pub struct WriteTxn<'a> {
     /// Key → position in `pending`, so the transaction can read what it wrote.
     pending_index: HashMap<u64, usize>,
     pending_bytes: usize,
+    /// Columns changed in place (`None`: the table was dropped); their
+    /// indexes are discarded once the commit is published.
+    pub(crate) rewritten: Vec<(TableId, Option<usize>)>,
 }
 
 impl WriteTxn<'_> {
@@ -533,6 +540,7 @@ impl WriteTxn<'_> {
         let t =
             self.work.tables.remove(&id).ok_or_else(|| Error::NotFound(format!("table {id}")))?;
         self.work.names.remove(&t.meta.name);
+        self.rewritten.push((id, None));
         Ok(())
     }
 
@@ -623,6 +631,9 @@ impl WriteTxn<'_> {
         }
         let version = Arc::new(std::mem::take(&mut self.work));
         *self.store.inner.current.write() = Arc::clone(&version);
+        for (table, column) in std::mem::take(&mut self.rewritten) {
+            self.store.inner.indexes.invalidate(table, column);
+        }
         Ok(version)
     }
 }

@@ -151,6 +151,7 @@ impl WriteTxn<'_> {
             Error::Invalid(format!("table {} has no column {column}", table.meta.name))
         })?;
         let values = conform_column(col_meta, values)?;
+        self.rewritten.push((id, Some(column)));
         for (seg_idx, items) in group_by_segment(&table, row_ids)? {
             let seg = &table.segments[seg_idx];
             let old = &seg.columns[column];

@@ -6,6 +6,7 @@
 //! the current query's FROM scope first, then in enclosing queries' scopes
 //! (correlated subqueries), innermost first.
 
+mod dates;
 mod expr;
 mod from;
 mod query;
