@@ -35,6 +35,7 @@ mod locks;
 mod scan;
 mod session;
 mod transaction;
+mod vacuum;
 mod versioning;
 
 pub use constraints::{check_no_duplicates, check_unique, conform};
@@ -45,4 +46,5 @@ pub use index::{INDEX_PREFIX, IndexDef, format_index_def, parse_index_def};
 pub use scan::{PreparedScan, count_rows, row_ids_of};
 pub use session::{Session, StatementTxn};
 pub use transaction::{LOCAL_ROW_BASE, TableHandle, Transaction};
+pub use vacuum::{AutoVacuum, VacuumReport};
 pub use versioning::{CREATED_COLUMN, DELETED_COLUMN};

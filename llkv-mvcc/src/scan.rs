@@ -29,6 +29,11 @@ impl LocalRows {
         self.deleted.extend(ids);
     }
 
+    /// Live inserted rows.
+    pub(crate) fn row_count(&self) -> u64 {
+        self.len - self.deleted.len() as u64
+    }
+
     /// The batches from the `k`-th on, with the local id of each one's first row.
     pub(crate) fn batches_since(&self, k: usize) -> impl Iterator<Item = (u64, &RecordBatch)> {
         self.starts.iter().copied().zip(&self.batches).skip(k)

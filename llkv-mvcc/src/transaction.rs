@@ -585,9 +585,14 @@ impl Transaction {
             st.status = Status::Ended;
             return Err(e);
         }
+        let (dead, inserted) = change_counts(&st);
         let result = self.apply(&st);
         self.release(&mut st);
         st.status = Status::Ended;
+        drop(st);
+        if result.is_ok() {
+            self.db.after_commit(dead, inserted);
+        }
         result
     }
 
@@ -691,6 +696,13 @@ impl Transaction {
         inner.last_committed.store(ts, Ordering::Release);
         Ok(ts)
     }
+}
+
+/// Row versions a transaction's commit deletes and inserts (for auto-vacuum).
+fn change_counts(st: &State) -> (u64, u64) {
+    st.changes
+        .values()
+        .fold((0, 0), |(d, i), ch| (d + ch.deleted.len() as u64, i + ch.inserted.row_count()))
 }
 
 impl Drop for Transaction {

@@ -51,6 +51,7 @@ impl NativeEngine {
                 self.session.rollback()?;
                 return Ok(Output::Done("ROLLBACK".into()));
             }
+            Statement::Vacuum(_) => return vacuum(&self.session),
             _ => {}
         }
         let st = self.session.statement_txn();
@@ -81,6 +82,17 @@ impl NativeEngine {
             }
         }
     }
+}
+
+/// `VACUUM` (any table name or option is accepted; the whole database is
+/// vacuumed): reclaims dead row versions and rewrites the file. As in SQLite,
+/// not inside a transaction.
+fn vacuum(session: &Session) -> SqlResult<Output> {
+    if session.in_transaction() {
+        return Err(SqlError::execution("cannot VACUUM from within a transaction"));
+    }
+    session.database().vacuum()?;
+    Ok(Output::Done("VACUUM".into()))
 }
 
 /// Runs one non-transaction-control statement in `txn`.

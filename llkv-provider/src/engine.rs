@@ -74,6 +74,16 @@ impl DataFusionEngine {
                     self.session().rollback()?;
                     return Ok(Output::Done("ROLLBACK".into()));
                 }
+                // DataFusion has no VACUUM; the whole database is vacuumed
+                // (any table name or option is accepted), as in SQLite not
+                // inside a transaction.
+                SqlStatement::Vacuum(_) => {
+                    if self.session().in_transaction() {
+                        return Err(SqlError::execution("cannot VACUUM from within a transaction"));
+                    }
+                    self.session().database().vacuum()?;
+                    return Ok(Output::Done("VACUUM".into()));
+                }
                 _ => {}
             }
         }

@@ -43,6 +43,7 @@ mod stats;
 mod store;
 mod summary;
 mod table;
+mod vacuum;
 mod write;
 
 pub use catalog::{ColumnMeta, TableId, TableMeta};
@@ -54,7 +55,8 @@ pub use scan::{ROW_ID_COLUMN, ScanRequest, VersionFilter};
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};
 pub use summary::{ColumnSummary, Figure, ScanSummary};
-pub use table::{ColumnChunk, Segment, TableData};
+pub use table::{ColumnChunk, RowMap, Segment, TableData};
+pub use vacuum::VacuumStats;
 
 /// The file format version. Bump it on any incompatible change of a record.
 pub const FORMAT_VERSION: u32 = 1;
