@@ -4,7 +4,7 @@ use crate::error::Result;
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
 use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::SchemaRef;
-use llkv_store::{Predicate, ScanRequest, Store, TableData, TableMeta};
+use llkv_store::{Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, Store, TableData, TableMeta};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -27,6 +27,11 @@ impl LocalRows {
 
     pub(crate) fn delete(&mut self, ids: impl IntoIterator<Item = u64>) {
         self.deleted.extend(ids);
+    }
+
+    /// Live inserted rows.
+    pub(crate) fn row_count(&self) -> u64 {
+        self.len - self.deleted.len() as u64
     }
 
     /// The batches from the `k`-th on, with the local id of each one's first row.
@@ -171,6 +176,25 @@ impl PreparedScan {
             None => self.table.as_ref().map_or(0, |t| t.live_rows()),
         };
         stored + self.local.iter().map(|b| b.num_rows() as u64).sum::<u64>()
+    }
+
+    /// What statistics say about the rows of `segments` plus, when `with_local`,
+    /// the transaction's own rows (see [`ScanSummary`]).
+    pub fn summary(&self, segments: std::ops::Range<usize>, with_local: bool) -> ScanSummary {
+        let mut out = match (&self.table, &self.req) {
+            (Some(t), Some(req)) => req.summarize(t, segments),
+            _ => {
+                let fields = self.schema.fields();
+                let row_ids = fields.last().is_some_and(|f| f.name() == ROW_ID_COLUMN);
+                ScanSummary::empty(fields.len() - usize::from(row_ids))
+            }
+        };
+        if with_local {
+            for b in &self.local {
+                out.add_exact_rows(b.num_rows(), b.columns());
+            }
+        }
+        out
     }
 
     /// The table as of the scan's store version.

@@ -307,12 +307,13 @@ impl Transaction {
     /// # Errors
     /// [`Error::TableExists`] when the name is taken, store errors for a bad definition.
     pub fn create_table(&self, meta: TableMeta) -> Result<TableHandle> {
+        let mut meta = meta;
+        crate::foreign_keys::prepare(self, &mut meta)?;
         let mut st = self.state.lock();
         Self::check_active(&st)?;
         if self.find_table(&st, &meta.name).is_some() {
             return Err(Error::TableExists(meta.name));
         }
-        let mut meta = meta;
         for c in &mut meta.columns {
             c.data_type = llkv_store::chunk::storage_type(&c.data_type);
         }
@@ -331,6 +332,7 @@ impl Transaction {
     /// # Errors
     /// [`Error::NoSuchTable`].
     pub fn drop_table(&self, name: &str) -> Result<()> {
+        crate::foreign_keys::check_drop(self, name)?;
         let mut st = self.state.lock();
         Self::check_active(&st)?;
         let h = self.find_table(&st, name).ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
@@ -429,6 +431,7 @@ impl Transaction {
             return Ok(0);
         }
         crate::constraints::check_unique(self, table, &batch)?;
+        crate::foreign_keys::check_change(self, table, &[], Some(&batch))?;
         let mut st = self.state.lock();
         Self::check_active(&st)?;
         st.changes.entry(table.target).or_default().inserted.push(batch.clone());
@@ -442,6 +445,13 @@ impl Transaction {
     /// after this snapshot or is changing it now; the transaction is then
     /// rolled back.
     pub fn delete(&self, table: &TableHandle, row_ids: &[u64]) -> Result<u64> {
+        if !row_ids.is_empty() {
+            crate::foreign_keys::check_change(self, table, row_ids, None)?;
+        }
+        self.delete_rows(table, row_ids)
+    }
+
+    fn delete_rows(&self, table: &TableHandle, row_ids: &[u64]) -> Result<u64> {
         let mut st = self.state.lock();
         Self::check_active(&st)?;
         let (local, stored): (Vec<u64>, Vec<u64>) =
@@ -475,7 +485,8 @@ impl Transaction {
         st.locks.extend(rows.iter().map(|r| (id, *r)));
         // Under the lock, a row deleted by a commit after our snapshot is a conflict.
         let v = self.db.store().current();
-        let t = v.table(id).ok_or_else(conflict)?;
+        // A table dropped by a later commit: COMMIT reports that conflict.
+        let Some(t) = v.table(id) else { return Ok(()) };
         let del_col = t
             .meta
             .column_index(DELETED_COLUMN)
@@ -508,7 +519,8 @@ impl Transaction {
         new_rows: &RecordBatch,
     ) -> Result<u64> {
         let batch = crate::constraints::conform(&table.meta, new_rows)?;
-        self.delete(table, row_ids)?;
+        crate::foreign_keys::check_change(self, table, row_ids, Some(&batch))?;
+        self.delete_rows(table, row_ids)?;
         if let Err(e) = crate::constraints::check_unique(self, table, &batch) {
             self.fail(e.to_string());
             return Err(e);
@@ -573,9 +585,14 @@ impl Transaction {
             st.status = Status::Ended;
             return Err(e);
         }
+        let (dead, inserted) = change_counts(&st);
         let result = self.apply(&st);
         self.release(&mut st);
         st.status = Status::Ended;
+        drop(st);
+        if result.is_ok() {
+            self.db.after_commit(dead, inserted);
+        }
         result
     }
 
@@ -679,6 +696,13 @@ impl Transaction {
         inner.last_committed.store(ts, Ordering::Release);
         Ok(ts)
     }
+}
+
+/// Row versions a transaction's commit deletes and inserts (for auto-vacuum).
+fn change_counts(st: &State) -> (u64, u64) {
+    st.changes
+        .values()
+        .fold((0, 0), |(d, i), ch| (d + ch.deleted.len() as u64, i + ch.inserted.row_count()))
 }
 
 impl Drop for Transaction {

@@ -11,6 +11,7 @@ use crate::convert::build_array;
 use crate::ddl::DEFAULT_PROPERTY;
 use crate::eval::{eval, eval_pred};
 use crate::exec::{ExecCtx, ScanExecutor, execute};
+use crate::triggers::{self, Event};
 use crate::value::{Row, Value};
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use llkv_mvcc::{TableHandle, Transaction};
@@ -153,6 +154,9 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
             "INSERT OR REPLACE/IGNORE on a table with a UNIQUE index is not supported",
         ));
     }
+    let triggers = triggers::matching(txn, &h, Event::Insert, &[])?;
+    triggers::fire(txn, &h, &triggers, true, None, Some(&rows))?;
+    check_rows(txn, &h, &rows)?;
     let n = match mode {
         Conflict::Abort => txn.insert(&h, &rows_batch(&h, &rows)?)?,
         Conflict::Ignore => {
@@ -175,6 +179,7 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
             n
         }
     };
+    triggers::fire(txn, &h, &triggers, false, None, Some(&rows))?;
     Ok(Output::Affected(n))
 }
 
@@ -217,16 +222,20 @@ fn replace_conflicts(txn: &Transaction, h: &TableHandle, new: &Row) -> SqlResult
     Ok(())
 }
 
+/// The scope of an UPDATE/DELETE: the table's columns, then its row id as
+/// `rowid` (unless a column has that name), which [`matching_rows`] puts last.
 fn table_scope(h: &TableHandle, alias: Option<&str>) -> Scope {
     let t = alias.map_or_else(|| h.name.clone(), str::to_string);
-    Scope {
-        cols: h
-            .meta
-            .columns
-            .iter()
-            .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
-            .collect(),
+    let mut cols: Vec<ScopeCol> = h
+        .meta
+        .columns
+        .iter()
+        .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
+        .collect();
+    if !h.meta.columns.iter().any(|c| c.name.eq_ignore_ascii_case("rowid")) {
+        cols.push(ScopeCol { table: Some(t), name: "rowid".into(), hidden: false });
     }
+    Scope { cols }
 }
 
 /// The rows of `h` (with the row id last) that satisfy `selection`.
@@ -313,7 +322,12 @@ pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
         }
         new_rows.push(nr);
     }
+    let assigned: Vec<usize> = sets.iter().map(|(c, _)| *c).collect();
+    let triggers = triggers::matching(txn, &h, Event::Update, &assigned)?;
+    triggers::fire(txn, &h, &triggers, true, Some(&rows), Some(&new_rows))?;
+    check_rows(txn, &h, &new_rows)?;
     let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
+    triggers::fire(txn, &h, &triggers, false, Some(&rows), Some(&new_rows))?;
     Ok(Output::Affected(n))
 }
 
@@ -340,7 +354,11 @@ pub fn delete(txn: &Transaction, d: &ast::Delete) -> SqlResult<Output> {
     if ids.is_empty() {
         return Ok(Output::Affected(0));
     }
-    Ok(Output::Affected(txn.delete(&h, &ids)?))
+    let triggers = triggers::matching(txn, &h, Event::Delete, &[])?;
+    triggers::fire(txn, &h, &triggers, true, Some(&rows), None)?;
+    let n = txn.delete(&h, &ids)?;
+    triggers::fire(txn, &h, &triggers, false, Some(&rows), None)?;
+    Ok(Output::Affected(n))
 }
 
 /// Checks a UNIQUE index over `cols`: the table's rows (minus `removed` row
@@ -383,4 +401,13 @@ pub fn check_unique_index(
         }
     }
     Ok(())
+}
+
+/// Checks new rows against the table's CHECK constraints (in storage types).
+fn check_rows(txn: &Transaction, h: &TableHandle, rows: &[Row]) -> SqlResult<()> {
+    if !h.meta.properties.keys().any(|k| k.starts_with(crate::check::CHECK_PREFIX)) {
+        return Ok(());
+    }
+    let stored = crate::convert::batch_rows(&rows_batch(h, rows)?)?;
+    crate::check::enforce(txn, h, &stored)
 }

@@ -55,7 +55,11 @@ impl DataFusionEngine {
     }
 
     /// Runs one parsed statement.
-    fn run(&self, stmt: Statement) -> SqlResult<Output> {
+    fn run(&self, mut stmt: Statement) -> SqlResult<Output> {
+        if crate::duckdb_syntax::ignored_setting(&stmt) {
+            return Ok(Output::Done("SET".into()));
+        }
+        crate::duckdb_syntax::duckdb_syntax(&mut stmt);
         if let Statement::Statement(s) = &stmt {
             match s.as_ref() {
                 SqlStatement::StartTransaction { .. } => {
@@ -69,6 +73,16 @@ impl DataFusionEngine {
                 SqlStatement::Rollback { .. } => {
                     self.session().rollback()?;
                     return Ok(Output::Done("ROLLBACK".into()));
+                }
+                // DataFusion has no VACUUM; the whole database is vacuumed
+                // (any table name or option is accepted), as in SQLite not
+                // inside a transaction.
+                SqlStatement::Vacuum(_) => {
+                    if self.session().in_transaction() {
+                        return Err(SqlError::execution("cannot VACUUM from within a transaction"));
+                    }
+                    self.session().database().vacuum()?;
+                    return Ok(Output::Done("VACUUM".into()));
                 }
                 _ => {}
             }

@@ -147,7 +147,7 @@ impl KeyIndex {
             return Ok(());
         }
         let from = self.covered;
-        let first_seg = table.segments.partition_point(|s| s.first_row_id + s.row_count <= from);
+        let first_seg = table.segments.partition_point(|s| s.first_row_id + s.span() <= from);
         let segs = &table.segments[first_seg..];
         let conv = self.converter(self.columns.len())?;
         let parts: Vec<(Rows, Vec<u64>)> = segs
@@ -155,8 +155,11 @@ impl KeyIndex {
             .map(|seg| -> Result<(Rows, Vec<u64>)> {
                 let blobs = store.read_chunks(&chunk_keys(seg, &self.columns))?;
                 let cols = decode_columns(seg, &blobs, &table.meta, &self.columns)?;
-                let skip = from.saturating_sub(seg.first_row_id) as usize;
-                let len = seg.row_count as usize - skip.min(seg.row_count as usize);
+                // Row ids of the stored rows (not contiguous after a vacuum).
+                let seg_ids = seg.row_ids();
+                let seg_ids = seg_ids.values();
+                let skip = seg_ids.partition_point(|&r| r < from);
+                let len = seg_ids.len() - skip;
                 let cols: Vec<ArrayRef> =
                     cols.iter().map(|c| normalize(&c.slice(skip, len))).collect();
                 // Rows whose leading column is NULL are left out; NULLs in
@@ -172,8 +175,7 @@ impl KeyIndex {
                         .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
                         .collect::<Result<_, _>>()?
                 };
-                let first = seg.first_row_id + skip as u64;
-                let ids = valid.iter().map(|&i| first + i as u64).collect();
+                let ids = valid.iter().map(|&i| seg_ids[skip + i]).collect();
                 Ok((conv.convert_columns(&cols)?, ids))
             })
             .collect::<Result<_>>()?;

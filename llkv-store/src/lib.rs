@@ -41,7 +41,9 @@ mod scan;
 mod scan_rows;
 mod stats;
 mod store;
+mod summary;
 mod table;
+mod vacuum;
 mod write;
 
 pub use catalog::{ColumnMeta, TableId, TableMeta};
@@ -52,7 +54,9 @@ pub use predicate::{CmpOp, Predicate};
 pub use scan::{ROW_ID_COLUMN, ScanRequest, VersionFilter};
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};
-pub use table::{ColumnChunk, Segment, TableData};
+pub use summary::{ColumnSummary, Figure, ScanSummary};
+pub use table::{ColumnChunk, RowMap, Segment, TableData};
+pub use vacuum::VacuumStats;
 
 /// The file format version. Bump it on any incompatible change of a record.
 pub const FORMAT_VERSION: u32 = 1;

@@ -204,12 +204,12 @@ impl Store {
             masks.push(v.mask(arrays[pos(v.created)].as_ref(), arrays[pos(v.deleted)].as_ref())?);
         }
         if let Some(ex) = &req.exclude {
-            let mut hit = ex.range(seg.first_row_id..seg.first_row_id + seg.row_count).peekable();
+            let mut hit = ex.range(seg.first_row_id..seg.first_row_id + seg.span()).peekable();
             if hit.peek().is_some() {
                 let mut keep = arrow::array::BooleanBufferBuilder::new(seg.row_count as usize);
                 keep.append_n(seg.row_count as usize, true);
-                for &r in hit {
-                    keep.set_bit((r - seg.first_row_id) as usize, false);
+                for off in hit.filter_map(|&r| seg.offset_of(r)) {
+                    keep.set_bit(off, false);
                 }
                 masks.push(BooleanArray::new(keep.finish(), None));
             }
@@ -225,9 +225,7 @@ impl Store {
         }
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
-            let ids =
-                UInt64Array::from_iter_values(seg.first_row_id..seg.first_row_id + seg.row_count);
-            columns.push(Arc::new(ids));
+            columns.push(Arc::new(seg.row_ids()));
         }
         let rows = match &mask {
             None => seg.row_count as usize,
@@ -309,7 +307,7 @@ impl Store {
             let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
             let s = table.segment_of(rid).ok_or_else(missing)?;
             let seg = &table.segments[s];
-            let off = (rid - seg.first_row_id) as usize;
+            let off = seg.offset_of(rid).ok_or_else(missing)?;
             if seg.deleted.as_ref().is_some_and(|d| d.value(off)) {
                 return Err(missing());
             }

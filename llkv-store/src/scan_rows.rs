@@ -47,7 +47,7 @@ impl Store {
             .filter_map(|i| {
                 let seg = &table.segments[i];
                 let lo = row_ids.partition_point(|&r| r < seg.first_row_id);
-                let hi = row_ids.partition_point(|&r| r < seg.first_row_id + seg.row_count);
+                let hi = row_ids.partition_point(|&r| r < seg.first_row_id + seg.span());
                 (lo < hi).then(|| (i, &row_ids[lo..hi]))
             })
             .collect();
@@ -98,6 +98,17 @@ impl Store {
         if !Self::segment_may_match(seg, &req.predicates) {
             return Ok(None);
         }
+        // A segment compacted by a vacuum holds only some ids of its span.
+        let held: Vec<u64>;
+        let ids = if seg.row_map.is_some() {
+            held = ids.iter().copied().filter(|&r| seg.offset_of(r).is_some()).collect();
+            if held.is_empty() {
+                return Ok(None);
+            }
+            &held[..]
+        } else {
+            ids
+        };
         let version = req.version.filter(|v| !v.all_visible(seg));
         if version.is_some_and(|v| v.none_visible(seg)) {
             return Ok(None);
@@ -115,8 +126,9 @@ impl Store {
             }
         }
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
-        let offsets =
-            UInt32Array::from_iter_values(ids.iter().map(|&r| (r - seg.first_row_id) as u32));
+        let offsets = UInt32Array::from_iter_values(
+            ids.iter().map(|&r| seg.offset_of(r).unwrap_or_default() as u32),
+        );
         let blobs = self.read_chunks(&chunk_keys(seg, &needed))?;
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(needed.len());
         for (blob, &c) in blobs.iter().zip(&needed) {
