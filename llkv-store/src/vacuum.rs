@@ -92,6 +92,7 @@ impl Store {
         if self.inner.poisoned.load(Ordering::Acquire) {
             return Err(Error::PreviousIo);
         }
+        self.release_retired();
         let current = self.current();
         let mut stats = VacuumStats { bytes_before: self.size_bytes()?, ..Default::default() };
         let rewrite = self.pager().start_rewrite()?;
