@@ -333,6 +333,10 @@ impl Transaction {
     /// [`Error::NoSuchTable`].
     pub fn drop_table(&self, name: &str) -> Result<()> {
         crate::foreign_keys::check_drop(self, name)?;
+        self.drop_entry(name)
+    }
+
+    fn drop_entry(&self, name: &str) -> Result<()> {
         let mut st = self.state.lock();
         Self::check_active(&st)?;
         let h = self.find_table(&st, name).ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
@@ -344,6 +348,18 @@ impl Transaction {
         }
         st.changes.remove(&h.target);
         Ok(())
+    }
+
+    /// Replaces table `name` by a new (empty) table defined by `meta`, which
+    /// may have another name: what `ALTER TABLE` does after reading the rows.
+    /// Foreign keys that reference `name` are not checked here: the caller
+    /// keeps the referenced columns.
+    ///
+    /// # Errors
+    /// [`Error::NoSuchTable`], and the errors of [`Transaction::create_table`].
+    pub fn replace_table(&self, name: &str, meta: TableMeta) -> Result<TableHandle> {
+        self.drop_entry(name)?;
+        self.create_table(meta)
     }
 
     /// Plans a scan of `table` as this transaction sees it: the store's rows

@@ -111,6 +111,7 @@ pub(crate) fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
         Statement::CreateTable(c) => ddl::create_table(txn, c),
         Statement::CreateView(v) => ddl::create_view(txn, v),
         Statement::CreateIndex(c) => ddl::create_index(txn, c),
+        Statement::AlterTable(a) => crate::alter::alter_table(txn, a),
         Statement::CreateTrigger(t) => crate::triggers::create(txn, t),
         Statement::DropTrigger(d) => crate::triggers::drop(txn, d),
         Statement::Drop { object_type, if_exists, names, .. } => {

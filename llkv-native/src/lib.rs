@@ -22,6 +22,7 @@
 //! # Ok::<(), llkv_sql::SqlError>(())
 //! ```
 
+mod alter;
 mod binder;
 mod check;
 pub mod columnar;

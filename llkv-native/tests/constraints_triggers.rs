@@ -140,3 +140,25 @@ fn range_table_functions_and_from_first() {
     fails(&mut e, "SELECT * FROM range(1, 2, 0)");
     fails(&mut e, "SET no_such_setting = 1");
 }
+
+#[test]
+fn alter_table_rewrites_and_guards_constraints() {
+    let mut e = engine();
+    ok(&mut e, "CREATE TABLE p(a INTEGER PRIMARY KEY, b TEXT, c TEXT)");
+    ok(&mut e, "CREATE TABLE ch(x INTEGER REFERENCES p(a), y TEXT)");
+    ok(&mut e, "INSERT INTO p VALUES (1, 'one', '1'), (2, 'two', '2')");
+    ok(&mut e, "INSERT INTO ch VALUES (1, 'a')");
+    fails(&mut e, "ALTER TABLE p RENAME COLUMN a TO a2");
+    fails(&mut e, "ALTER TABLE p DROP COLUMN a");
+    fails(&mut e, "ALTER TABLE ch ALTER COLUMN x SET DATA TYPE TEXT");
+    fails(&mut e, "ALTER TABLE p RENAME TO q");
+    ok(&mut e, "ALTER TABLE p RENAME COLUMN b TO name");
+    ok(&mut e, "ALTER TABLE p ALTER COLUMN c SET DATA TYPE INTEGER");
+    assert_eq!(ints(&mut e, "SELECT c FROM p ORDER BY a"), vec![Some(1), Some(2)]);
+    ok(&mut e, "ALTER TABLE p DROP COLUMN name");
+    ok(&mut e, "ALTER TABLE p ADD COLUMN d INTEGER");
+    assert_eq!(ints(&mut e, "SELECT count(d) FROM p"), vec![Some(0)]);
+    fails(&mut e, "DELETE FROM p WHERE a = 1"); // the foreign key survived the rewrite
+    ok(&mut e, "ALTER TABLE ch RENAME TO ch2");
+    assert_eq!(ints(&mut e, "SELECT x FROM ch2"), vec![Some(1)]);
+}
