@@ -23,7 +23,10 @@
 //! ```
 
 mod binder;
+mod check;
+pub mod columnar;
 mod convert;
+mod dates;
 mod ddl;
 mod dml;
 mod engine;
@@ -35,6 +38,8 @@ mod like;
 mod parse;
 pub mod plan;
 mod planner;
+mod settings;
+mod triggers;
 pub mod value;
 
 pub use engine::NativeEngine;

@@ -36,6 +36,7 @@
 
 mod catalog;
 mod ddl;
+mod duckdb_syntax;
 mod dml;
 mod engine;
 mod error;

@@ -172,6 +172,9 @@ impl DisplayAs for LlkvScanExec {
         if !self.filters.is_empty() {
             write!(f, ", filters=[{}]", self.filters.join(", "))?;
         }
+        if let Some(index) = self.scan.index_used() {
+            write!(f, ", index={index}")?;
+        }
         if let Some(l) = self.limit {
             write!(f, ", limit={l}")?;
         }

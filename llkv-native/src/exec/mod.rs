@@ -36,6 +36,8 @@ pub struct ExecCtx<'a> {
     pub subquery_cache: Mutex<HashMap<usize, Arc<Vec<Row>>>>,
     /// Membership sets of uncorrelated IN subqueries, by plan address.
     pub in_cache: Mutex<HashMap<usize, Arc<InSet>>>,
+    /// When plans may take the columnar path ([`crate::columnar`]).
+    pub columnar: crate::columnar::ColumnarMode,
 }
 
 impl<'a> ExecCtx<'a> {
@@ -46,6 +48,7 @@ impl<'a> ExecCtx<'a> {
             scan_cache: Mutex::new(HashMap::new()),
             subquery_cache: Mutex::new(HashMap::new()),
             in_cache: Mutex::new(HashMap::new()),
+            columnar: crate::columnar::ColumnarMode::from_env(),
         }
     }
 }
@@ -64,6 +67,10 @@ pub struct Outer<'a> {
 /// # Errors
 /// Storage and evaluation errors.
 pub fn execute(plan: &Plan, outer: Option<&Outer<'_>>, ctx: &ExecCtx<'_>) -> SqlResult<Vec<Row>> {
+    // Analytic shapes over large tables: Arrow kernels on batches, in parallel.
+    if let Some(rows) = crate::columnar::try_execute(plan, ctx)? {
+        return Ok(rows);
+    }
     match plan {
         Plan::Scan { table, predicates } => ScanExecutor::execute(table, predicates, ctx),
         Plan::Values(rows) => rows
