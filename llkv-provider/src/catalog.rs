@@ -282,7 +282,16 @@ impl SchemaProvider for LlkvSchema {
             }
             Err(e) => return Err(wrap_error(e)),
         };
-        let result = st.txn.drop_table(name);
+        // The table's indexes go with it (as in SQLite): their names become free.
+        let result = st.txn.drop_table(name).and_then(|()| {
+            for (key, def) in st.txn.properties_with_prefix("index.") {
+                let def = def.strip_prefix("UNIQUE ").unwrap_or(&def);
+                if def.split('(').next() == Some(name) {
+                    st.txn.set_property(&key, None)?;
+                }
+            }
+            Ok(())
+        });
         st.finish(result).map_err(wrap_error)?;
         Ok(Some(self.provider(handle.meta)))
     }

@@ -36,8 +36,8 @@
 
 mod catalog;
 mod ddl;
-mod duckdb_syntax;
 mod dml;
+mod duckdb_syntax;
 mod engine;
 mod error;
 mod factory;

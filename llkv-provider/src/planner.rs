@@ -22,7 +22,6 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::DefaultTableSource;
 use datafusion::error::Result;
 use datafusion::execution::context::{QueryPlanner, SessionState};
-use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{DmlStatement, LogicalPlan, WriteOp};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
@@ -93,7 +92,9 @@ impl QueryPlanner for LlkvQueryPlanner {
         let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
             return datafusion::common::internal_err!("llkv planner needs a SessionState");
         };
-        let mut state = SessionStateBuilder::new_from_existing(state.clone()).build();
+        // A plain clone (not a rebuild through SessionStateBuilder, which
+        // re-registers every function): planning overhead counts for short queries.
+        let mut state = state.clone();
         state.config_mut().set_extension(Arc::new(scope));
         DefaultPhysicalPlanner::default().create_physical_plan(logical_plan, &state).await
     }

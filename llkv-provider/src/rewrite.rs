@@ -16,8 +16,15 @@
 //!
 //! For UPDATE the projection keeps DataFusion's new value of every column
 //! after the row id. The statement keeps one snapshot: all rows to change are
-//! read before the first change. Statements whose WHERE DataFusion does pass
-//! whole keep the direct `delete_from` / `update` path.
+//! read before the first change.
+//!
+//! Every DELETE and UPDATE on an llkv table takes this path, even one whose
+//! WHERE looks plain: DataFusion's optimizer can still move part of a plain
+//! WHERE out of the filter (common subexpression elimination puts shared
+//! terms in a projection below it as `__common_expr_N`, which the extracted
+//! filters then name but the provider cannot resolve). The query path sees
+//! the whole optimized plan, so nothing is lost. The direct `delete_from` /
+//! `update` hooks stay for contexts without the rule.
 
 use crate::dml::DmlOp;
 use crate::table::LlkvTable;
@@ -42,7 +49,7 @@ impl AnalyzerRule for LlkvDmlRewrite {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up(|node| match node {
             LogicalPlan::Dml(dml) => match target_of(&dml) {
-                Some(table) if !is_plain(&dml) => rewrite(&dml, table).map(Transformed::yes),
+                Some(table) => rewrite(&dml, table).map(Transformed::yes),
                 _ => Ok(Transformed::no(LogicalPlan::Dml(dml))),
             },
             other => Ok(Transformed::no(other)),
@@ -61,35 +68,6 @@ fn target_of(dml: &DmlStatement) -> Option<&LlkvTable> {
         return None;
     }
     dml.target.downcast_ref::<DefaultTableSource>()?.table_provider.downcast_ref::<LlkvTable>()
-}
-
-/// Whether DataFusion passes the statement's WHERE to the provider whole:
-/// `[Projection] [Filter] [SubqueryAlias] TableScan(target)` with no subquery.
-fn is_plain(dml: &DmlStatement) -> bool {
-    let mut node = dml.input.as_ref();
-    if dml.op == WriteOp::Update {
-        match node {
-            LogicalPlan::Projection(p) if !p.expr.iter().any(has_subquery) => {
-                node = p.input.as_ref()
-            }
-            _ => return false,
-        }
-    }
-    if let LogicalPlan::Filter(f) = node {
-        if has_subquery(&f.predicate) {
-            return false;
-        }
-        node = f.input.as_ref();
-    }
-    if let LogicalPlan::SubqueryAlias(a) = node {
-        node = a.input.as_ref();
-    }
-    matches!(node, LogicalPlan::TableScan(s) if s.table_name.resolved_eq(&dml.table_name))
-}
-
-fn has_subquery(e: &Expr) -> bool {
-    e.exists(|e| Ok(matches!(e, Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_))))
-        .unwrap_or(true)
 }
 
 /// The DELETE/UPDATE as "find the row ids, then change those rows".

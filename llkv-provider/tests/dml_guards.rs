@@ -141,3 +141,17 @@ fn delete_where_null_comparison_deletes_nothing() {
     assert_eq!(rows(&mut e, "SELECT y FROM t ORDER BY y"), ["n"]);
     let _ = e.execute("SELECT 1");
 }
+
+#[test]
+fn a_where_with_repeated_terms_survives_common_subexpression_elimination() {
+    // DataFusion's optimizer moves `x + 1` into a projection below the filter
+    // (`__common_expr_1`); the statement must still see its whole WHERE.
+    let mut e = setup();
+    let sql = "DELETE FROM t WHERE (x + 1 > 2 AND y = 'b') OR (x + 1 > 2 AND y = 'd') \
+               OR (x + 1 > 2 AND x + 1 < 0)";
+    assert_eq!(affected(&mut e, sql), 2);
+    assert_eq!(all(&mut e), ["1|a", "3|c"]);
+    let sql = "UPDATE t SET y = 'u' WHERE (x * 2 > 4 AND y = 'c') OR (x * 2 > 4 AND y = 'zz')";
+    assert_eq!(affected(&mut e, sql), 1);
+    assert_eq!(all(&mut e), ["1|a", "3|u"]);
+}
