@@ -5,12 +5,13 @@ use crate::binder::Binder;
 use crate::convert::rows_to_batch;
 use crate::exec::{ExecCtx, execute};
 use crate::parse::parse_sql;
+use crate::settings::Settings;
 use crate::{ddl, dml};
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use llkv_mvcc::{Database, Session, Transaction};
 use llkv_sql::{Engine, ErrorKind, Output, SqlError, SqlResult};
-use sqlparser::ast::Statement;
+use sqlparser::ast::{self, Statement};
 use std::sync::Arc;
 
 /// A native-route connection (one session) to an llkv database.
@@ -27,12 +28,13 @@ use std::sync::Arc;
 /// ```
 pub struct NativeEngine {
     session: Session,
+    settings: Settings,
 }
 
 impl NativeEngine {
     /// A new session on `db`.
     pub fn new(db: Database) -> Self {
-        Self { session: Session::new(db) }
+        Self { session: Session::new(db), settings: Settings::default() }
     }
 
     fn run_one(&self, stmt: &Statement) -> SqlResult<Output> {
@@ -49,6 +51,7 @@ impl NativeEngine {
                 self.session.rollback()?;
                 return Ok(Output::Done("ROLLBACK".into()));
             }
+            Statement::Vacuum(_) => return vacuum(&self.session),
             _ => {}
         }
         let st = self.session.statement_txn();
@@ -81,8 +84,19 @@ impl NativeEngine {
     }
 }
 
+/// `VACUUM` (any table name or option is accepted; the whole database is
+/// vacuumed): reclaims dead row versions and rewrites the file. As in SQLite,
+/// not inside a transaction.
+fn vacuum(session: &Session) -> SqlResult<Output> {
+    if session.in_transaction() {
+        return Err(SqlError::execution("cannot VACUUM from within a transaction"));
+    }
+    session.database().vacuum()?;
+    Ok(Output::Done("VACUUM".into()))
+}
+
 /// Runs one non-transaction-control statement in `txn`.
-fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
+pub(crate) fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
     match stmt {
         Statement::Query(q) => {
             let bq = Binder::new(txn).bind_query(q)?;
@@ -97,6 +111,8 @@ fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
         Statement::CreateTable(c) => ddl::create_table(txn, c),
         Statement::CreateView(v) => ddl::create_view(txn, v),
         Statement::CreateIndex(c) => ddl::create_index(txn, c),
+        Statement::CreateTrigger(t) => crate::triggers::create(txn, t),
+        Statement::DropTrigger(d) => crate::triggers::drop(txn, d),
         Statement::Drop { object_type, if_exists, names, .. } => {
             ddl::drop(txn, object_type, *if_exists, names)
         }
@@ -124,16 +140,55 @@ fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
     }
 }
 
+impl NativeEngine {
+    /// `REINDEX [name]` (SQLite), which sqlparser does not know: accepted
+    /// when the name is a table or an index (llkv's indexes need no rebuild).
+    fn reindex(&self, sql: &str) -> SqlResult<Option<Output>> {
+        let text = sql.trim().trim_end_matches(';').trim();
+        let mut words = text.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("REINDEX")) {
+            return Ok(None);
+        }
+        let name = match (words.next(), words.next()) {
+            (None, _) => None,
+            (Some(n), None) => Some(n.trim_matches('"').to_ascii_lowercase()),
+            _ => return Err(SqlError::plan(format!("unsupported statement: {text}"))),
+        };
+        let st = self.session.statement_txn();
+        let r = match &name {
+            Some(n)
+                if st.txn.table(n).map_err(SqlError::from)?.is_none()
+                    && st.txn.property(&format!("index.{n}")).is_none() =>
+            {
+                Err(SqlError::plan(format!("unable to identify the object to be reindexed: {n}")))
+            }
+            _ => Ok(Output::Done("REINDEX".into())),
+        };
+        st.finish(r.map_err(|e| llkv_mvcc::Error::TransactionState(e.message)))
+            .map_err(Into::into)
+            .map(Some)
+    }
+}
+
 impl Engine for NativeEngine {
     fn route(&self) -> &'static str {
         "native"
     }
 
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
+        if let Some(out) = self.reindex(sql)? {
+            return Ok(vec![out]);
+        }
         let stmts = parse_sql(sql)?;
         let mut out = Vec::with_capacity(stmts.len());
-        for s in &stmts {
-            out.push(self.run_one(s)?);
+        for mut s in stmts {
+            if let Statement::Set(ast::Set::SingleAssignment { variable, values, .. }) = &s {
+                self.settings.set(variable, values)?;
+                out.push(Output::Done("SET".into()));
+                continue;
+            }
+            self.settings.apply(&mut s);
+            out.push(self.run_one(&s)?);
         }
         Ok(out)
     }

@@ -23,6 +23,7 @@
 //! ```
 
 mod binder;
+mod check;
 pub mod columnar;
 mod convert;
 mod dates;
@@ -37,6 +38,8 @@ mod like;
 mod parse;
 pub mod plan;
 mod planner;
+mod settings;
+mod triggers;
 pub mod value;
 
 pub use engine::NativeEngine;

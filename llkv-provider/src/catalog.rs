@@ -5,6 +5,7 @@ use crate::ddl::meta_from_provider;
 use crate::error::wrap_error;
 use crate::factory::{LLKV_FILE_TYPE, LlkvTableFactory};
 use crate::planner::LlkvQueryPlanner;
+use crate::rewrite::LlkvDmlRewrite;
 use crate::table::LlkvTable;
 use crate::types::LlkvTypePlanner;
 use datafusion::catalog::view::ViewTable;
@@ -93,6 +94,7 @@ impl LlkvCatalog {
             .with_catalog_list(catalogs)
             .with_type_planner(Arc::new(LlkvTypePlanner))
             .with_table_factory(LLKV_FILE_TYPE.to_string(), Arc::new(LlkvTableFactory))
+            .with_analyzer_rule(Arc::new(LlkvDmlRewrite))
             .with_query_planner(Arc::new(LlkvQueryPlanner::new(Arc::clone(self.session()))))
     }
 

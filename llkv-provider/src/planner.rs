@@ -10,8 +10,11 @@
 //! It also guards `DELETE` and `UPDATE`: DataFusion passes providers only the
 //! WHERE conjuncts it can extract, dropping subqueries and LIMIT, and folds a
 //! constant-false WHERE into an empty input that would reach the provider as
-//! "no filter". The planner refuses the first two with a clear error and marks
-//! the third so that the statement changes nothing.
+//! "no filter". [`crate::LlkvDmlRewrite`] turns statements with subqueries or
+//! LIMIT into row-id queries before they get here; should one still reach the
+//! provider hooks (a context without the rule), the planner refuses it with a
+//! clear error. A constant-false WHERE is marked so that the statement changes
+//! nothing.
 
 use crate::table::LlkvTable;
 use datafusion::catalog::Session as DfSession;

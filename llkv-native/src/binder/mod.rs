@@ -10,6 +10,7 @@ mod dates;
 mod expr;
 mod from;
 mod query;
+mod table_functions;
 
 pub use from::view_key;
 
