@@ -112,6 +112,13 @@ fn columnar_path_matches_the_row_path() {
             (a, b) => assert_eq!(a.is_ok(), b.is_ok(), "{q}: {a:?} vs {b:?}"),
         }
     }
+    // A table above the `auto` threshold takes the columnar path by default.
+    ColumnarMode::set(Some(ColumnarMode::Auto));
+    let r0 = runs();
+    e.execute("SELECT sum(x), avg(k), max(g), count(*) FROM t").unwrap();
+    e.execute("SELECT count(*), sum(x) FROM t WHERE k BETWEEN 500 AND 505").unwrap();
+    ColumnarMode::set(None);
+    assert_eq!(runs() - r0, 2, "auto mode");
     // Most of these take the columnar path (some fall back on purpose).
     assert!(runs() - before >= 20, "columnar path taken only {} times", runs() - before);
 }
