@@ -387,7 +387,11 @@ fn run(a: &Args) -> Result<(), String> {
 fn short(rec: &Value) -> String {
     if rec["status"] != "ok" {
         let err: String = rec["error"].as_str().unwrap_or("").chars().take(200).collect();
-        return format!("{} {err}", rec["status"].as_str().unwrap_or("?"));
+        let mut s = format!("{} {err}", rec["status"].as_str().unwrap_or("?"));
+        if let (Some(ops), Some(us)) = (rec["ops"].as_u64(), rec["us_per_op"].as_f64()) {
+            s.push_str(&format!("(partial: {ops} ops, {us:.1} us per op)"));
+        }
+        return s;
     }
     let mut s = format!("{:.4}s (n={})", rec["median_s"].as_f64().unwrap_or(f64::NAN), rec["n"]);
     if let Some(r) = rec.get("rows") {
@@ -395,6 +399,11 @@ fn short(rec: &Value) -> String {
     }
     if let Some(c) = rec.get("checksum") {
         s.push_str(&format!(" checksum={c}"));
+    }
+    for f in ["us_per_lookup", "us_per_op"] {
+        if let Some(us) = rec[f].as_f64() {
+            s.push_str(&format!(" {f}={us:.1}"));
+        }
     }
     s
 }
