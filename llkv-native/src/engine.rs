@@ -9,7 +9,7 @@ use crate::{ddl, dml};
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use llkv_mvcc::{Database, Session, Transaction};
-use llkv_sql::{Engine, ErrorKind, Output, SqlError, SqlResult};
+use llkv_sql::{CancelFlag, Engine, ErrorKind, Output, SqlError, SqlResult};
 use sqlparser::ast::Statement;
 use std::sync::Arc;
 
@@ -27,12 +27,14 @@ use std::sync::Arc;
 /// ```
 pub struct NativeEngine {
     session: Session,
+    /// Stops a running query (checked by the executors).
+    cancel: CancelFlag,
 }
 
 impl NativeEngine {
     /// A new session on `db`.
     pub fn new(db: Database) -> Self {
-        Self { session: Session::new(db) }
+        Self { session: Session::new(db), cancel: CancelFlag::default() }
     }
 
     fn run_one(&self, stmt: &Statement) -> SqlResult<Output> {
@@ -61,7 +63,7 @@ impl NativeEngine {
             // Unknown pragmas are ignored, as SQLite does; llkv has no pragmas yet.
             return st.finish(Ok(Output::Done("PRAGMA".into()))).map_err(Into::into);
         }
-        let r = run_in(&st.txn, stmt);
+        let r = run_in(&st.txn, stmt, &self.cancel);
         match r {
             Ok(out) => {
                 if !st.explicit {
@@ -81,12 +83,12 @@ impl NativeEngine {
     }
 }
 
-/// Runs one non-transaction-control statement in `txn`.
-fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
+/// Runs one non-transaction-control statement in `txn`; `cancel` stops a query.
+fn run_in(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlResult<Output> {
     match stmt {
         Statement::Query(q) => {
             let bq = Binder::new(txn).bind_query(q)?;
-            let ctx = ExecCtx::new(txn);
+            let ctx = ExecCtx::new(txn).with_cancel(cancel.clone());
             let rows = execute(&bq.plan, None, &ctx)?;
             let (schema, batch) = rows_to_batch(&bq.names, &rows)?;
             Ok(Output::Rows { schema, batches: vec![batch] })
@@ -129,10 +131,15 @@ impl Engine for NativeEngine {
         "native"
     }
 
+    fn set_cancel_flag(&mut self, flag: CancelFlag) {
+        self.cancel = flag;
+    }
+
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
         let stmts = parse_sql(sql)?;
         let mut out = Vec::with_capacity(stmts.len());
         for s in &stmts {
+            self.cancel.check()?;
             out.push(self.run_one(s)?);
         }
         Ok(out)

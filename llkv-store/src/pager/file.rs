@@ -7,7 +7,9 @@
 //! simd-r-drive's own recovery truncates whatever it takes for a torn tail, so a
 //! file is checked for llkv's header *before* simd-r-drive opens it: a foreign
 //! file is rejected and left untouched. One process at a time: an exclusive
-//! lock on `<file>.lock` is held for the life of the pager.
+//! lock on `<file>.lock` is held for the life of the pager. Read-only pagers
+//! ([`FilePager::open_read_only`]) take a shared lock instead, so several
+//! readers may open the file at once, but never beside a writer.
 
 use super::Pager;
 use crate::error::{Error, Result};
@@ -36,6 +38,8 @@ pub struct FilePager {
     inner: RwLock<Handles>,
     /// File length before and after simd-r-drive's recovery trimmed a torn tail.
     trimmed: Option<(u64, u64)>,
+    /// Opened by [`FilePager::open_read_only`]: writes are refused.
+    read_only: bool,
     _lock: File,
 }
 
@@ -46,8 +50,8 @@ struct Handles {
 }
 
 impl Handles {
-    fn open(path: &Path) -> Result<Self> {
-        let store = DataStore::open(path)?;
+    fn open(path: &Path, existing: bool) -> Result<Self> {
+        let store = if existing { DataStore::open_existing(path)? } else { DataStore::open(path)? };
         let sync = OpenOptions::new().read(true).open(path)?;
         Ok(Self { store, sync })
     }
@@ -89,11 +93,58 @@ impl FilePager {
         if state == FileState::Existing {
             super::recovery::recover_file(path)?;
         }
-        let handles = Handles::open(path)?;
+        let handles = Handles::open(path, false)?;
         let after = handles.store.file_size()?;
         let trimmed = (after < before).then_some((before, after));
         let inner = RwLock::new(handles);
-        Ok((Self { path: path.to_path_buf(), inner, trimmed, _lock: lock }, state))
+        Ok((
+            Self { path: path.to_path_buf(), inner, trimmed, read_only: false, _lock: lock },
+            state,
+        ))
+    }
+
+    /// Opens an existing database file for reading only, under a shared lock:
+    /// other read-only opens may share the file, a writer may not. The file is
+    /// never modified, so one whose tail was torn by a crash is refused until a
+    /// read-write open has recovered it. Writes through this pager fail with
+    /// [`Error::ReadOnly`].
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when a writer holds the database,
+    /// [`Error::NotFound`] when there is no database at `path`,
+    /// [`Error::ReadOnly`] when the file needs recovery, and as for [`FilePager::open`].
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(lock_path(path))?;
+        match lock.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Locked { path: path.to_path_buf() });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(e)),
+        }
+        if check_header(path)? == FileState::New {
+            return Err(Error::NotFound(format!("database {}", path.display())));
+        }
+        if super::recovery::has_torn_tail(path)? {
+            return Err(Error::ReadOnly(format!(
+                "{} has an incomplete tail from an interrupted write; open it read-write once \
+                 to recover it",
+                path.display()
+            )));
+        }
+        let handles = Handles::open(path, true)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            inner: RwLock::new(handles),
+            trimmed: None,
+            read_only: true,
+            _lock: lock,
+        })
     }
 
     /// The database file's path.
@@ -154,6 +205,7 @@ impl Pager for FilePager {
     }
 
     fn write(&self, entries: &[(u64, &[u8])]) -> Result<()> {
+        self.check_writable()?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -163,6 +215,7 @@ impl Pager for FilePager {
     }
 
     fn delete(&self, keys: &[u64]) -> Result<()> {
+        self.check_writable()?;
         if keys.is_empty() {
             return Ok(());
         }
@@ -182,6 +235,19 @@ impl Pager for FilePager {
 
     fn is_persistent(&self) -> bool {
         true
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+}
+
+impl FilePager {
+    fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly("writes are refused".into()));
+        }
+        Ok(())
     }
 }
 

@@ -33,6 +33,10 @@ pub trait Pager: Send + Sync {
     fn size_bytes(&self) -> Result<u64>;
     /// Whether data survives the process.
     fn is_persistent(&self) -> bool;
+    /// Whether the pager refuses writes (a read-only open).
+    fn is_read_only(&self) -> bool {
+        false
+    }
 }
 
 /// Reads one key, mapping "absent" to `None`.

@@ -140,6 +140,19 @@ fn verify_chain(file: &File, end: u64) -> Result<u64> {
     Ok(entries)
 }
 
+/// Whether the file has bytes past its last complete commit (a torn tail that
+/// [`recover_file`] would trim). Reads only.
+///
+/// # Errors
+/// As for [`recover_file`].
+pub(crate) fn has_torn_tail(path: &std::path::Path) -> Result<bool> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let end = committed_end(&file, len)?;
+    verify_chain(&file, end)?;
+    Ok(end < len)
+}
+
 /// Recovers the file to its last complete commit. Returns the number of bytes
 /// trimmed from the tail (0 for a cleanly closed file).
 ///
