@@ -51,7 +51,15 @@ fn read_only_opens_share_the_file_refuse_writes_and_exclude_writers() {
     drop((txn, t, r1, r2));
 
     assert_eq!(std::fs::read(&path).unwrap(), before, "a read-only open changed the file");
-    Database::open(&path).expect("a writer opens once the readers are gone");
+    let writer = Database::open(&path).expect("a writer opens once the readers are gone");
+    assert!(
+        matches!(
+            Database::open_read_only(&path),
+            Err(Error::Store(llkv_store::Error::Locked { .. }))
+        ),
+        "no reader beside a writer"
+    );
+    drop(writer);
 }
 
 #[test]
