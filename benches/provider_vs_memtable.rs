@@ -1,6 +1,8 @@
-//! The DataFusion route against DataFusion's own `MemTable` on the same data
-//! (issue 5): full scan + aggregate, selective filter, group by, two-table
-//! join and `count(*)`, at 1M rows. llkv reads from a database file.
+//! The DataFusion route against DataFusion's own `MemTable` and against
+//! Parquet files, on the same data (issue 5): full scan + aggregate, selective
+//! filter, group by, two-table join and `count(*)`, at 1M rows. llkv reads
+//! from a database file; the Parquet peer reads files written by DataFusion
+//! with its default writer settings (page statistics on).
 //!
 //! `cargo bench --bench provider_vs_memtable` (`LLKV_BENCH_ROWS` changes the size).
 #![expect(missing_docs, reason = "criterion_group! generates undocumented functions")]
@@ -8,8 +10,9 @@
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use llkv::Database;
 use llkv::provider::LlkvCatalog;
 use llkv::store::{ColumnMeta, TableMeta};
@@ -105,6 +108,19 @@ fn memtable_context(fact: &[RecordBatch], dim: &RecordBatch) -> SessionContext {
     ctx
 }
 
+/// The same tables as Parquet files in `dir`, registered in a new context.
+async fn parquet_context(mem: &SessionContext, dir: &std::path::Path) -> SessionContext {
+    let ctx = SessionContext::new_with_config(SessionConfig::new());
+    for name in ["t", "d"] {
+        let path = dir.join(format!("{name}.parquet"));
+        let path = path.to_str().unwrap();
+        let opts = DataFrameWriteOptions::new().with_single_file_output(true);
+        mem.table(name).await.unwrap().write_parquet(path, opts, None).await.unwrap();
+        ctx.register_parquet(name, path, ParquetReadOptions::default()).await.unwrap();
+    }
+    ctx
+}
+
 fn bench(c: &mut Criterion) {
     let n = rows();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -113,10 +129,11 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let llkv = llkv_context(&dir.path().join("bench.llkv"), &fact, &dim);
     let mem = memtable_context(&fact, &dim);
+    let parquet = rt.block_on(parquet_context(&mem, dir.path()));
     let mut g = c.benchmark_group("df_vs_memtable");
     g.sample_size(20);
     for (name, sql) in QUERIES {
-        for (engine, ctx) in [("llkv_file", &llkv), ("memtable", &mem)] {
+        for (engine, ctx) in [("llkv_file", &llkv), ("memtable", &mem), ("parquet", &parquet)] {
             g.bench_function(BenchmarkId::new(name, format!("{engine}/rows={n}")), |b| {
                 b.iter(|| {
                     rt.block_on(async { ctx.sql(sql).await.unwrap().collect().await.unwrap() })

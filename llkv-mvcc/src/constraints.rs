@@ -1,12 +1,13 @@
 //! Constraints every route gets: column types, NOT NULL, PRIMARY KEY and UNIQUE.
 
 use crate::error::{Error, Result};
+use crate::index::{indexes_of, unique_sets};
 use crate::transaction::{TableChanges, TableHandle, Transaction};
 use crate::versioning;
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::row::{RowConverter, SortField};
-use llkv_store::{ScanRequest, TableId, TableMeta, VersionFilter};
-use std::collections::HashSet;
+use llkv_store::{ScanRequest, TableData, TableId, TableMeta, VersionFilter};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Casts a batch's columns (by position) to the table's types and checks NOT NULL.
@@ -49,18 +50,6 @@ pub fn conform(meta: &TableMeta, batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new_with_options(meta.schema(), cols, &opts)?)
 }
 
-/// The key column sets to keep unique: the primary key, then each UNIQUE.
-fn key_sets(meta: &TableMeta) -> Vec<(&'static str, Vec<usize>)> {
-    let mut out = Vec::new();
-    if !meta.primary_key.is_empty() {
-        out.push(("PRIMARY KEY", meta.primary_key.clone()));
-    }
-    for u in &meta.unique {
-        out.push(("UNIQUE", u.clone()));
-    }
-    out
-}
-
 fn violation(meta: &TableMeta, kind: &str, cols: &[usize]) -> Error {
     let names: Vec<String> =
         cols.iter().map(|&c| format!("{}.{}", meta.name, meta.columns[c].name)).collect();
@@ -68,7 +57,7 @@ fn violation(meta: &TableMeta, kind: &str, cols: &[usize]) -> Error {
 }
 
 /// Encodes the key columns of each row; `None` for a key with a NULL (never a duplicate).
-fn encode_keys(columns: &[ArrayRef]) -> Result<Vec<Option<Vec<u8>>>> {
+pub(crate) fn encode_keys(columns: &[ArrayRef]) -> Result<Vec<Option<Vec<u8>>>> {
     let fields = columns.iter().map(|c| SortField::new(c.data_type().clone())).collect();
     let conv = RowConverter::new(fields)?;
     let rows = conv.convert_columns(columns)?;
@@ -81,66 +70,143 @@ fn encode_keys(columns: &[ArrayRef]) -> Result<Vec<Option<Vec<u8>>>> {
         .collect())
 }
 
-fn keys_of(batches: &[RecordBatch]) -> Result<HashSet<Vec<u8>>> {
-    let mut set = HashSet::new();
-    for b in batches {
-        for k in encode_keys(b.columns())?.into_iter().flatten() {
-            set.insert(k);
-        }
+/// Whether a committed row of `t` visible at `snapshot` (and not in
+/// `exclude`) has one of the keys in `keys` on `cols`: an index probe, then
+/// the visibility check on the candidates only.
+fn committed_hit(
+    store: &llkv_store::Store,
+    t: &TableData,
+    cols: &[usize],
+    keys: &[ArrayRef],
+    snapshot: u64,
+    exclude: &Arc<BTreeSet<u64>>,
+) -> Result<bool> {
+    let ids = store.index_probe(t, cols, keys)?;
+    if ids.is_empty() {
+        return Ok(false);
     }
-    Ok(set)
+    let req = ScanRequest {
+        projection: Some(vec![]),
+        version: Some(VersionFilter {
+            created: versioning::user_columns(t),
+            deleted: versioning::user_columns(t) + 1,
+            snapshot,
+        }),
+        exclude: Some(Arc::clone(exclude)),
+        ..Default::default()
+    };
+    Ok(crate::scan::count_rows(&store.scan_rows(t, &req, &ids)?) > 0)
 }
 
-/// Checks that `batch` adds no duplicate primary-key or unique key to what the
-/// transaction sees, nor within itself.
+/// Checks that `batch` adds no duplicate primary-key or unique key (UNIQUE
+/// constraints and UNIQUE indexes) to what the transaction sees, nor within
+/// itself. Committed rows are found through the key's index; the
+/// transaction's own rows through a key map kept with them.
 ///
 /// # Errors
 /// [`Error::Constraint`] naming the constraint.
 pub fn check_unique(txn: &Transaction, table: &TableHandle, batch: &RecordBatch) -> Result<()> {
-    for (kind, cols) in key_sets(&table.meta) {
-        let req = ScanRequest { projection: Some(cols.clone()), ..Default::default() };
-        let mut existing = keys_of(&txn.scan(table, &req)?)?;
+    let sets = unique_sets(&txn.indexes(table));
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let stored = txn.stored_table(table);
+    let deleted = txn.deleted_rows(table);
+    for (kind, cols) in &sets {
         let new_cols: Vec<ArrayRef> = cols.iter().map(|&c| Arc::clone(batch.column(c))).collect();
-        for k in encode_keys(&new_cols)?.into_iter().flatten() {
-            if !existing.insert(k) {
-                return Err(violation(&table.meta, kind, &cols));
+        let keys = encode_keys(&new_cols)?;
+        let mut seen = HashSet::new();
+        if keys.iter().flatten().any(|k| !seen.insert(k.as_slice())) {
+            return Err(violation(&table.meta, kind, cols));
+        }
+        if let Some(t) = &stored
+            && committed_hit(txn.database().store(), t, cols, &new_cols, txn.snapshot(), &deleted)?
+        {
+            return Err(violation(&table.meta, kind, cols));
+        }
+        if txn.local_key_hit(table, cols, &keys)? {
+            return Err(violation(&table.meta, kind, cols));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that no two rows of `table` visible to `txn` share a key without
+/// NULLs on `cols` (before a UNIQUE index is created over them).
+///
+/// # Errors
+/// [`Error::Constraint`] naming the columns.
+pub fn check_no_duplicates(txn: &Transaction, table: &TableHandle, cols: &[usize]) -> Result<()> {
+    let req = ScanRequest { projection: Some(cols.to_vec()), ..Default::default() };
+    let mut seen = HashSet::new();
+    for b in txn.scan(table, &req)? {
+        for k in encode_keys(b.columns())?.into_iter().flatten() {
+            if !seen.insert(k) {
+                return Err(violation(&table.meta, "UNIQUE", cols));
             }
         }
     }
     Ok(())
 }
 
-/// At commit: the rows this transaction inserts must not collide with rows
-/// committed by others since its snapshot.
-pub(crate) fn validate_at_commit(txn: &Transaction, id: TableId, ch: &TableChanges) -> Result<()> {
-    let store = txn.database().store();
-    let v = store.current();
-    let Some(t) = v.table(id) else { return Ok(()) };
-    let meta = versioning::user_meta(t);
-    let sets = key_sets(&meta);
-    if sets.is_empty() {
-        return Ok(());
+/// Keys of a transaction's own inserted rows, per key column set, kept up to
+/// date lazily (batches are only ever added; deleted rows are skipped on use).
+#[derive(Default)]
+pub(crate) struct LocalKeys {
+    batches: usize,
+    map: HashMap<Vec<u8>, Vec<u64>>,
+}
+
+impl TableChanges {
+    /// Whether a live inserted row has one of `keys` on `cols`.
+    pub(crate) fn local_key_hit(
+        &mut self,
+        cols: &[usize],
+        keys: &[Option<Vec<u8>>],
+    ) -> Result<bool> {
+        let TableChanges { inserted, local_keys, .. } = self;
+        let lk = local_keys.entry(cols.to_vec()).or_default();
+        for (start, b) in inserted.batches_since(lk.batches) {
+            let kc: Vec<ArrayRef> = cols.iter().map(|&c| Arc::clone(b.column(c))).collect();
+            for (i, k) in encode_keys(&kc)?.into_iter().enumerate() {
+                if let Some(k) = k {
+                    lk.map.entry(k).or_default().push(start + i as u64);
+                }
+            }
+        }
+        lk.batches = inserted.batch_count();
+        Ok(keys.iter().flatten().any(|k| {
+            lk.map.get(k).is_some_and(|ids| ids.iter().any(|id| !inserted.is_deleted(*id)))
+        }))
     }
+}
+
+/// At commit: the rows this transaction inserts must not collide with rows
+/// committed by others since its snapshot. `props` are the `index.*`
+/// properties as the transaction sees them.
+pub(crate) fn validate_at_commit(
+    txn: &Transaction,
+    id: TableId,
+    ch: &TableChanges,
+    props: &BTreeMap<String, String>,
+) -> Result<()> {
     let latest = txn.database().last_committed();
     if latest == txn.snapshot() {
         return Ok(());
     }
+    let store = txn.database().store();
+    let v = store.current();
+    let Some(t) = v.table(id) else { return Ok(()) };
+    let meta = versioning::user_meta(t);
+    let sets = unique_sets(&indexes_of(&meta, props.iter()));
+    if sets.is_empty() {
+        return Ok(());
+    }
     let inserted = ch.inserted.live_batches()?;
     for (kind, cols) in sets {
-        let req = ScanRequest {
-            projection: Some(cols.clone()),
-            version: Some(VersionFilter {
-                created: versioning::user_columns(t),
-                deleted: versioning::user_columns(t) + 1,
-                snapshot: latest,
-            }),
-            exclude: Some(Arc::clone(&ch.deleted)),
-            ..Default::default()
-        };
-        let existing = keys_of(&store.scan(t, &req)?)?;
         for b in &inserted {
             let new_cols: Vec<ArrayRef> = cols.iter().map(|&c| Arc::clone(b.column(c))).collect();
-            if encode_keys(&new_cols)?.into_iter().flatten().any(|k| existing.contains(&k)) {
+            if committed_hit(store, t, &cols, &new_cols, latest, &ch.deleted)? {
                 return Err(violation(&meta, kind, &cols));
             }
         }

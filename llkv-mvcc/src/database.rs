@@ -3,6 +3,7 @@
 use crate::error::Result;
 use crate::locks::RowLocks;
 use crate::transaction::Transaction;
+use crate::vacuum::{AutoVacuum, stored_rows};
 use llkv_store::{Store, StoreOptions};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -23,6 +24,16 @@ pub(crate) struct DbInner {
     /// Active transactions and their snapshot timestamps.
     pub(crate) active: Mutex<BTreeMap<TxnId, u64>>,
     pub(crate) row_locks: RowLocks,
+    /// One vacuum at a time (see `vacuum.rs`).
+    pub(crate) vacuum_lock: Mutex<()>,
+    /// Row versions deleted by commits since the last vacuum.
+    pub(crate) dead_since_vacuum: AtomicU64,
+    /// Rows inserted by commits since the last vacuum.
+    pub(crate) inserted_since_vacuum: AtomicU64,
+    /// Rows stored right after the last vacuum (or at open).
+    pub(crate) rows_at_vacuum: AtomicU64,
+    pub(crate) auto_vacuum: Mutex<Option<AutoVacuum>>,
+    pub(crate) auto_vacuum_error: Mutex<Option<String>>,
 }
 
 /// A transactional llkv database. Cheap to clone; clones share the database.
@@ -78,6 +89,7 @@ impl Database {
     /// Wraps an open store.
     pub fn from_store(store: Store) -> Self {
         let last = store.current().user_seq;
+        let rows = stored_rows(&store.current());
         Self {
             inner: Arc::new(DbInner {
                 store,
@@ -86,6 +98,12 @@ impl Database {
                 next_txn: AtomicU64::new(1),
                 active: Mutex::new(BTreeMap::new()),
                 row_locks: RowLocks::default(),
+                vacuum_lock: Mutex::new(()),
+                dead_since_vacuum: AtomicU64::new(0),
+                inserted_since_vacuum: AtomicU64::new(0),
+                rows_at_vacuum: AtomicU64::new(rows),
+                auto_vacuum: Mutex::new(Some(AutoVacuum::default())),
+                auto_vacuum_error: Mutex::new(None),
             }),
         }
     }

@@ -29,16 +29,22 @@
 mod constraints;
 mod database;
 mod error;
+mod foreign_keys;
+mod index;
 mod locks;
 mod scan;
 mod session;
 mod transaction;
+mod vacuum;
 mod versioning;
 
-pub use constraints::{check_unique, conform};
+pub use constraints::{check_no_duplicates, check_unique, conform};
 pub use database::{Database, TxnId};
 pub use error::{Error, Result};
+pub use foreign_keys::{FOREIGN_KEYS_PROPERTY, ForeignKey};
+pub use index::{INDEX_PREFIX, IndexDef, format_index_def, parse_index_def};
 pub use scan::{PreparedScan, count_rows, row_ids_of};
 pub use session::{Session, StatementTxn};
 pub use transaction::{LOCAL_ROW_BASE, TableHandle, Transaction};
+pub use vacuum::{AutoVacuum, VacuumReport};
 pub use versioning::{CREATED_COLUMN, DELETED_COLUMN};

@@ -4,7 +4,7 @@ use crate::error::Result;
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
 use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::SchemaRef;
-use llkv_store::{Predicate, ScanRequest, Store, TableData, TableMeta};
+use llkv_store::{Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, Store, TableData, TableMeta};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -27,6 +27,26 @@ impl LocalRows {
 
     pub(crate) fn delete(&mut self, ids: impl IntoIterator<Item = u64>) {
         self.deleted.extend(ids);
+    }
+
+    /// Live inserted rows.
+    pub(crate) fn row_count(&self) -> u64 {
+        self.len - self.deleted.len() as u64
+    }
+
+    /// The batches from the `k`-th on, with the local id of each one's first row.
+    pub(crate) fn batches_since(&self, k: usize) -> impl Iterator<Item = (u64, &RecordBatch)> {
+        self.starts.iter().copied().zip(&self.batches).skip(k)
+    }
+
+    /// Number of inserted batches.
+    pub(crate) fn batch_count(&self) -> usize {
+        self.batches.len()
+    }
+
+    /// Whether the row with local id `id` was deleted again.
+    pub(crate) fn is_deleted(&self, id: u64) -> bool {
+        self.deleted.contains(&id)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -114,6 +134,8 @@ pub struct PreparedScan {
     req: Option<ScanRequest>,
     local: Vec<RecordBatch>,
     schema: SchemaRef,
+    /// Set when an index narrowed the scan: its name and the candidate row ids.
+    index: Option<(String, Arc<Vec<u64>>)>,
 }
 
 impl PreparedScan {
@@ -124,7 +146,17 @@ impl PreparedScan {
         local: Vec<RecordBatch>,
         schema: SchemaRef,
     ) -> Self {
-        Self { store, table, req, local, schema }
+        Self { store, table, req, local, schema, index: None }
+    }
+
+    /// Reads only the candidate rows `rows` (sorted) of the store, as found by `index`.
+    pub(crate) fn restrict(&mut self, index: String, rows: Vec<u64>) {
+        self.index = Some((index, Arc::new(rows)));
+    }
+
+    /// The index that narrowed the scan, if any (for EXPLAIN).
+    pub fn index_used(&self) -> Option<&str> {
+        self.index.as_ref().map(|(name, _)| name.as_str())
     }
 
     /// The schema of every batch.
@@ -139,8 +171,30 @@ impl PreparedScan {
 
     /// Committed rows visible to the snapshot, upper bound from statistics.
     pub fn estimated_rows(&self) -> u64 {
-        self.table.as_ref().map_or(0, |t| t.live_rows())
-            + self.local.iter().map(|b| b.num_rows() as u64).sum::<u64>()
+        let stored = match &self.index {
+            Some((_, rows)) => rows.len() as u64,
+            None => self.table.as_ref().map_or(0, |t| t.live_rows()),
+        };
+        stored + self.local.iter().map(|b| b.num_rows() as u64).sum::<u64>()
+    }
+
+    /// What statistics say about the rows of `segments` plus, when `with_local`,
+    /// the transaction's own rows (see [`ScanSummary`]).
+    pub fn summary(&self, segments: std::ops::Range<usize>, with_local: bool) -> ScanSummary {
+        let mut out = match (&self.table, &self.req) {
+            (Some(t), Some(req)) => req.summarize(t, segments),
+            _ => {
+                let fields = self.schema.fields();
+                let row_ids = fields.last().is_some_and(|f| f.name() == ROW_ID_COLUMN);
+                ScanSummary::empty(fields.len() - usize::from(row_ids))
+            }
+        };
+        if with_local {
+            for b in &self.local {
+                out.add_exact_rows(b.num_rows(), b.columns());
+            }
+        }
+        out
     }
 
     /// The table as of the scan's store version.
@@ -157,8 +211,12 @@ impl PreparedScan {
     where
         F: Fn(usize, RecordBatch) -> Result<(), llkv_store::Error> + Sync,
     {
-        if let (Some(t), Some(req)) = (&self.table, &self.req) {
-            self.store.scan_with(t, req, segments, sink)?;
+        match (&self.table, &self.req, &self.index) {
+            (Some(t), Some(req), Some((_, rows))) => {
+                self.store.scan_rows_with(t, req, rows, segments, sink)?
+            }
+            (Some(t), Some(req), None) => self.store.scan_with(t, req, segments, sink)?,
+            _ => {}
         }
         Ok(())
     }
@@ -173,8 +231,9 @@ impl PreparedScan {
     /// # Errors
     /// The store's read errors.
     pub fn collect(&self) -> Result<Vec<RecordBatch>> {
-        let mut out = match (&self.table, &self.req) {
-            (Some(t), Some(req)) => self.store.scan(t, req)?,
+        let mut out = match (&self.table, &self.req, &self.index) {
+            (Some(t), Some(req), Some((_, rows))) => self.store.scan_rows(t, req, rows)?,
+            (Some(t), Some(req), None) => self.store.scan(t, req)?,
             _ => Vec::new(),
         };
         out.extend(self.local.iter().cloned());

@@ -54,6 +54,8 @@ pub(crate) struct TableChanges {
     /// Committed rows this transaction deleted.
     /// Shared with the scans that exclude these rows; copied only when it grows.
     pub(crate) deleted: Arc<BTreeSet<u64>>,
+    /// Keys of `inserted`, per unique key column set (see `constraints.rs`).
+    pub(crate) local_keys: std::collections::HashMap<Vec<usize>, crate::constraints::LocalKeys>,
 }
 
 struct CreatedTable {
@@ -181,6 +183,40 @@ impl Transaction {
             || !st.properties.is_empty()
     }
 
+    /// The committed table behind `table` as of this transaction's snapshot
+    /// (`None` for a table this transaction created).
+    pub(crate) fn stored_table(&self, table: &TableHandle) -> Option<Arc<TableData>> {
+        match table.target {
+            Target::Stored(id) => self.version.table(id).cloned(),
+            Target::Local(_) => None,
+        }
+    }
+
+    /// The committed rows of `table` this transaction deleted.
+    pub(crate) fn deleted_rows(&self, table: &TableHandle) -> Arc<BTreeSet<u64>> {
+        self.state
+            .lock()
+            .changes
+            .get(&table.target)
+            .map(|c| Arc::clone(&c.deleted))
+            .unwrap_or_default()
+    }
+
+    /// Whether a live row this transaction inserted into `table` has one of
+    /// `keys` (encoded) on `cols`.
+    pub(crate) fn local_key_hit(
+        &self,
+        table: &TableHandle,
+        cols: &[usize],
+        keys: &[Option<Vec<u8>>],
+    ) -> Result<bool> {
+        let mut st = self.state.lock();
+        match st.changes.get_mut(&table.target) {
+            Some(ch) => ch.local_key_hit(cols, keys),
+            None => Ok(false),
+        }
+    }
+
     /// Looks a table up by name.
     ///
     /// # Errors
@@ -188,10 +224,10 @@ impl Transaction {
     pub fn table(&self, name: &str) -> Result<Option<TableHandle>> {
         let st = self.state.lock();
         Self::check_active(&st)?;
-        Ok(self.lookup(&st, name))
+        Ok(self.find_table(&st, name))
     }
 
-    fn lookup(&self, st: &State, name: &str) -> Option<TableHandle> {
+    fn find_table(&self, st: &State, name: &str) -> Option<TableHandle> {
         if let Some(i) = st.created.iter().position(|t| !t.dropped && t.meta.name == name) {
             return Some(TableHandle {
                 name: name.to_string(),
@@ -281,12 +317,13 @@ impl Transaction {
     /// [`Error::TableExists`] when the name is taken, store errors for a bad definition.
     pub fn create_table(&self, meta: TableMeta) -> Result<TableHandle> {
         self.check_writable()?;
+        let mut meta = meta;
+        crate::foreign_keys::prepare(self, &mut meta)?;
         let mut st = self.state.lock();
         Self::check_active(&st)?;
-        if self.lookup(&st, &meta.name).is_some() {
+        if self.find_table(&st, &meta.name).is_some() {
             return Err(Error::TableExists(meta.name));
         }
-        let mut meta = meta;
         for c in &mut meta.columns {
             c.data_type = llkv_store::chunk::storage_type(&c.data_type);
         }
@@ -306,9 +343,14 @@ impl Transaction {
     /// [`Error::NoSuchTable`].
     pub fn drop_table(&self, name: &str) -> Result<()> {
         self.check_writable()?;
+        crate::foreign_keys::check_drop(self, name)?;
+        self.drop_entry(name)
+    }
+
+    fn drop_entry(&self, name: &str) -> Result<()> {
         let mut st = self.state.lock();
         Self::check_active(&st)?;
-        let h = self.lookup(&st, name).ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
+        let h = self.find_table(&st, name).ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
         match h.target {
             Target::Local(i) => st.created[i].dropped = true,
             Target::Stored(id) => {
@@ -319,6 +361,18 @@ impl Transaction {
         Ok(())
     }
 
+    /// Replaces table `name` by a new (empty) table defined by `meta`, which
+    /// may have another name: what `ALTER TABLE` does after reading the rows.
+    /// Foreign keys that reference `name` are not checked here: the caller
+    /// keeps the referenced columns.
+    ///
+    /// # Errors
+    /// [`Error::NoSuchTable`], and the errors of [`Transaction::create_table`].
+    pub fn replace_table(&self, name: &str, meta: TableMeta) -> Result<TableHandle> {
+        self.drop_entry(name)?;
+        self.create_table(meta)
+    }
+
     /// Plans a scan of `table` as this transaction sees it: the store's rows
     /// visible at the snapshot minus the rows deleted here, plus the rows
     /// inserted here. Projection and predicates index the user columns.
@@ -326,6 +380,12 @@ impl Transaction {
     /// # Errors
     /// [`Error::Aborted`] / [`Error::Ended`], and the store's errors for bad indexes.
     pub fn prepare_scan(&self, table: &TableHandle, req: &ScanRequest) -> Result<PreparedScan> {
+        let index_plan = match (&table.target, req.predicates.is_empty()) {
+            (Target::Stored(_), false) => {
+                crate::index::choose(&self.indexes(table), &req.predicates)
+            }
+            _ => None,
+        };
         let st = self.state.lock();
         Self::check_active(&st)?;
         let user_cols = table.meta.columns.len();
@@ -370,7 +430,13 @@ impl Transaction {
         let mut out_req = req.clone();
         out_req.projection = Some(projection);
         let schema = out_req.output_schema(&table.meta);
-        Ok(PreparedScan::new(self.db.store().clone(), stored, store_req, local, schema))
+        let mut scan = PreparedScan::new(self.db.store().clone(), stored, store_req, local, schema);
+        if let (Some(plan), Some(t)) = (index_plan, scan.table_data())
+            && let Some(rows) = crate::index::candidates(self.db.store(), t, &plan)?
+        {
+            scan.restrict(plan.index.name, rows);
+        }
+        Ok(scan)
     }
 
     /// Scans a table and collects the batches (see [`Transaction::prepare_scan`]).
@@ -393,6 +459,7 @@ impl Transaction {
             return Ok(0);
         }
         crate::constraints::check_unique(self, table, &batch)?;
+        crate::foreign_keys::check_change(self, table, &[], Some(&batch))?;
         let mut st = self.state.lock();
         Self::check_active(&st)?;
         st.changes.entry(table.target).or_default().inserted.push(batch.clone());
@@ -407,6 +474,13 @@ impl Transaction {
     /// rolled back.
     pub fn delete(&self, table: &TableHandle, row_ids: &[u64]) -> Result<u64> {
         self.check_writable()?;
+        if !row_ids.is_empty() {
+            crate::foreign_keys::check_change(self, table, row_ids, None)?;
+        }
+        self.delete_rows(table, row_ids)
+    }
+
+    fn delete_rows(&self, table: &TableHandle, row_ids: &[u64]) -> Result<u64> {
         let mut st = self.state.lock();
         Self::check_active(&st)?;
         let (local, stored): (Vec<u64>, Vec<u64>) =
@@ -440,7 +514,8 @@ impl Transaction {
         st.locks.extend(rows.iter().map(|r| (id, *r)));
         // Under the lock, a row deleted by a commit after our snapshot is a conflict.
         let v = self.db.store().current();
-        let t = v.table(id).ok_or_else(conflict)?;
+        // A table dropped by a later commit: COMMIT reports that conflict.
+        let Some(t) = v.table(id) else { return Ok(()) };
         let del_col = t
             .meta
             .column_index(DELETED_COLUMN)
@@ -473,7 +548,8 @@ impl Transaction {
         new_rows: &RecordBatch,
     ) -> Result<u64> {
         let batch = crate::constraints::conform(&table.meta, new_rows)?;
-        self.delete(table, row_ids)?;
+        crate::foreign_keys::check_change(self, table, row_ids, Some(&batch))?;
+        self.delete_rows(table, row_ids)?;
         if let Err(e) = crate::constraints::check_unique(self, table, &batch) {
             self.fail(e.to_string());
             return Err(e);
@@ -538,9 +614,14 @@ impl Transaction {
             st.status = Status::Ended;
             return Err(e);
         }
+        let (dead, inserted) = change_counts(&st);
         let result = self.apply(&st);
         self.release(&mut st);
         st.status = Status::Ended;
+        drop(st);
+        if result.is_ok() {
+            self.db.after_commit(dead, inserted);
+        }
         result
     }
 
@@ -573,11 +654,25 @@ impl Transaction {
                 });
             }
         }
+        let mut index_props: BTreeMap<String, String> = latest
+            .properties()
+            .range(crate::index::INDEX_PREFIX.to_string()..)
+            .take_while(|(k, _)| k.starts_with(crate::index::INDEX_PREFIX))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in
+            st.properties.iter().filter(|(k, _)| k.starts_with(crate::index::INDEX_PREFIX))
+        {
+            match v {
+                Some(v) => index_props.insert(k.clone(), v.clone()),
+                None => index_props.remove(k),
+            };
+        }
         for (target, ch) in &st.changes {
             if let Target::Stored(id) = target
                 && !ch.inserted.is_empty()
             {
-                crate::constraints::validate_at_commit(self, *id, ch)?;
+                crate::constraints::validate_at_commit(self, *id, ch, &index_props)?;
             }
         }
         let store = self.db.store();
@@ -600,9 +695,11 @@ impl Transaction {
         for (target, ch) in &st.changes {
             let id = match target {
                 Target::Stored(id) => *id,
-                Target::Local(i) => match local_ids[*i] {
-                    Some(id) => id,
-                    None => continue,
+                // A handle of another transaction's new table names no table here.
+                Target::Local(i) => match local_ids.get(*i) {
+                    Some(Some(id)) => *id,
+                    Some(None) => continue,
+                    None => return Err(Error::NoSuchTable(format!("local table #{i}"))),
                 },
             };
             let version = w.version();
@@ -628,6 +725,13 @@ impl Transaction {
         inner.last_committed.store(ts, Ordering::Release);
         Ok(ts)
     }
+}
+
+/// Row versions a transaction's commit deletes and inserts (for auto-vacuum).
+fn change_counts(st: &State) -> (u64, u64) {
+    st.changes
+        .values()
+        .fold((0, 0), |(d, i), ch| (d + ch.deleted.len() as u64, i + ch.inserted.row_count()))
 }
 
 impl Drop for Transaction {

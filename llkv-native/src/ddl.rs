@@ -14,7 +14,7 @@ use crate::convert::build_array;
 use crate::exec::{ExecCtx, execute};
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use arrow::datatypes::DataType;
-use llkv_mvcc::Transaction;
+use llkv_mvcc::{FOREIGN_KEYS_PROPERTY, ForeignKey, Transaction};
 use llkv_sql::{Output, SqlError, SqlResult, types::arrow_type};
 use llkv_store::{ColumnMeta, TableMeta};
 use sqlparser::ast::{self, ColumnOption, TableConstraint};
@@ -69,6 +69,9 @@ fn column_positions(meta: &TableMeta, cols: &[ast::IndexColumn]) -> SqlResult<Ve
 /// Bad definitions, an existing name (unless IF NOT EXISTS).
 pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output> {
     let name = object_name(&c.name)?;
+    if c.or_replace && txn.table(&name)?.is_some() {
+        drop(txn, &ast::ObjectType::Table, false, std::slice::from_ref(&c.name))?;
+    }
     if txn.table(&name)?.is_some() || txn.property(&view_key(&name)).is_some() {
         if c.if_not_exists {
             return Ok(Output::Done("CREATE TABLE".into()));
@@ -79,6 +82,8 @@ pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output
         return create_table_as(txn, &name, q);
     }
     let mut meta = TableMeta::new(name, Vec::new());
+    let mut checks = Vec::new();
+    let mut fks = Vec::new();
     for col in &c.columns {
         let t = arrow_type(&col.data_type)?;
         let mut cm = ColumnMeta::new(col.name.value.clone(), t, true);
@@ -89,10 +94,17 @@ pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output
                 ColumnOption::Default(e) => {
                     cm.properties.insert(DEFAULT_PROPERTY.into(), e.to_string());
                 }
-                ColumnOption::PrimaryKey(_) => meta.primary_key = vec![meta.columns.len()],
+                ColumnOption::PrimaryKey(_) => {
+                    // A PRIMARY KEY is NOT NULL (standard SQL, DuckDB, the DataFusion route).
+                    cm.nullable = false;
+                    meta.primary_key = vec![meta.columns.len()];
+                }
                 ColumnOption::Unique(_) => meta.unique.push(vec![meta.columns.len()]),
-                ColumnOption::Check(_) => {
-                    return Err(SqlError::plan("CHECK constraints are not supported yet"));
+                ColumnOption::Check(ck) => checks.push(ck.expr.to_string()),
+                ColumnOption::ForeignKey(fk) => {
+                    let mut fk = fk.clone();
+                    fk.columns = vec![col.name.clone()];
+                    fks.push(foreign_key(&fk)?);
                 }
                 ColumnOption::Collation(_) | ColumnOption::Comment(_) => {}
                 other => return Err(SqlError::plan(format!("unsupported column option {other}"))),
@@ -103,17 +115,46 @@ pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output
     for tc in &c.constraints {
         match tc {
             TableConstraint::PrimaryKey(pk) => {
-                meta.primary_key = column_positions(&meta, &pk.columns)?
+                meta.primary_key = column_positions(&meta, &pk.columns)?;
+                for &i in &meta.primary_key {
+                    if let Some(c) = meta.columns.get_mut(i) {
+                        c.nullable = false;
+                    }
+                }
             }
             TableConstraint::Unique(u) => {
                 let cols = column_positions(&meta, &u.columns)?;
                 meta.unique.push(cols);
             }
+            TableConstraint::Check(ck) => checks.push(ck.expr.to_string()),
+            TableConstraint::ForeignKey(fk) => fks.push(foreign_key(fk)?),
             other => return Err(SqlError::plan(format!("unsupported table constraint {other}"))),
         }
     }
+    if !fks.is_empty() {
+        meta.properties.insert(FOREIGN_KEYS_PROPERTY.into(), ForeignKey::encode_all(&fks));
+    }
+    if !checks.is_empty() {
+        crate::check::record(txn, &mut meta, &checks)?;
+    }
     txn.create_table(meta)?;
     Ok(Output::Done("CREATE TABLE".into()))
+}
+
+/// A FOREIGN KEY clause as the store records it (NO ACTION / RESTRICT only).
+fn foreign_key(fk: &ast::ForeignKeyConstraint) -> SqlResult<ForeignKey> {
+    for a in [&fk.on_delete, &fk.on_update].into_iter().flatten() {
+        if !matches!(a, ast::ReferentialAction::NoAction | ast::ReferentialAction::Restrict) {
+            return Err(SqlError::plan(format!(
+                "FOREIGN KEY action {a} is not supported (only NO ACTION and RESTRICT)"
+            )));
+        }
+    }
+    Ok(ForeignKey {
+        columns: fk.columns.iter().map(crate::binder::ident_name).collect(),
+        parent: object_name(&fk.foreign_table)?,
+        parent_columns: fk.referred_columns.iter().map(crate::binder::ident_name).collect(),
+    })
 }
 
 fn create_table_as(txn: &Transaction, name: &str, q: &ast::Query) -> SqlResult<Output> {
@@ -164,6 +205,7 @@ pub fn drop(
             ast::ObjectType::Table => {
                 if txn.table(&name)?.is_some() {
                     txn.drop_table(&name)?;
+                    crate::triggers::drop_for_table(txn, &name)?;
                     // Indexes on the table go with it.
                     for (k, v) in txn.properties_with_prefix("index.") {
                         if index_table(&v) == name {

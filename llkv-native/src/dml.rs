@@ -3,13 +3,15 @@
 //! Values are converted to the column's storage type with SQLite's type
 //! affinity (text that reads as a number goes into numeric columns as that
 //! number); a column left out of an INSERT takes its DEFAULT, else NULL.
-//! The store enforces NOT NULL, PRIMARY KEY and UNIQUE.
+//! `llkv-mvcc` enforces NOT NULL, PRIMARY KEY, UNIQUE and UNIQUE indexes
+//! (through their indexes).
 
 use crate::binder::{Binder, Scope, ScopeCol, object_name};
 use crate::convert::build_array;
 use crate::ddl::DEFAULT_PROPERTY;
 use crate::eval::{eval, eval_pred};
 use crate::exec::{ExecCtx, ScanExecutor, execute};
+use crate::triggers::{self, Event};
 use crate::value::{Row, Value};
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use llkv_mvcc::{TableHandle, Transaction};
@@ -152,11 +154,11 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
             "INSERT OR REPLACE/IGNORE on a table with a UNIQUE index is not supported",
         ));
     }
+    let triggers = triggers::matching(txn, &h, Event::Insert, &[])?;
+    triggers::fire(txn, &h, &triggers, true, None, Some(&rows))?;
+    check_rows(txn, &h, &rows)?;
     let n = match mode {
-        Conflict::Abort => {
-            check_unique_indexes(txn, &h, &[], &rows)?;
-            txn.insert(&h, &rows_batch(&h, &rows)?)?
-        }
+        Conflict::Abort => txn.insert(&h, &rows_batch(&h, &rows)?)?,
         Conflict::Ignore => {
             let mut n = 0;
             for r in &rows {
@@ -177,6 +179,7 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
             n
         }
     };
+    triggers::fire(txn, &h, &triggers, false, None, Some(&rows))?;
     Ok(Output::Affected(n))
 }
 
@@ -219,16 +222,20 @@ fn replace_conflicts(txn: &Transaction, h: &TableHandle, new: &Row) -> SqlResult
     Ok(())
 }
 
+/// The scope of an UPDATE/DELETE: the table's columns, then its row id as
+/// `rowid` (unless a column has that name), which [`matching_rows`] puts last.
 fn table_scope(h: &TableHandle, alias: Option<&str>) -> Scope {
     let t = alias.map_or_else(|| h.name.clone(), str::to_string);
-    Scope {
-        cols: h
-            .meta
-            .columns
-            .iter()
-            .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
-            .collect(),
+    let mut cols: Vec<ScopeCol> = h
+        .meta
+        .columns
+        .iter()
+        .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
+        .collect();
+    if !h.meta.columns.iter().any(|c| c.name.eq_ignore_ascii_case("rowid")) {
+        cols.push(ScopeCol { table: Some(t), name: "rowid".into(), hidden: false });
     }
+    Scope { cols }
 }
 
 /// The rows of `h` (with the row id last) that satisfy `selection`.
@@ -240,7 +247,16 @@ fn matching_rows(
     ctx: &ExecCtx<'_>,
 ) -> SqlResult<Vec<Row>> {
     let pred = selection.map(|w| Binder::new(txn).bind_scoped_expr(w, scope)).transpose()?;
-    let rows = ScanExecutor::read_table(ctx, h, true)?;
+    // Pushable conjuncts narrow the scan (and may pick an index); the whole
+    // predicate is still evaluated on every row read.
+    let mut parts = Vec::new();
+    if let Some(p) = &pred
+        && !p.has_subquery()
+    {
+        crate::planner::conjuncts(p, &mut parts);
+    }
+    let predicates = crate::planner::predicates_for(&h.meta, &parts);
+    let rows = ScanExecutor::read_filtered(ctx, h, predicates, true)?;
     let mut out = Vec::new();
     for r in rows {
         let keep = match &pred {
@@ -306,8 +322,12 @@ pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
         }
         new_rows.push(nr);
     }
-    check_unique_indexes(txn, &h, &ids, &new_rows)?;
+    let assigned: Vec<usize> = sets.iter().map(|(c, _)| *c).collect();
+    let triggers = triggers::matching(txn, &h, Event::Update, &assigned)?;
+    triggers::fire(txn, &h, &triggers, true, Some(&rows), Some(&new_rows))?;
+    check_rows(txn, &h, &new_rows)?;
     let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
+    triggers::fire(txn, &h, &triggers, false, Some(&rows), Some(&new_rows))?;
     Ok(Output::Affected(n))
 }
 
@@ -334,7 +354,11 @@ pub fn delete(txn: &Transaction, d: &ast::Delete) -> SqlResult<Output> {
     if ids.is_empty() {
         return Ok(Output::Affected(0));
     }
-    Ok(Output::Affected(txn.delete(&h, &ids)?))
+    let triggers = triggers::matching(txn, &h, Event::Delete, &[])?;
+    triggers::fire(txn, &h, &triggers, true, Some(&rows), None)?;
+    let n = txn.delete(&h, &ids)?;
+    triggers::fire(txn, &h, &triggers, false, Some(&rows), None)?;
+    Ok(Output::Affected(n))
 }
 
 /// Checks a UNIQUE index over `cols`: the table's rows (minus `removed` row
@@ -379,17 +403,11 @@ pub fn check_unique_index(
     Ok(())
 }
 
-/// Checks every UNIQUE index of the table for a change.
-fn check_unique_indexes(
-    txn: &Transaction,
-    h: &TableHandle,
-    removed: &[u64],
-    added: &[Row],
-) -> SqlResult<()> {
-    for cols in crate::ddl::unique_indexes(txn, &h.meta) {
-        // Compare in storage types.
-        let stored = crate::convert::batch_rows(&rows_batch(h, added)?)?;
-        check_unique_index(txn, h, &cols, removed, &stored)?;
+/// Checks new rows against the table's CHECK constraints (in storage types).
+fn check_rows(txn: &Transaction, h: &TableHandle, rows: &[Row]) -> SqlResult<()> {
+    if !h.meta.properties.keys().any(|k| k.starts_with(crate::check::CHECK_PREFIX)) {
+        return Ok(());
     }
-    Ok(())
+    let stored = crate::convert::batch_rows(&rows_batch(h, rows)?)?;
+    crate::check::enforce(txn, h, &stored)
 }

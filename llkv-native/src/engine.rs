@@ -5,12 +5,13 @@ use crate::binder::Binder;
 use crate::convert::rows_to_batch;
 use crate::exec::{ExecCtx, execute};
 use crate::parse::parse_sql;
+use crate::settings::Settings;
 use crate::{ddl, dml};
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use llkv_mvcc::{Database, Session, Transaction};
 use llkv_sql::{CancelFlag, Engine, ErrorKind, Output, SqlError, SqlResult};
-use sqlparser::ast::Statement;
+use sqlparser::ast::{self, Statement};
 use std::sync::Arc;
 
 /// A native-route connection (one session) to an llkv database.
@@ -29,12 +30,17 @@ pub struct NativeEngine {
     session: Session,
     /// Stops a running query (checked by the executors).
     cancel: CancelFlag,
+    settings: Settings,
 }
 
 impl NativeEngine {
     /// A new session on `db`.
     pub fn new(db: Database) -> Self {
-        Self { session: Session::new(db), cancel: CancelFlag::default() }
+        Self {
+            session: Session::new(db),
+            settings: Settings::default(),
+            cancel: CancelFlag::default(),
+        }
     }
 
     fn run_one(&self, stmt: &Statement) -> SqlResult<Output> {
@@ -51,6 +57,7 @@ impl NativeEngine {
                 self.session.rollback()?;
                 return Ok(Output::Done("ROLLBACK".into()));
             }
+            Statement::Vacuum(_) => return vacuum(&self.session),
             _ => {}
         }
         let st = self.session.statement_txn();
@@ -63,7 +70,7 @@ impl NativeEngine {
             // Unknown pragmas are ignored, as SQLite does; llkv has no pragmas yet.
             return st.finish(Ok(Output::Done("PRAGMA".into()))).map_err(Into::into);
         }
-        let r = run_in(&st.txn, stmt, &self.cancel);
+        let r = run_in_with(&st.txn, stmt, &self.cancel);
         match r {
             Ok(out) => {
                 if !st.explicit {
@@ -83,8 +90,24 @@ impl NativeEngine {
     }
 }
 
+/// `VACUUM` (any table name or option is accepted; the whole database is
+/// vacuumed): reclaims dead row versions and rewrites the file. As in SQLite,
+/// not inside a transaction.
+fn vacuum(session: &Session) -> SqlResult<Output> {
+    if session.in_transaction() {
+        return Err(SqlError::execution("cannot VACUUM from within a transaction"));
+    }
+    session.database().vacuum()?;
+    Ok(Output::Done("VACUUM".into()))
+}
+
+/// Runs one non-transaction-control statement in `txn`.
+pub(crate) fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
+    run_in_with(txn, stmt, &CancelFlag::default())
+}
+
 /// Runs one non-transaction-control statement in `txn`; `cancel` stops a query.
-fn run_in(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlResult<Output> {
+fn run_in_with(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlResult<Output> {
     match stmt {
         Statement::Query(q) => {
             let bq = Binder::new(txn).bind_query(q)?;
@@ -99,6 +122,9 @@ fn run_in(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlResult
         Statement::CreateTable(c) => ddl::create_table(txn, c),
         Statement::CreateView(v) => ddl::create_view(txn, v),
         Statement::CreateIndex(c) => ddl::create_index(txn, c),
+        Statement::AlterTable(a) => crate::alter::alter_table(txn, a),
+        Statement::CreateTrigger(t) => crate::triggers::create(txn, t),
+        Statement::DropTrigger(d) => crate::triggers::drop(txn, d),
         Statement::Drop { object_type, if_exists, names, .. } => {
             ddl::drop(txn, object_type, *if_exists, names)
         }
@@ -126,6 +152,36 @@ fn run_in(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlResult
     }
 }
 
+impl NativeEngine {
+    /// `REINDEX [name]` (SQLite), which sqlparser does not know: accepted
+    /// when the name is a table or an index (llkv's indexes need no rebuild).
+    fn reindex(&self, sql: &str) -> SqlResult<Option<Output>> {
+        let text = sql.trim().trim_end_matches(';').trim();
+        let mut words = text.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("REINDEX")) {
+            return Ok(None);
+        }
+        let name = match (words.next(), words.next()) {
+            (None, _) => None,
+            (Some(n), None) => Some(n.trim_matches('"').to_ascii_lowercase()),
+            _ => return Err(SqlError::plan(format!("unsupported statement: {text}"))),
+        };
+        let st = self.session.statement_txn();
+        let r = match &name {
+            Some(n)
+                if st.txn.table(n).map_err(SqlError::from)?.is_none()
+                    && st.txn.property(&format!("index.{n}")).is_none() =>
+            {
+                Err(SqlError::plan(format!("unable to identify the object to be reindexed: {n}")))
+            }
+            _ => Ok(Output::Done("REINDEX".into())),
+        };
+        st.finish(r.map_err(|e| llkv_mvcc::Error::TransactionState(e.message)))
+            .map_err(Into::into)
+            .map(Some)
+    }
+}
+
 impl Engine for NativeEngine {
     fn route(&self) -> &'static str {
         "native"
@@ -136,11 +192,20 @@ impl Engine for NativeEngine {
     }
 
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
+        if let Some(out) = self.reindex(sql)? {
+            return Ok(vec![out]);
+        }
         let stmts = parse_sql(sql)?;
         let mut out = Vec::with_capacity(stmts.len());
-        for s in &stmts {
+        for mut s in stmts {
             self.cancel.check()?;
-            out.push(self.run_one(s)?);
+            if let Statement::Set(ast::Set::SingleAssignment { variable, values, .. }) = &s {
+                self.settings.set(variable, values)?;
+                out.push(Output::Done("SET".into()));
+                continue;
+            }
+            self.settings.apply(&mut s);
+            out.push(self.run_one(&s)?);
         }
         Ok(out)
     }

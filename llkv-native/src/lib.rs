@@ -22,8 +22,12 @@
 //! # Ok::<(), llkv_sql::SqlError>(())
 //! ```
 
+mod alter;
 mod binder;
+mod check;
+pub mod columnar;
 mod convert;
+mod dates;
 mod ddl;
 mod dml;
 mod engine;
@@ -35,6 +39,8 @@ mod like;
 mod parse;
 pub mod plan;
 mod planner;
+mod settings;
+mod triggers;
 pub mod value;
 
 pub use engine::NativeEngine;

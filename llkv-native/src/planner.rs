@@ -21,16 +21,32 @@ use std::sync::Arc;
 pub fn push_down(plan: Plan, conjuncts: &[Expr]) -> Plan {
     match plan {
         Plan::Scan { table, mut predicates } => {
-            for c in conjuncts {
-                if let Some(p) =
-                    to_predicate(c, &|i| table.meta.columns.get(i).map(|c| c.data_type.clone()))
-                {
-                    predicates.push(p);
-                }
-            }
+            predicates.extend(predicates_for(&table.meta, conjuncts));
             Plan::Scan { table, predicates }
         }
         other => other,
+    }
+}
+
+/// The store predicates implied by the pushable `conjuncts` over the columns
+/// of a table with definition `meta` (row = the table's columns in order).
+/// Every row the conjuncts accept satisfies them, so a scan may apply them
+/// (and an index may answer them) before the full filter runs.
+pub fn predicates_for(meta: &llkv_store::TableMeta, conjuncts: &[Expr]) -> Vec<Predicate> {
+    conjuncts
+        .iter()
+        .filter_map(|c| to_predicate(c, &|i| meta.columns.get(i).map(|c| c.data_type.clone())))
+        .collect()
+}
+
+/// Splits a bound predicate into its AND-ed conjuncts.
+pub fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Binary(BinOp::And, a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other.clone()),
     }
 }
 
@@ -76,6 +92,26 @@ fn to_predicate(e: &Expr, col_type: &dyn Fn(usize) -> Option<DataType>) -> Optio
                 }
                 _ => None,
             }
+        }
+        Expr::InList { expr, list, negated: false } if !list.is_empty() => {
+            let Expr::Column(c) = expr.as_ref() else { return None };
+            let t = col_type(*c)?;
+            // Every item must have the column's class: another class may still
+            // compare equal under SQLite's rules (5 = 5.0), so it cannot be left out.
+            let mut items = Vec::with_capacity(list.len());
+            for e in list {
+                match e {
+                    Expr::Literal(Value::Null) => {}
+                    Expr::Literal(v) => items.push(scalar(v, &t)?),
+                    _ => return None,
+                }
+            }
+            if items.is_empty() {
+                return None;
+            }
+            let refs: Vec<&dyn arrow::array::Array> = items.iter().map(|a| a.as_ref()).collect();
+            let values = arrow::compute::concat(&refs).ok()?;
+            Some(Predicate::InList { column: *c, values })
         }
         Expr::IsNull(x, negated) => match x.as_ref() {
             Expr::Column(c) if *negated => Some(Predicate::IsNotNull { column: *c }),

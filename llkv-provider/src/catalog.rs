@@ -5,6 +5,7 @@ use crate::ddl::meta_from_provider;
 use crate::error::wrap_error;
 use crate::factory::{LLKV_FILE_TYPE, LlkvTableFactory};
 use crate::planner::LlkvQueryPlanner;
+use crate::rewrite::LlkvDmlRewrite;
 use crate::table::LlkvTable;
 use crate::types::LlkvTypePlanner;
 use datafusion::catalog::view::ViewTable;
@@ -93,6 +94,7 @@ impl LlkvCatalog {
             .with_catalog_list(catalogs)
             .with_type_planner(Arc::new(LlkvTypePlanner))
             .with_table_factory(LLKV_FILE_TYPE.to_string(), Arc::new(LlkvTableFactory))
+            .with_analyzer_rule(Arc::new(LlkvDmlRewrite))
             .with_query_planner(Arc::new(LlkvQueryPlanner::new(Arc::clone(self.session()))))
     }
 
@@ -280,7 +282,16 @@ impl SchemaProvider for LlkvSchema {
             }
             Err(e) => return Err(wrap_error(e)),
         };
-        let result = st.txn.drop_table(name);
+        // The table's indexes go with it (as in SQLite): their names become free.
+        let result = st.txn.drop_table(name).and_then(|()| {
+            for (key, def) in st.txn.properties_with_prefix("index.") {
+                let def = def.strip_prefix("UNIQUE ").unwrap_or(&def);
+                if def.split('(').next() == Some(name) {
+                    st.txn.set_property(&key, None)?;
+                }
+            }
+            Ok(())
+        });
         st.finish(result).map_err(wrap_error)?;
         Ok(Some(self.provider(handle.meta)))
     }

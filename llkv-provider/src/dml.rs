@@ -7,7 +7,7 @@
 
 use crate::error::wrap_error;
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array,
+    Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array, UInt64Array,
 };
 use datafusion::arrow::compute::{and, concat_batches, filter_record_batch, prep_null_mask_filter};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -52,6 +52,13 @@ pub enum DmlOp {
         /// New value of each assigned column (by index), over the old row.
         assignments: Vec<(usize, Arc<dyn PhysicalExpr>)>,
     },
+    /// Deletes the rows whose ids the input's first column holds (a
+    /// DELETE planned as a query for the row ids, see `crate::rewrite`).
+    DeleteRows,
+    /// Replaces rows: each input row is a row id followed by the new values
+    /// of every column (an UPDATE planned as a query, see `crate::rewrite`).
+    /// A row id met again (UPDATE … FROM matching a row twice) keeps its first values.
+    UpdateRows,
     /// Deletes every row.
     Truncate,
     /// Changes nothing (a DELETE/UPDATE whose WHERE is constant false).
@@ -64,6 +71,8 @@ impl DmlOp {
             DmlOp::Insert => "INSERT",
             DmlOp::Delete { .. } => "DELETE",
             DmlOp::Update { .. } => "UPDATE",
+            DmlOp::DeleteRows => "DELETE ROWS",
+            DmlOp::UpdateRows => "UPDATE ROWS",
             DmlOp::Truncate => "TRUNCATE",
             DmlOp::Nothing => "NOTHING",
         }
@@ -259,6 +268,25 @@ async fn run(
             .await
         }
         DmlOp::Truncate => blocking(move || txn.truncate(&handle).map_err(wrap_error)).await,
+        DmlOp::DeleteRows | DmlOp::UpdateRows => {
+            let Some(input) = input else {
+                return datafusion::common::internal_err!("a row change without input");
+            };
+            let schema = input.schema();
+            // Read every row to change before changing any: the input may read
+            // the table itself (a subquery), and must see it unchanged.
+            let mut stream = execute_stream(input, context)?;
+            let mut batches = Vec::new();
+            while let Some(b) = stream.next().await {
+                batches.push(b?);
+            }
+            let update = matches!(op, DmlOp::UpdateRows);
+            blocking(move || {
+                let all = concat_batches(&schema, &batches)?;
+                change_rows(&txn, &handle, &all, update)
+            })
+            .await
+        }
         DmlOp::Delete { filters, predicates, .. } => {
             blocking(move || {
                 let (ids, _) = matching(&txn, &handle, &filters, predicates)?;
@@ -290,6 +318,54 @@ async fn run(
             .await
         }
     }
+}
+
+/// Deletes (or, with `update`, replaces) the rows listed in `rows`: a row-id
+/// column, then for an update the new value of every column.
+fn change_rows(
+    txn: &Transaction,
+    handle: &TableHandle,
+    rows: &RecordBatch,
+    update: bool,
+) -> Result<u64> {
+    let Some(ids) = rows.columns().first().and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+    else {
+        return datafusion::common::internal_err!("a row change needs row ids first");
+    };
+    // The first occurrence of each id, in input order.
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let keep: Vec<u32> = (0..ids.len())
+        .filter(|&i| ids.is_valid(i) && seen.insert(ids.value(i)))
+        .map(|i| i as u32)
+        .collect();
+    let picked: Vec<u64> = keep.iter().map(|&i| ids.value(i as usize)).collect();
+    if picked.is_empty() {
+        return Ok(0);
+    }
+    if !update {
+        return txn.delete(handle, &picked).map_err(wrap_error);
+    }
+    let user = handle.meta.columns.len();
+    if rows.num_columns() != user + 1 {
+        return datafusion::common::internal_err!(
+            "an update of {} needs {user} new values per row, not {}",
+            handle.name,
+            rows.num_columns() - 1
+        );
+    }
+    let take = UInt32Array::from(keep);
+    let cols: Vec<ArrayRef> = rows.columns()[1..]
+        .iter()
+        .map(|c| datafusion::arrow::compute::take(c.as_ref(), &take, None))
+        .collect::<Result<_, _>>()?;
+    let fields: Vec<Field> = cols
+        .iter()
+        .zip(handle.meta.columns.iter())
+        .map(|(c, m)| Field::new(&m.name, c.data_type().clone(), true))
+        .collect();
+    let opts = RecordBatchOptions::new().with_row_count(Some(picked.len()));
+    let new_rows = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), cols, &opts)?;
+    txn.update(handle, &picked, &new_rows).map_err(wrap_error)
 }
 
 /// Runs store work off the async runtime.

@@ -55,7 +55,11 @@ impl DataFusionEngine {
     }
 
     /// Runs one parsed statement.
-    fn run(&self, stmt: Statement) -> SqlResult<Output> {
+    fn run(&self, mut stmt: Statement) -> SqlResult<Output> {
+        if crate::duckdb_syntax::ignored_setting(&stmt) {
+            return Ok(Output::Done("SET".into()));
+        }
+        crate::duckdb_syntax::duckdb_syntax(&mut stmt);
         if let Statement::Statement(s) = &stmt {
             match s.as_ref() {
                 SqlStatement::StartTransaction { .. } => {
@@ -69,6 +73,16 @@ impl DataFusionEngine {
                 SqlStatement::Rollback { .. } => {
                     self.session().rollback()?;
                     return Ok(Output::Done("ROLLBACK".into()));
+                }
+                // DataFusion has no VACUUM; the whole database is vacuumed
+                // (any table name or option is accepted), as in SQLite not
+                // inside a transaction.
+                SqlStatement::Vacuum(_) => {
+                    if self.session().in_transaction() {
+                        return Err(SqlError::execution("cannot VACUUM from within a transaction"));
+                    }
+                    self.session().database().vacuum()?;
+                    return Ok(Output::Done("VACUUM".into()));
                 }
                 _ => {}
             }
@@ -141,6 +155,23 @@ impl DataFusionEngine {
                 return Err(llkv_mvcc::Error::TransactionState(format!(
                     "index {name} already exists"
                 )));
+            }
+            if ci.unique {
+                let Some(h) = st.txn.table(&table)? else {
+                    return Err(llkv_mvcc::Error::NoSuchTable(table.clone()));
+                };
+                let cols = llkv_mvcc::parse_index_def(&format!("{table}({})", columns.join(",")))
+                    .map(|(_, _, names)| names)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|n| h.meta.columns.iter().position(|c| c.name.eq_ignore_ascii_case(n)))
+                    .collect::<Option<Vec<usize>>>()
+                    .ok_or_else(|| {
+                        llkv_mvcc::Error::TransactionState(format!(
+                            "index {name}: no such column in table {table}"
+                        ))
+                    })?;
+                llkv_mvcc::check_no_duplicates(&st.txn, &h, &cols)?;
             }
             let unique = if ci.unique { "UNIQUE " } else { "" };
             st.txn.set_property(&key, Some(format!("{unique}{table}({})", columns.join(", "))))

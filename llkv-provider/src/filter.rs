@@ -3,12 +3,17 @@
 //! Only `column <op> literal` (either side), `BETWEEN`, `IN (literals)` and
 //! `IS [NOT] NULL` on a plain column translate, and only when every literal
 //! has exactly the column's type: the store then evaluates them with the same
-//! Arrow kernels DataFusion uses. The provider still reports them `Inexact`, so
-//! DataFusion re-applies every filter above the scan.
+//! Arrow comparison kernels DataFusion's own filter uses, and a row whose
+//! predicate is NULL is dropped, as WHERE drops it. Such filters are pushed
+//! `Exact` (DataFusion removes its own filter and may pass a LIMIT down);
+//! the one exception is `IN` on a float column, whose NaN and signed-zero
+//! matching could differ from DataFusion's set-based `IN` (pushed `Inexact`).
 
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, Schema};
-use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, expr::InList};
+use datafusion::logical_expr::{
+    Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown, expr::InList,
+};
 use datafusion::scalar::ScalarValue;
 use llkv_store::{CmpOp, Predicate};
 
@@ -62,6 +67,23 @@ pub(crate) fn to_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
     }
 }
 
+/// How `expr` can be pushed into a scan of a table with `schema`.
+pub(crate) fn pushdown(expr: &Expr, schema: &Schema) -> TableProviderFilterPushDown {
+    match to_predicate(expr, schema) {
+        None => TableProviderFilterPushDown::Unsupported,
+        Some(p) if is_exact(&p, schema) => TableProviderFilterPushDown::Exact,
+        Some(_) => TableProviderFilterPushDown::Inexact,
+    }
+}
+
+/// Whether the store applies `p` exactly as DataFusion's filter would.
+fn is_exact(p: &Predicate, schema: &Schema) -> bool {
+    match p {
+        Predicate::InList { column, .. } => !schema.field(*column).data_type().is_floating(),
+        _ => true,
+    }
+}
+
 /// Translates every filter that can be; returns the predicates and a display
 /// form of each translated filter.
 pub(crate) fn to_predicates(filters: &[Expr], schema: &Schema) -> (Vec<Predicate>, Vec<String>) {
@@ -69,8 +91,11 @@ pub(crate) fn to_predicates(filters: &[Expr], schema: &Schema) -> (Vec<Predicate
     let mut shown = Vec::new();
     for f in filters {
         if let Some(p) = to_predicate(f, schema) {
+            shown.push(match is_exact(&p, schema) {
+                true => f.to_string(),
+                false => format!("{f} (inexact)"),
+            });
             out.push(p);
-            shown.push(f.to_string());
         }
     }
     (out, shown)
@@ -157,5 +182,25 @@ mod tests {
         assert!(to_predicate(&col("a").gt(lit(1.5f64)), &s).is_none());
         assert!(to_predicate(&col("a").in_list(vec![lit(1i64)], true), &s).is_none());
         assert!(to_predicate(&col("a").gt(lit(1i64)).or(col("a").lt(lit(0i64))), &s).is_none());
+    }
+
+    #[test]
+    fn only_float_in_lists_are_inexact() {
+        let s = Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("f", DataType::Float64, true),
+        ]);
+        let exact = TableProviderFilterPushDown::Exact;
+        assert_eq!(pushdown(&col("a").eq(lit(1i64)), &s), exact);
+        assert_eq!(pushdown(&col("f").lt(lit(1.5f64)), &s), exact);
+        assert_eq!(pushdown(&col("a").in_list(vec![lit(1i64), lit(2i64)], false), &s), exact);
+        assert_eq!(
+            pushdown(&col("f").in_list(vec![lit(1.0f64), lit(2.0f64)], false), &s),
+            TableProviderFilterPushDown::Inexact
+        );
+        assert_eq!(
+            pushdown(&col("a").gt(lit(1i64)).or(col("a").lt(lit(0i64))), &s),
+            TableProviderFilterPushDown::Unsupported
+        );
     }
 }

@@ -9,6 +9,8 @@
 //!        │                     │                                   │ scan ─────► LlkvScanExec ─► PreparedScan (rayon)
 //!        │                     └─ register_table / deregister_table│ insert_into / delete_from /
 //!        │                        = CREATE TABLE / DROP TABLE      │ update / truncate ─► LlkvDmlExec
+//!        ├─ LlkvDmlRewrite (analyzer rule): DELETE/UPDATE whose WHERE DataFusion cannot pass
+//!        │  whole (subqueries, UPDATE … FROM, LIMIT) become a row-id query ─► LlkvRowSink
 //!        └─ LlkvQueryPlanner: one llkv transaction per statement (the session's explicit one
 //!           after BEGIN), and the guard against DELETE/UPDATE filters DataFusion cannot pass on
 //! ```
@@ -35,12 +37,15 @@
 mod catalog;
 mod ddl;
 mod dml;
+mod duckdb_syntax;
 mod engine;
 mod error;
 mod factory;
 mod filter;
 mod planner;
+mod rewrite;
 mod scan;
+mod sink;
 mod table;
 mod types;
 
@@ -50,6 +55,7 @@ pub use engine::DataFusionEngine;
 pub use error::{to_sql_error, wrap_error};
 pub use factory::{LLKV_FILE_TYPE, LlkvTableFactory};
 pub use planner::LlkvQueryPlanner;
+pub use rewrite::LlkvDmlRewrite;
 pub use scan::{LlkvScanExec, LlkvScanStream};
 pub use table::LlkvTable;
 pub use types::LlkvTypePlanner;

@@ -10,8 +10,11 @@
 //! It also guards `DELETE` and `UPDATE`: DataFusion passes providers only the
 //! WHERE conjuncts it can extract, dropping subqueries and LIMIT, and folds a
 //! constant-false WHERE into an empty input that would reach the provider as
-//! "no filter". The planner refuses the first two with a clear error and marks
-//! the third so that the statement changes nothing.
+//! "no filter". [`crate::LlkvDmlRewrite`] turns statements with subqueries or
+//! LIMIT into row-id queries before they get here; should one still reach the
+//! provider hooks (a context without the rule), the planner refuses it with a
+//! clear error. A constant-false WHERE is marked so that the statement changes
+//! nothing.
 
 use crate::table::LlkvTable;
 use datafusion::catalog::Session as DfSession;
@@ -19,7 +22,6 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::DefaultTableSource;
 use datafusion::error::Result;
 use datafusion::execution::context::{QueryPlanner, SessionState};
-use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{DmlStatement, LogicalPlan, WriteOp};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
@@ -90,7 +92,9 @@ impl QueryPlanner for LlkvQueryPlanner {
         let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
             return datafusion::common::internal_err!("llkv planner needs a SessionState");
         };
-        let mut state = SessionStateBuilder::new_from_existing(state.clone()).build();
+        // A plain clone (not a rebuild through SessionStateBuilder, which
+        // re-registers every function): planning overhead counts for short queries.
+        let mut state = state.clone();
         state.config_mut().set_extension(Arc::new(scope));
         DefaultPhysicalPlanner::default().create_physical_plan(logical_plan, &state).await
     }

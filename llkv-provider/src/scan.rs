@@ -26,8 +26,10 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     ReplaceChildrenOptions, Statistics, StatisticsArgs,
 };
+use datafusion::scalar::ScalarValue;
 use futures::Stream;
 use llkv_mvcc::{PreparedScan, Transaction};
+use llkv_store::ScanSummary;
 use parking_lot::Mutex;
 use std::fmt;
 use std::ops::Range;
@@ -52,6 +54,8 @@ pub struct LlkvScanExec {
     schema: SchemaRef,
     /// Segment range of each partition.
     ranges: Vec<Range<usize>>,
+    /// The partition count asked for (kept for [`ExecutionPlan::with_fetch`]).
+    target_partitions: usize,
     properties: Arc<PlanProperties>,
 }
 
@@ -69,7 +73,9 @@ impl fmt::Debug for LlkvScanExec {
 
 impl LlkvScanExec {
     /// A scan node over `scan` producing batches of `schema` (the projected
-    /// table schema) in up to `target_partitions` partitions.
+    /// table schema) in up to `target_partitions` partitions. With a `limit`
+    /// the scan has one partition that reads segments in growing windows and
+    /// stops once it has `limit` rows.
     pub fn new(
         scan: PreparedScan,
         txn: Arc<Transaction>,
@@ -79,8 +85,38 @@ impl LlkvScanExec {
         limit: Option<usize>,
         target_partitions: usize,
     ) -> Self {
+        let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+        Self::build(
+            Arc::new(scan),
+            txn,
+            table.into(),
+            columns,
+            filters,
+            limit,
+            schema,
+            target_partitions,
+        )
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "private constructor shared by new and with_fetch"
+    )]
+    fn build(
+        scan: Arc<PreparedScan>,
+        txn: Arc<Transaction>,
+        table: String,
+        columns: Vec<String>,
+        filters: Vec<String>,
+        limit: Option<usize>,
+        schema: SchemaRef,
+        target_partitions: usize,
+    ) -> Self {
         let segments = scan.segment_count();
-        let parts = target_partitions.clamp(1, segments.max(1));
+        let parts = match limit {
+            Some(_) => 1,
+            None => target_partitions.clamp(1, segments.max(1)),
+        };
         let ranges =
             (0..parts).map(|p| (p * segments / parts)..((p + 1) * segments / parts)).collect();
         let properties = PlanProperties::new(
@@ -89,16 +125,16 @@ impl LlkvScanExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
-        let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
         Self {
-            scan: Arc::new(scan),
+            scan,
             txn,
-            table: table.into(),
+            table,
             columns,
             filters,
             limit,
             schema,
             ranges,
+            target_partitions,
             properties: Arc::new(properties),
         }
     }
@@ -135,6 +171,9 @@ impl DisplayAs for LlkvScanExec {
         )?;
         if !self.filters.is_empty() {
             write!(f, ", filters=[{}]", self.filters.join(", "))?;
+        }
+        if let Some(index) = self.scan.index_used() {
+            write!(f, ", index={index}")?;
         }
         if let Some(l) = self.limit {
             write!(f, ", limit={l}")?;
@@ -182,35 +221,49 @@ impl ExecutionPlan for LlkvScanExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    /// Row counts from segment metadata, always `Inexact`: filters and the
-    /// snapshot's visibility rules are not applied to them.
+    /// Row count, null counts and bounds from segment statistics, `Exact`
+    /// only where they are exact for this snapshot (see
+    /// [`llkv_store::ScanSummary`]): no pushed filter, every row version's
+    /// visibility provable from statistics, no pending delete in a counted
+    /// segment. Float bounds stay `Inexact` (NaN and signed zeros).
     fn statistics_from_inputs(
         &self,
         _input_stats: &[Arc<Statistics>],
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
-        let mut stats = Statistics::new_unknown(&self.schema);
-        let rows = match args.partition() {
-            None => self.scan.estimated_rows(),
+        let summary = match args.partition() {
+            None => self.scan.summary(0..self.scan.segment_count(), true),
             Some(p) => {
-                let local: u64 = if p + 1 == self.ranges.len() {
-                    self.scan.local_batches().iter().map(|b| b.num_rows() as u64).sum()
-                } else {
-                    0
-                };
                 let segs = self.ranges.get(p).cloned().unwrap_or_default();
-                let stored: u64 = self.scan.table_data().map_or(0, |t| {
-                    t.segments.get(segs).map_or(0, |s| s.iter().map(|s| s.live_rows()).sum())
-                });
-                stored + local
+                self.scan.summary(segs, p + 1 == self.ranges.len())
             }
         };
-        let rows = usize::try_from(rows).unwrap_or(usize::MAX);
-        stats.num_rows = match self.limit {
-            Some(l) => Precision::Inexact(rows.min(l)),
-            None => Precision::Inexact(rows),
+        Ok(Arc::new(statistics_of(&summary, &self.schema, self.limit)))
+    }
+
+    fn supports_limit_pushdown(&self) -> bool {
+        false
+    }
+
+    fn with_fetch(&self, limit: Option<usize>) -> Option<Arc<dyn ExecutionPlan>> {
+        let limit = match (limit, self.limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
-        Ok(Arc::new(stats))
+        Some(Arc::new(Self::build(
+            Arc::clone(&self.scan),
+            Arc::clone(&self.txn),
+            self.table.clone(),
+            self.columns.clone(),
+            self.filters.clone(),
+            limit,
+            Arc::clone(&self.schema),
+            self.target_partitions,
+        )))
+    }
+
+    fn fetch(&self) -> Option<usize> {
+        self.limit
     }
 
     fn execute(
@@ -226,12 +279,17 @@ impl ExecutionPlan for LlkvScanExec {
         };
         let last = partition + 1 == self.ranges.len();
         let scan = Arc::clone(&self.scan);
+        let limit = self.limit;
         let mut builder = RecordBatchReceiverStream::builder(self.schema(), CHANNEL_CAPACITY);
         let tx = builder.tx();
         builder.spawn_blocking(move || {
-            let window = (rayon::current_num_threads() / 2).max(1);
+            let full = (rayon::current_num_threads() / 2).max(1);
+            // With a limit, read one segment first and widen the window while
+            // rows are still missing.
+            let mut window = if limit.is_some() { 1 } else { full };
+            let mut remaining = limit.unwrap_or(usize::MAX);
             let mut start = range.start;
-            while start < range.end {
+            while start < range.end && remaining > 0 {
                 let end = (start + window).min(range.end);
                 let read: Mutex<Vec<(usize, RecordBatch)>> = Mutex::new(Vec::new());
                 scan.run_segments(start..end, |i, b| {
@@ -242,14 +300,23 @@ impl ExecutionPlan for LlkvScanExec {
                 let mut read = read.into_inner();
                 read.sort_by_key(|(i, _)| *i);
                 for (_, b) in read {
+                    if remaining == 0 {
+                        break;
+                    }
+                    remaining = remaining.saturating_sub(b.num_rows());
                     if tx.blocking_send(Ok(b)).is_err() {
                         return Ok(());
                     }
                 }
                 start = end;
+                window = (window * 2).min(full.max(1) * 4);
             }
             if last {
                 for b in scan.local_batches() {
+                    if remaining == 0 {
+                        break;
+                    }
+                    remaining = remaining.saturating_sub(b.num_rows());
                     if tx.blocking_send(Ok(b.clone())).is_err() {
                         return Ok(());
                     }
@@ -294,9 +361,12 @@ impl Stream for LlkvScanStream {
             return Poll::Ready(None);
         }
         match self.inner.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(batch))) => {
+            Poll::Ready(Some(Ok(mut batch))) => {
                 if let Some(r) = self.remaining.as_mut() {
-                    *r = r.saturating_sub(batch.num_rows());
+                    if batch.num_rows() > *r {
+                        batch = batch.slice(0, *r);
+                    }
+                    *r -= batch.num_rows();
                 }
                 Poll::Ready(Some(self.conform(batch)))
             }
@@ -309,4 +379,39 @@ impl RecordBatchStream for LlkvScanStream {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
     }
+}
+
+/// DataFusion statistics of a scan returning `schema` from what segment
+/// statistics say, capped by a pushed `limit`.
+fn statistics_of(summary: &ScanSummary, schema: &SchemaRef, limit: Option<usize>) -> Statistics {
+    let count = |f: &llkv_store::Figure| {
+        let v = usize::try_from(f.value).unwrap_or(usize::MAX);
+        if f.exact { Precision::Exact(v) } else { Precision::Inexact(v) }
+    };
+    let mut stats = Statistics::new_unknown(schema);
+    let mut rows = count(&summary.rows);
+    let mut values_exact = true;
+    if let Some(l) = limit {
+        values_exact = rows.get_value().is_some_and(|&r| r <= l);
+        rows = rows.min(&Precision::Exact(l));
+    }
+    stats.num_rows = rows;
+    for ((cs, c), field) in
+        stats.column_statistics.iter_mut().zip(&summary.columns).zip(schema.fields())
+    {
+        let null_count = count(&c.null_count);
+        cs.null_count = if values_exact { null_count } else { null_count.to_inexact() };
+        let exact = values_exact && c.bounds_exact && !field.data_type().is_floating();
+        let bound = |v: &Option<datafusion::arrow::array::ArrayRef>| match v
+            .as_ref()
+            .and_then(|a| ScalarValue::try_from_array(a.as_ref(), 0).ok())
+        {
+            Some(s) if exact => Precision::Exact(s),
+            Some(s) => Precision::Inexact(s),
+            None => Precision::Absent,
+        };
+        cs.min_value = bound(&c.min);
+        cs.max_value = bound(&c.max);
+    }
+    stats
 }

@@ -3,18 +3,18 @@
 use crate::ddl::{constraints_of, defaults_of};
 use crate::dml::{DmlOp, LlkvDmlExec};
 use crate::error::wrap_error;
-use crate::filter::{to_predicate, to_predicates};
+use crate::filter::{pushdown, to_predicates};
 use crate::planner::{scope_of, statement_txn};
 use crate::scan::LlkvScanExec;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session as DfSession, TableProvider};
-use datafusion::common::{Constraints, DFSchema, not_impl_err, plan_err};
+use datafusion::common::{Constraints, DFSchema, internal_err, not_impl_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
 use llkv_mvcc::Session;
-use llkv_store::{Predicate, ScanRequest, TableMeta};
+use llkv_store::{Predicate, ROW_ID_COLUMN, ScanRequest, TableMeta};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,7 +27,10 @@ type CompiledFilters = (Vec<Arc<dyn PhysicalExpr>>, Vec<Predicate>, Vec<String>)
 pub struct LlkvTable {
     session: Arc<Session>,
     meta: Arc<TableMeta>,
+    /// The table's columns, plus [`ROW_ID_COLUMN`] for [`LlkvTable::with_row_id_column`].
     schema: SchemaRef,
+    /// The table's columns (what filters may refer to).
+    user_schema: SchemaRef,
     constraints: Constraints,
     defaults: HashMap<String, Expr>,
 }
@@ -37,10 +40,28 @@ impl LlkvTable {
     pub fn new(session: Arc<Session>, meta: Arc<TableMeta>) -> Self {
         Self {
             schema: meta.schema(),
+            user_schema: meta.schema(),
             constraints: constraints_of(&meta),
             defaults: defaults_of(&meta),
             session,
             meta,
+        }
+    }
+
+    /// The table with each row's id as an extra last column [`ROW_ID_COLUMN`]:
+    /// the scan of the target of a DELETE or UPDATE that llkv plans as
+    /// "find the row ids, then change those rows" (see `crate::rewrite`).
+    pub(crate) fn with_row_id_column(&self) -> Self {
+        let mut fields: Vec<Field> =
+            self.user_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new(ROW_ID_COLUMN, DataType::UInt64, false));
+        Self {
+            session: Arc::clone(&self.session),
+            meta: Arc::clone(&self.meta),
+            schema: Arc::new(Schema::new(fields)),
+            user_schema: Arc::clone(&self.user_schema),
+            constraints: Constraints::default(),
+            defaults: HashMap::new(),
         }
     }
 
@@ -60,7 +81,7 @@ impl LlkvTable {
     }
 
     fn df_schema(&self) -> Result<DFSchema> {
-        DFSchema::try_from(Arc::clone(&self.schema))
+        DFSchema::try_from(Arc::clone(&self.user_schema))
     }
 
     /// Compiles a DELETE/UPDATE WHERE clause: the physical conjuncts, those of
@@ -127,9 +148,21 @@ impl TableProvider for LlkvTable {
             .ok_or_else(|| wrap_error(llkv_mvcc::Error::NoSuchTable(self.meta.name.clone())))?;
         let projection: Vec<usize> =
             projection.cloned().unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-        let (predicates, shown) = to_predicates(filters, &self.schema);
-        let req =
-            ScanRequest { projection: Some(projection.clone()), predicates, ..Default::default() };
+        // Index `user` is the row-id column of `with_row_id_column`; the store
+        // appends it after the projected columns.
+        let user = self.user_schema.fields().len();
+        let with_row_ids = projection.contains(&user);
+        if with_row_ids && projection.last() != Some(&user) {
+            return internal_err!("the row-id column of {} must be projected last", self.name());
+        }
+        let columns: Vec<usize> = projection.iter().copied().filter(|&i| i < user).collect();
+        let (predicates, shown) = to_predicates(filters, &self.user_schema);
+        let req = ScanRequest {
+            projection: Some(columns),
+            predicates,
+            with_row_ids,
+            ..Default::default()
+        };
         let prepared = st.txn.prepare_scan(&handle, &req).map_err(wrap_error)?;
         let schema = Arc::new(self.schema.project(&projection)?);
         Ok(Arc::new(LlkvScanExec::new(
@@ -147,13 +180,8 @@ impl TableProvider for LlkvTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|f| match to_predicate(f, &self.schema) {
-                Some(_) => TableProviderFilterPushDown::Inexact,
-                None => TableProviderFilterPushDown::Unsupported,
-            })
-            .collect())
+        let r: Vec<_> = filters.iter().map(|f| pushdown(f, &self.schema)).collect();
+        Ok(r)
     }
 
     async fn insert_into(

@@ -85,6 +85,19 @@ fn drop_table_removes_the_table_and_if_exists_tolerates_absence() {
 }
 
 #[test]
+fn drop_table_drops_its_indexes_and_only_those() {
+    let mut e = engine();
+    people(&mut e);
+    run(&mut e, "CREATE INDEX idx_city ON city (id)");
+    run(&mut e, "CREATE INDEX idx_person ON person (city)");
+    run(&mut e, "DROP TABLE city");
+    run(&mut e, "CREATE TABLE city (id INTEGER, name TEXT)");
+    // The index name is free again; the other table's index is still there.
+    run(&mut e, "CREATE INDEX idx_city ON city (id)");
+    assert!(e.execute("CREATE INDEX idx_person ON person (id)").is_err());
+}
+
+#[test]
 fn create_table_as_select_copies_the_rows() {
     let mut e = engine();
     people(&mut e);

@@ -84,15 +84,14 @@ pub fn encode(array: &dyn Array) -> Result<Vec<u8>> {
     if !is_storable(array.data_type()) {
         return Err(Error::Invalid(format!("cannot store a column of type {}", array.data_type())));
     }
-    // Sliced input is normalized to offset 0 so that buffers start at their first byte.
-    let owned;
-    let data = if array.offset() != 0 {
+    // Sliced input is normalized to offset 0 so that buffers start at their
+    // first byte and hold only the slice's values (a slice of a string array
+    // shares its parent's whole value buffer).
+    let mut owned = array.to_data();
+    if !is_tight(&owned) {
         owned = unsliced(array);
-        &owned
-    } else {
-        owned = array.to_data();
-        &owned
-    };
+    }
+    let data = &owned;
     let validity: Option<Buffer> =
         data.nulls().filter(|n| n.null_count() > 0).map(|n| n.inner().sliced());
     let buffers: Vec<&Buffer> = data.buffers().iter().collect();
@@ -121,6 +120,29 @@ pub fn encode(array: &dyn Array) -> Result<Vec<u8>> {
     let sum = blob_checksum(&out);
     out[CHECKSUM_AT..CHECKSUM_AT + 8].copy_from_slice(&sum.to_le_bytes());
     Ok(out)
+}
+
+/// Whether `data` starts at offset 0 and its buffers hold nothing beyond its
+/// own values. Fixed-width slices are (their buffers are sliced); a slice of
+/// a variable-width array keeps its parent's whole value buffer, and its
+/// offsets need not start at 0.
+fn is_tight(data: &ArrayData) -> bool {
+    fn offsets_tight<O: arrow::datatypes::ArrowNativeType>(data: &ArrayData) -> bool {
+        let offsets = data.buffer::<O>(0);
+        let values = data.buffers().get(1).map_or(0, Buffer::len);
+        match (offsets.first(), offsets.get(data.len())) {
+            (Some(first), Some(last)) => first.as_usize() == 0 && last.as_usize() == values,
+            _ => values == 0,
+        }
+    }
+    if data.offset() != 0 {
+        return false;
+    }
+    match data.data_type() {
+        DataType::Utf8 | DataType::Binary => offsets_tight::<i32>(data),
+        DataType::LargeUtf8 | DataType::LargeBinary => offsets_tight::<i64>(data),
+        _ => true,
+    }
 }
 
 /// A copy of `array` whose data starts at offset 0.
@@ -178,6 +200,19 @@ pub fn verify(blob: &[u8]) -> Result<()> {
 /// # Errors
 /// [`Error::Corrupt`] when the blob does not describe a valid array of `dt`.
 pub fn decode(blob: &Buffer, dt: &DataType) -> Result<ArrayRef> {
+    let (rows, nulls, buffers) = decode_parts(blob)?;
+    let data = ArrayData::builder(storage_type(dt))
+        .len(rows)
+        .nulls(nulls)
+        .buffers(buffers)
+        .build()
+        .map_err(|e| Error::Corrupt(format!("column chunk does not match its type {dt}: {e}")))?;
+    Ok(make_array(data))
+}
+
+/// A chunk's row count, validity and data buffers (zero-copy slices of `blob`),
+/// bounds-checked against the blob but not against a type.
+pub(crate) fn decode_parts(blob: &Buffer) -> Result<(usize, Option<NullBuffer>, Vec<Buffer>)> {
     let b = blob.as_slice();
     if b.len() < HEADER || &b[0..4] != MAGIC {
         return Err(Error::Corrupt("column chunk has a bad header".into()));
@@ -209,13 +244,7 @@ pub fn decode(blob: &Buffer, dt: &DataType) -> Result<ArrayRef> {
     } else {
         None
     };
-    let data = ArrayData::builder(storage_type(dt))
-        .len(rows)
-        .nulls(nulls)
-        .buffers(parts.collect())
-        .build()
-        .map_err(|e| Error::Corrupt(format!("column chunk does not match its type {dt}: {e}")))?;
-    Ok(make_array(data))
+    Ok((rows, nulls, parts.collect()))
 }
 
 fn corrupt(what: &str) -> Error {
@@ -255,6 +284,19 @@ mod tests {
         round_trip(Arc::new(s));
         let b = BooleanArray::from(vec![Some(true), None, Some(false), Some(true)]).slice(1, 3);
         round_trip(Arc::new(b));
+    }
+
+    #[test]
+    fn a_slice_of_a_string_array_stores_only_its_own_values() {
+        let big: Vec<String> = (0..10_000).map(|i| format!("value number {i:08}")).collect();
+        let parent = StringArray::from(big);
+        let whole = encode(&parent).unwrap().len();
+        for start in [0, 5_000] {
+            let slice = parent.slice(start, 100);
+            let blob = encode(&slice).unwrap();
+            assert!(blob.len() < whole / 50, "slice at {start}: {} bytes of {whole}", blob.len());
+            round_trip(Arc::new(slice));
+        }
     }
 
     #[test]

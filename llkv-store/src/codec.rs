@@ -56,6 +56,10 @@ impl<'a> Decoder<'a> {
     pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
+    /// Whether the record has no more bytes (an optional trailing field is absent).
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
     pub(crate) fn u32(&mut self) -> Result<u32> {
         let mut a = [0u8; 4];
         a.copy_from_slice(self.take(4)?);

@@ -33,23 +33,30 @@ mod catalog;
 pub mod chunk;
 mod codec;
 mod error;
+mod index;
 pub mod pager;
 mod patch;
 mod predicate;
 mod scan;
+mod scan_rows;
 mod stats;
 mod store;
+mod summary;
 mod table;
+mod vacuum;
 mod write;
 
 pub use catalog::{ColumnMeta, TableId, TableMeta};
 pub use error::{Error, Result};
+pub use index::{KeyBound, KeyRange};
 pub use patch::ChunkPatch;
 pub use predicate::{CmpOp, Predicate};
 pub use scan::{ROW_ID_COLUMN, ScanRequest, VersionFilter};
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};
-pub use table::{ColumnChunk, Segment, TableData};
+pub use summary::{ColumnSummary, Figure, ScanSummary};
+pub use table::{ColumnChunk, RowMap, Segment, TableData};
+pub use vacuum::VacuumStats;
 
 /// The file format version. Bump it on any incompatible change of a record.
 pub const FORMAT_VERSION: u32 = 1;

@@ -49,7 +49,7 @@ pub struct VersionFilter {
 
 impl VersionFilter {
     /// Whether the statistics prove all rows of `seg` visible.
-    fn all_visible(&self, seg: &Segment) -> bool {
+    pub(crate) fn all_visible(&self, seg: &Segment) -> bool {
         let created = &seg.columns[self.created].stats;
         let deleted = &seg.columns[self.deleted].stats;
         let max_created = created.max.as_ref().and_then(|m| {
@@ -59,14 +59,14 @@ impl VersionFilter {
     }
 
     /// Whether the statistics prove no row of `seg` visible.
-    fn none_visible(&self, seg: &Segment) -> bool {
+    pub(crate) fn none_visible(&self, seg: &Segment) -> bool {
         let min_created = seg.columns[self.created].stats.min.as_ref().and_then(|m| {
             m.as_any().downcast_ref::<UInt64Array>().filter(|a| !a.is_empty()).map(|a| a.value(0))
         });
         min_created.is_some_and(|m| m > self.snapshot)
     }
 
-    fn mask(&self, created: &dyn Array, deleted: &dyn Array) -> Result<BooleanArray> {
+    pub(crate) fn mask(&self, created: &dyn Array, deleted: &dyn Array) -> Result<BooleanArray> {
         let snap = UInt64Array::new_scalar(self.snapshot);
         let born = arrow::compute::kernels::cmp::lt_eq(&created, &snap)?;
         let alive = arrow::compute::kernels::cmp::gt(&deleted, &snap)?;
@@ -97,7 +97,7 @@ impl ScanRequest {
         Arc::new(Schema::new(fields))
     }
 
-    fn columns(&self, table: &TableMeta) -> Vec<usize> {
+    pub(crate) fn columns(&self, table: &TableMeta) -> Vec<usize> {
         match &self.projection {
             Some(p) => p.clone(),
             None => (0..table.columns.len()).collect(),
@@ -105,7 +105,7 @@ impl ScanRequest {
     }
 
     /// Checks column indexes and casts predicate values to the column types.
-    fn prepare(&self, table: &TableMeta) -> Result<ScanRequest> {
+    pub(crate) fn prepare(&self, table: &TableMeta) -> Result<ScanRequest> {
         let n = table.columns.len();
         let bad = |i: usize| Error::Invalid(format!("table {} has no column {i}", table.name));
         for &i in self.projection.iter().flatten() {
@@ -162,7 +162,7 @@ pub(crate) fn decode_columns(
 
 impl Store {
     /// Whether any row of `seg` may satisfy all predicates.
-    fn segment_may_match(seg: &Segment, predicates: &[Predicate]) -> bool {
+    pub(crate) fn segment_may_match(seg: &Segment, predicates: &[Predicate]) -> bool {
         seg.live_rows() > 0
             && predicates.iter().all(|p| p.may_match(&seg.columns[p.column()].stats))
     }
@@ -204,12 +204,12 @@ impl Store {
             masks.push(v.mask(arrays[pos(v.created)].as_ref(), arrays[pos(v.deleted)].as_ref())?);
         }
         if let Some(ex) = &req.exclude {
-            let mut hit = ex.range(seg.first_row_id..seg.first_row_id + seg.row_count).peekable();
+            let mut hit = ex.range(seg.first_row_id..seg.first_row_id + seg.span()).peekable();
             if hit.peek().is_some() {
                 let mut keep = arrow::array::BooleanBufferBuilder::new(seg.row_count as usize);
                 keep.append_n(seg.row_count as usize, true);
-                for &r in hit {
-                    keep.set_bit((r - seg.first_row_id) as usize, false);
+                for off in hit.filter_map(|&r| seg.offset_of(r)) {
+                    keep.set_bit(off, false);
                 }
                 masks.push(BooleanArray::new(keep.finish(), None));
             }
@@ -225,9 +225,7 @@ impl Store {
         }
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
-            let ids =
-                UInt64Array::from_iter_values(seg.first_row_id..seg.first_row_id + seg.row_count);
-            columns.push(Arc::new(ids));
+            columns.push(Arc::new(seg.row_ids()));
         }
         let rows = match &mask {
             None => seg.row_count as usize,
@@ -309,7 +307,7 @@ impl Store {
             let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
             let s = table.segment_of(rid).ok_or_else(missing)?;
             let seg = &table.segments[s];
-            let off = (rid - seg.first_row_id) as usize;
+            let off = seg.offset_of(rid).ok_or_else(missing)?;
             if seg.deleted.as_ref().is_some_and(|d| d.value(off)) {
                 return Err(missing());
             }

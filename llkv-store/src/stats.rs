@@ -149,6 +149,13 @@ fn stat_value(array: &dyn Array, i: usize, is_max: bool) -> Option<ArrayRef> {
     value_from_bytes(array.data_type(), &bytes[..cut]).ok()
 }
 
+/// Whether a kept minimum or maximum is the column's true value rather than
+/// a cut prefix (a cut string is at most [`MAX_STAT_BYTES`] long and at most
+/// three bytes shorter, to end on a character boundary).
+pub(crate) fn is_uncut(v: &dyn Array) -> bool {
+    !is_var_width(v.data_type()) || value_bytes(v, 0).is_ok_and(|b| b.len() + 3 < MAX_STAT_BYTES)
+}
+
 fn is_var_width(dt: &DataType) -> bool {
     matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary)
 }

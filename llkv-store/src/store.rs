@@ -20,23 +20,23 @@ use crate::codec::{Decoder, Encoder, open_sealed, seal};
 use crate::error::{Error, Result};
 use crate::pager::file::FileState;
 use crate::pager::{FilePager, MemoryPager, Pager, read_one};
-use crate::table::{Segment, TableData};
+use crate::table::{GenerationPin, Segment, TableData};
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 
 /// Key of the header record.
 pub(crate) const HEADER_KEY: u64 = 0;
 /// Key of the commit record.
 pub(crate) const COMMIT_KEY: u64 = 1;
 /// First key handed out for other records.
-const FIRST_FREE_KEY: u64 = 16;
+pub(crate) const FIRST_FREE_KEY: u64 = 16;
 const CATALOG_MAGIC: [u8; 4] = *b"LKCT";
 pub(crate) const COMMIT_MAGIC: [u8; 4] = *b"LKCM";
 /// Bytes of pending blobs a write transaction buffers before writing them out early.
-const FLUSH_BYTES: usize = 64 << 20;
+pub(crate) const FLUSH_BYTES: usize = 64 << 20;
 
 /// When a commit is made durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,11 +74,41 @@ pub struct Version {
     tables: BTreeMap<TableId, Arc<TableData>>,
     names: BTreeMap<String, TableId>,
     properties: BTreeMap<String, String>,
-    next_key: u64,
+    pub(crate) next_key: u64,
     next_table_id: u64,
 }
 
 impl Version {
+    /// The catalog record of this version (tables' manifest keys must be set).
+    pub(crate) fn encode_catalog(&self) -> Vec<u8> {
+        let mut e = Encoder::default();
+        e.u64(self.next_table_id);
+        encode_props(&self.properties, &mut e);
+        e.u64(self.tables.len() as u64);
+        for (id, t) in &self.tables {
+            e.u64(*id);
+            e.u64(t.manifest_key);
+        }
+        seal(CATALOG_MAGIC, &e.buf)
+    }
+
+    /// The commit record naming `catalog_key` as this version's catalog.
+    pub(crate) fn encode_commit(&self, catalog_key: u64) -> Vec<u8> {
+        let mut rec = Encoder::default();
+        rec.u64(self.seq);
+        rec.u64(catalog_key);
+        rec.u64(self.next_key);
+        rec.u64(self.user_seq);
+        let commit = seal(COMMIT_MAGIC, &rec.buf);
+        debug_assert_eq!(commit.len() as u64, crate::pager::recovery::COMMIT_RECORD_LEN);
+        commit
+    }
+
+    /// The tables by id, for rebuilding a version (vacuum).
+    pub(crate) fn tables_mut(&mut self) -> &mut BTreeMap<TableId, Arc<TableData>> {
+        &mut self.tables
+    }
+
     /// The table with this id.
     pub fn table(&self, id: TableId) -> Option<&Arc<TableData>> {
         self.tables.get(&id)
@@ -100,14 +130,26 @@ impl Version {
     }
 }
 
+/// A backend replaced by a vacuum, and the token of the tables that read it.
+type Retired = (Weak<()>, Arc<dyn Pager>);
+
 pub(crate) struct Inner {
-    pub(crate) pager: Arc<dyn Pager>,
-    current: RwLock<Arc<Version>>,
-    writer: Mutex<()>,
+    /// The backend of the database as it is now; a vacuum replaces it.
+    pager: RwLock<Arc<dyn Pager>>,
+    /// The token that tables read from or written to `pager` hold.
+    generation: RwLock<GenerationPin>,
+    /// Backends replaced by vacuums, kept while a table of their generation
+    /// lives (its token has strong references): their readers keep working.
+    /// The store owns them, so dropping the store closes every file.
+    retired: Mutex<Vec<Retired>>,
+    pub(crate) current: RwLock<Arc<Version>>,
+    pub(crate) writer: Mutex<()>,
     verified: RwLock<HashSet<u64>>,
     pub(crate) options: StoreOptions,
-    poisoned: AtomicBool,
+    pub(crate) poisoned: AtomicBool,
     notes: Mutex<Vec<String>>,
+    /// Secondary indexes, built on first use (see `index.rs`).
+    pub(crate) indexes: crate::index::IndexCache,
 }
 
 /// The column store. Cheap to clone; all clones share one database.
@@ -155,7 +197,7 @@ impl Store {
 
     /// Whether the store refuses writes ([`Store::open_read_only`]).
     pub fn is_read_only(&self) -> bool {
-        self.inner.pager.is_read_only()
+        self.inner.pager.read().is_read_only()
     }
 
     /// A fresh in-memory database.
@@ -185,6 +227,7 @@ impl Store {
         if options.chunk_rows == 0 {
             return Err(Error::Invalid("chunk_rows must be at least 1".into()));
         }
+        let generation = GenerationPin::default();
         let version = if is_new {
             let mut header = crate::pager::file::FILE_MAGIC.to_vec();
             header.extend_from_slice(&crate::FORMAT_VERSION.to_le_bytes());
@@ -193,17 +236,20 @@ impl Store {
             pager.sync()?;
             Version { next_key: FIRST_FREE_KEY, next_table_id: 1, ..Version::default() }
         } else {
-            recover(pager.as_ref())?
+            recover(pager.as_ref(), &generation)?
         };
         Ok(Self {
             inner: Arc::new(Inner {
-                pager,
+                pager: RwLock::new(pager),
+                generation: RwLock::new(generation),
+                retired: Mutex::new(Vec::new()),
                 current: RwLock::new(Arc::new(version)),
                 writer: Mutex::new(()),
                 verified: RwLock::new(HashSet::new()),
                 options,
                 poisoned: AtomicBool::new(false),
                 notes: Mutex::new(Vec::new()),
+                indexes: crate::index::IndexCache::default(),
             }),
         })
     }
@@ -225,7 +271,7 @@ impl Store {
 
     /// Whether the data lives in a file.
     pub fn is_persistent(&self) -> bool {
-        self.inner.pager.is_persistent()
+        self.pager().is_persistent()
     }
 
     /// Bytes used by the backend.
@@ -233,7 +279,7 @@ impl Store {
     /// # Errors
     /// I/O errors of the backend.
     pub fn size_bytes(&self) -> Result<u64> {
-        self.inner.pager.size_bytes()
+        self.pager().size_bytes()
     }
 
     /// Starts the (single) write transaction, waiting for the current one to end.
@@ -248,6 +294,7 @@ impl Store {
         if self.inner.poisoned.load(Ordering::Acquire) {
             return Err(Error::PreviousIo);
         }
+        self.release_retired();
         let work = (*self.current()).clone();
         Ok(WriteTxn {
             store: self,
@@ -256,12 +303,73 @@ impl Store {
             pending: Vec::new(),
             pending_index: HashMap::new(),
             pending_bytes: 0,
+            rewritten: Vec::new(),
         })
+    }
+
+    /// The current backend.
+    pub(crate) fn pager(&self) -> Arc<dyn Pager> {
+        Arc::clone(&self.inner.pager.read())
+    }
+
+    /// The token for tables of the current backend.
+    pub(crate) fn generation(&self) -> GenerationPin {
+        self.inner.generation.read().clone()
+    }
+
+    /// Makes `pager` (whose tables hold `generation`) the current backend;
+    /// the old one stays readable while tables of its generation live.
+    pub(crate) fn switch_pager(&self, pager: Arc<dyn Pager>, generation: GenerationPin) {
+        let old_pager = std::mem::replace(&mut *self.inner.pager.write(), pager);
+        let old_gen = std::mem::replace(&mut *self.inner.generation.write(), generation);
+        let mut retired = self.inner.retired.lock();
+        retired.push((Arc::downgrade(&old_gen.0), old_pager));
+        drop(old_gen);
+        retired.retain(|(w, _)| w.strong_count() > 0);
+    }
+
+    /// Closes replaced backends that no table uses any more.
+    pub(crate) fn release_retired(&self) {
+        let mut retired = self.inner.retired.lock();
+        if !retired.is_empty() {
+            retired.retain(|(w, _)| w.strong_count() > 0);
+        }
+    }
+
+    /// Reads blobs from the current backend, then, for keys it lacks, from
+    /// backends retired by a vacuum that older tables still pin. A key names
+    /// the same bytes in every backend that holds it (vacuum copies records
+    /// under their keys or writes them under fresh ones).
+    fn read_blobs(&self, keys: &[u64]) -> Result<Vec<Option<arrow::buffer::Buffer>>> {
+        let mut blobs = self.pager().read(keys)?;
+        if blobs.iter().all(Option::is_some) {
+            return Ok(blobs);
+        }
+        let retired: Vec<Arc<dyn Pager>> = self
+            .inner
+            .retired
+            .lock()
+            .iter()
+            .rev()
+            .filter(|(w, _)| w.strong_count() > 0)
+            .map(|(_, p)| Arc::clone(p))
+            .collect();
+        for old in retired {
+            let missing: Vec<usize> = (0..keys.len()).filter(|&i| blobs[i].is_none()).collect();
+            if missing.is_empty() {
+                break;
+            }
+            let found = old.read(&missing.iter().map(|&i| keys[i]).collect::<Vec<_>>())?;
+            for (i, b) in missing.into_iter().zip(found) {
+                blobs[i] = b;
+            }
+        }
+        Ok(blobs)
     }
 
     /// Reads chunk blobs, verifying each one's checksum the first time it is read.
     pub(crate) fn read_chunks(&self, keys: &[u64]) -> Result<Vec<arrow::buffer::Buffer>> {
-        let blobs = self.inner.pager.read(keys)?;
+        let blobs = self.read_blobs(keys)?;
         let mut out = Vec::with_capacity(keys.len());
         for (key, blob) in keys.iter().zip(blobs) {
             let blob = blob.ok_or_else(|| {
@@ -279,7 +387,7 @@ impl Store {
 }
 
 /// Reads the commit record and everything it reaches (metadata only).
-fn recover(pager: &dyn Pager) -> Result<Version> {
+fn recover(pager: &dyn Pager, generation: &GenerationPin) -> Result<Version> {
     let header = read_one(pager, HEADER_KEY)?
         .ok_or_else(|| Error::Corrupt("the header record is missing".into()))?;
     let h = header.as_slice();
@@ -314,12 +422,13 @@ fn recover(pager: &dyn Pager) -> Result<Version> {
         d.u64()?;
         manifest_keys.push(d.u64()?);
     }
-    let manifests = pager.read(&manifest_keys)?;
+    let manifests = pager.read_metadata(&manifest_keys)?;
     for (mkey, blob) in manifest_keys.iter().zip(manifests) {
         let blob =
             blob.ok_or_else(|| Error::Corrupt(format!("table manifest {mkey} is missing")))?;
-        let (mut table, seg_keys) = TableData::decode_manifest(*mkey, blob.as_slice())?;
-        let segs = pager.read(&seg_keys)?;
+        let (mut table, seg_keys) =
+            TableData::decode_manifest(*mkey, blob.as_slice(), generation.clone())?;
+        let segs = pager.read_metadata(&seg_keys)?;
         for (skey, sblob) in seg_keys.iter().zip(segs) {
             let sblob =
                 sblob.ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
@@ -341,6 +450,9 @@ pub struct WriteTxn<'a> {
     /// Key → position in `pending`, so the transaction can read what it wrote.
     pending_index: HashMap<u64, usize>,
     pending_bytes: usize,
+    /// Columns changed in place (`None`: the table was dropped); their
+    /// indexes are discarded once the commit is published.
+    pub(crate) rewritten: Vec<(TableId, Option<usize>)>,
 }
 
 impl WriteTxn<'_> {
@@ -371,7 +483,7 @@ impl WriteTxn<'_> {
     fn flush(&mut self) -> Result<()> {
         let entries: Vec<(u64, &[u8])> =
             self.pending.iter().map(|(k, b)| (*k, b.as_slice())).collect();
-        let r = self.store.inner.pager.write(&entries);
+        let r = self.store.pager().write(&entries);
         self.pending.clear();
         self.pending_index.clear();
         self.pending_bytes = 0;
@@ -433,6 +545,7 @@ impl WriteTxn<'_> {
             segments: Vec::new(),
             next_row_id: 0,
             manifest_key: 0,
+            generation: self.store.generation(),
         };
         self.work.tables.insert(id, Arc::new(table));
         Ok(id)
@@ -446,6 +559,7 @@ impl WriteTxn<'_> {
         let t =
             self.work.tables.remove(&id).ok_or_else(|| Error::NotFound(format!("table {id}")))?;
         self.work.names.remove(&t.meta.name);
+        self.rewritten.push((id, None));
         Ok(())
     }
 
@@ -517,28 +631,13 @@ impl WriteTxn<'_> {
             self.work.tables.insert(id, Arc::new(table));
         }
         let catalog_key = self.alloc_key();
-        let mut e = Encoder::default();
-        e.u64(self.work.next_table_id);
-        encode_props(&self.work.properties, &mut e);
-        e.u64(self.work.tables.len() as u64);
-        for (id, t) in &self.work.tables {
-            e.u64(*id);
-            e.u64(t.manifest_key);
-        }
-        self.pending.push((catalog_key, seal(CATALOG_MAGIC, &e.buf)));
+        self.pending.push((catalog_key, self.work.encode_catalog()));
         self.work.seq += 1;
-
-        let mut rec = Encoder::default();
-        rec.u64(self.work.seq);
-        rec.u64(catalog_key);
-        rec.u64(self.work.next_key);
-        rec.u64(self.work.user_seq);
-        let commit = seal(COMMIT_MAGIC, &rec.buf);
-        debug_assert_eq!(commit.len() as u64, crate::pager::recovery::COMMIT_RECORD_LEN);
+        let commit = self.work.encode_commit(catalog_key);
 
         let durable = self.store.inner.options.durability == Durability::Immediate;
         self.flush()?;
-        let pager = &self.store.inner.pager;
+        let pager = &self.store.pager();
         if durable {
             let r = pager.sync();
             self.guard_io(r)?;
@@ -551,6 +650,9 @@ impl WriteTxn<'_> {
         }
         let version = Arc::new(std::mem::take(&mut self.work));
         *self.store.inner.current.write() = Arc::clone(&version);
+        for (table, column) in std::mem::take(&mut self.rewritten) {
+            self.store.inner.indexes.invalidate(table, column);
+        }
         Ok(version)
     }
 }

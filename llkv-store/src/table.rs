@@ -27,19 +27,71 @@ pub struct ColumnChunk {
     pub patch: Option<Arc<ChunkPatch>>,
 }
 
-/// A contiguous range of rows stored as one chunk per column.
+/// Which row ids of its span a compacted segment holds: a vacuum drops
+/// deleted rows physically, and row ids never change, so the rows left are
+/// no longer contiguous. Bit `i` set: row id `first_row_id + i` is stored,
+/// at offset = number of set bits before `i`.
+#[derive(Debug, Clone)]
+pub struct RowMap {
+    bits: BooleanBuffer,
+    /// Set bits before each block of [`RANK_BLOCK`] bits.
+    ranks: Vec<u32>,
+}
+
+const RANK_BLOCK: usize = 512;
+
+impl RowMap {
+    /// A map over `bits` (one bit per row id of the span).
+    pub(crate) fn new(bits: BooleanBuffer) -> Self {
+        let mut ranks = Vec::with_capacity(bits.len() / RANK_BLOCK + 1);
+        let mut seen = 0u32;
+        let mut at = 0;
+        while at < bits.len() {
+            ranks.push(seen);
+            let n = RANK_BLOCK.min(bits.len() - at);
+            seen += bits.slice(at, n).count_set_bits() as u32;
+            at += n;
+        }
+        Self { bits, ranks }
+    }
+
+    /// Row ids spanned (stored or not).
+    pub fn span(&self) -> u64 {
+        self.bits.len() as u64
+    }
+
+    /// The offset of span position `i`, if that row id is stored.
+    fn offset_of(&self, i: usize) -> Option<usize> {
+        if i >= self.bits.len() || !self.bits.value(i) {
+            return None;
+        }
+        let block = i / RANK_BLOCK;
+        let start = block * RANK_BLOCK;
+        Some(self.ranks[block] as usize + self.bits.slice(start, i - start).count_set_bits())
+    }
+
+    /// The bits (one per row id of the span).
+    pub fn bits(&self) -> &BooleanBuffer {
+        &self.bits
+    }
+}
+
+/// A range of row ids stored as one chunk per column.
 #[derive(Debug, Clone)]
 pub struct Segment {
     /// Key of the segment record; 0 while the segment is new or changed and not yet written.
     pub(crate) key: u64,
     /// Row id of the first row.
     pub first_row_id: u64,
-    /// Rows in the segment, deleted ones included.
+    /// Rows stored in the segment, deleted ones included.
     pub row_count: u64,
     /// One chunk per table column.
     pub columns: Vec<ColumnChunk>,
-    /// Bit `i` set: row `first_row_id + i` is deleted.
+    /// Bit `i` set: the row at offset `i` is deleted.
     pub deleted: Option<BooleanBuffer>,
+    /// For a segment compacted by a vacuum: which row ids of its span it
+    /// holds. `None`: the rows are `first_row_id..first_row_id + row_count`.
+    pub row_map: Option<Arc<RowMap>>,
 }
 
 impl Segment {
@@ -48,9 +100,37 @@ impl Segment {
         self.row_count - self.deleted.as_ref().map_or(0, |d| d.count_set_bits() as u64)
     }
 
-    /// Whether `row_id` falls in this segment.
+    /// Row ids spanned: `first_row_id + span()` is past the last one.
+    pub fn span(&self) -> u64 {
+        self.row_map.as_ref().map_or(self.row_count, |m| m.span())
+    }
+
+    /// Whether `row_id` is stored in this segment.
     pub fn contains(&self, row_id: u64) -> bool {
-        row_id >= self.first_row_id && row_id < self.first_row_id + self.row_count
+        self.offset_of(row_id).is_some()
+    }
+
+    /// The offset (in the chunks) of `row_id`, if this segment stores it.
+    pub fn offset_of(&self, row_id: u64) -> Option<usize> {
+        let i = row_id.checked_sub(self.first_row_id)?;
+        if i >= self.span() {
+            return None;
+        }
+        match &self.row_map {
+            None => Some(i as usize),
+            Some(m) => m.offset_of(i as usize),
+        }
+    }
+
+    /// The row id of every stored row, in offset order.
+    pub fn row_ids(&self) -> arrow::array::UInt64Array {
+        let first = self.first_row_id;
+        match &self.row_map {
+            None => arrow::array::UInt64Array::from_iter_values(first..first + self.row_count),
+            Some(m) => arrow::array::UInt64Array::from_iter_values(
+                m.bits.set_indices().map(|i| first + i as u64),
+            ),
+        }
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
@@ -79,6 +159,12 @@ impl Segment {
                 e.bytes(bits.sliced().as_slice());
             }
             None => e.u8(0),
+        }
+        // Optional trailing field (absent in records written before vacuum existed).
+        if let Some(m) = &self.row_map {
+            e.u8(1);
+            e.u64(m.span());
+            e.bytes(m.bits.sliced().as_slice());
         }
         Ok(seal(SEGMENT_MAGIC, &e.buf))
     }
@@ -132,7 +218,22 @@ impl Segment {
                 Some(BooleanBuffer::new(buf, 0, row_count as usize))
             }
         };
-        Ok(Self { key, first_row_id, row_count, columns, deleted })
+        let row_map = if d.at_end() {
+            None
+        } else {
+            d.u8()?;
+            let span = d.u64()?;
+            let bytes = d.bytes()?;
+            if (bytes.len() as u64).saturating_mul(8) < span {
+                return Err(Error::Corrupt("segment row map is too short".into()));
+            }
+            let bits = BooleanBuffer::new(bytes.to_vec().into(), 0, span as usize);
+            if bits.count_set_bits() as u64 != row_count {
+                return Err(Error::Corrupt("segment row map does not match its rows".into()));
+            }
+            Some(Arc::new(RowMap::new(bits)))
+        };
+        Ok(Self { key, first_row_id, row_count, columns, deleted, row_map })
     }
 }
 
@@ -149,7 +250,15 @@ pub struct TableData {
     pub next_row_id: u64,
     /// Key of the manifest record; 0 while changed and not yet written.
     pub(crate) manifest_key: u64,
+    /// The backend generation this table was read from or written to: while
+    /// it lives, the store keeps a backend replaced by a vacuum readable.
+    #[expect(dead_code, reason = "held, never read: its count is what matters")]
+    pub(crate) generation: GenerationPin,
 }
+
+/// A token of one backend generation (the store replaces its backend on vacuum).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GenerationPin(pub(crate) Arc<()>);
 
 impl TableData {
     /// Rows not deleted.
@@ -159,7 +268,7 @@ impl TableData {
 
     /// The index of the segment holding `row_id`.
     pub fn segment_of(&self, row_id: u64) -> Option<usize> {
-        let i = self.segments.partition_point(|s| s.first_row_id + s.row_count <= row_id);
+        let i = self.segments.partition_point(|s| s.first_row_id + s.span() <= row_id);
         (i < self.segments.len() && self.segments[i].contains(row_id)).then_some(i)
     }
 
@@ -178,7 +287,11 @@ impl TableData {
     }
 
     /// Decodes a manifest into the table and its segments' keys.
-    pub(crate) fn decode_manifest(key: u64, bytes: &[u8]) -> Result<(Self, Vec<u64>)> {
+    pub(crate) fn decode_manifest(
+        key: u64,
+        bytes: &[u8],
+        generation: GenerationPin,
+    ) -> Result<(Self, Vec<u64>)> {
         let body = open_sealed(MANIFEST_MAGIC, bytes, "table manifest")?;
         let mut d = Decoder::new(body, "table manifest");
         let id = d.u64()?;
@@ -191,6 +304,8 @@ impl TableData {
             d.u64()?;
             d.u64()?;
         }
-        Ok((Self { id, meta, segments: Vec::new(), next_row_id, manifest_key: key }, keys))
+        let table =
+            Self { id, meta, segments: Vec::new(), next_row_id, manifest_key: key, generation };
+        Ok((table, keys))
     }
 }

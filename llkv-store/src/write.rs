@@ -64,7 +64,7 @@ impl WriteTxn<'_> {
             chunks.push(ColumnChunk { key, stats, patch: None });
         }
         let deleted = deleted.filter(|d| d.count_set_bits() > 0);
-        Ok(Segment { key: 0, first_row_id, row_count, columns: chunks, deleted })
+        Ok(Segment { key: 0, first_row_id, row_count, columns: chunks, deleted, row_map: None })
     }
 
     /// Merges trailing segments while the last is at least as large as the one
@@ -83,6 +83,12 @@ impl WriteTxn<'_> {
             }
             let (a, b) = (&segs[n - 2], &segs[n - 1]);
             if a.row_count >= cap || b.row_count >= cap || a.row_count > b.row_count {
+                return Ok(());
+            }
+            // Only two dense, adjacent segments concatenate into one: a
+            // vacuum may have compacted a segment or dropped one in between.
+            let adjacent = a.first_row_id + a.row_count == b.first_row_id;
+            if !adjacent || a.row_map.is_some() || b.row_map.is_some() {
                 return Ok(());
             }
             let (a, b) = (Arc::clone(a), Arc::clone(b));
@@ -145,6 +151,7 @@ impl WriteTxn<'_> {
             Error::Invalid(format!("table {} has no column {column}", table.meta.name))
         })?;
         let values = conform_column(col_meta, values)?;
+        self.rewritten.push((id, Some(column)));
         for (seg_idx, items) in group_by_segment(&table, row_ids)? {
             let seg = &table.segments[seg_idx];
             let old = &seg.columns[column];
@@ -216,7 +223,7 @@ fn group_by_segment(
         let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
         let s = table.segment_of(rid).ok_or_else(missing)?;
         let seg = &table.segments[s];
-        let off = (rid - seg.first_row_id) as usize;
+        let off = seg.offset_of(rid).ok_or_else(missing)?;
         if seg.deleted.as_ref().is_some_and(|d| d.value(off)) {
             return Err(missing());
         }

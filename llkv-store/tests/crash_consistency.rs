@@ -96,7 +96,8 @@ fn every_failed_or_torn_write_recovers_to_a_committed_state() {
     for fail_write in 0..40 {
         for keep_entries in [0, 1, 2, 5, 1000] {
             let base: Arc<dyn Pager> = Arc::new(MemoryPager::new());
-            let plan = FaultPlan { fail_write: Some(fail_write), keep_entries, fail_sync: false };
+            let plan =
+                FaultPlan { fail_write: Some(fail_write), keep_entries, ..FaultPlan::default() };
             let faulty = Arc::new(FaultyPager::new(Arc::clone(&base), plan));
             let store = match Store::with_pager(Arc::clone(&faulty) as Arc<dyn Pager>, options()) {
                 Ok(s) => s,

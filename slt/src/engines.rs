@@ -1,6 +1,7 @@
 //! The routes and storage backends a file runs on, and opening a fresh
 //! database for each file.
 
+use crate::memtable::MemTableEngine;
 use llkv_mvcc::Database;
 use llkv_native::NativeEngine;
 use llkv_provider::DataFusionEngine;
@@ -15,6 +16,9 @@ pub enum Route {
     DataFusion,
     /// `llkv-native`: llkv's own planner and executor.
     Native,
+    /// DataFusion on its own `MemTable`s (no llkv): the reference of
+    /// `--compare-memtable`.
+    DataFusionMem,
 }
 
 impl Route {
@@ -26,6 +30,7 @@ impl Route {
         match self {
             Route::DataFusion => "datafusion",
             Route::Native => "native",
+            Route::DataFusionMem => "datafusion-mem",
         }
     }
 }
@@ -69,6 +74,8 @@ impl fmt::Display for Backend {
 pub struct TestDatabase {
     db: Database,
     route: Route,
+    /// The shared tables of the [`Route::DataFusionMem`] connections.
+    mem: Option<datafusion::prelude::SessionContext>,
     _dir: Option<TempDir>,
 }
 
@@ -87,7 +94,8 @@ impl TestDatabase {
                 (db, Some(dir))
             }
         };
-        Ok(Self { db, route, _dir: dir })
+        let mem = (route == Route::DataFusionMem).then(MemTableEngine::context);
+        Ok(Self { db, route, mem, _dir: dir })
     }
 
     /// A new session on the database.
@@ -98,6 +106,10 @@ impl TestDatabase {
         Ok(match self.route {
             Route::DataFusion => Box::new(DataFusionEngine::new(self.db.clone())?),
             Route::Native => Box::new(NativeEngine::new(self.db.clone())),
+            Route::DataFusionMem => {
+                let ctx = self.mem.clone().unwrap_or_else(MemTableEngine::context);
+                Box::new(MemTableEngine::new(ctx)?)
+            }
         })
     }
 }

@@ -34,6 +34,7 @@ mod column;
 mod discover;
 mod engines;
 pub mod format;
+mod memtable;
 pub mod preprocess;
 mod report;
 mod runner;
@@ -44,8 +45,10 @@ pub use column::TypeLetter;
 pub use discover::{discover, is_test_file};
 pub use engines::{Backend, Route, TestDatabase};
 pub use format::Dialect;
+pub use memtable::MemTableEngine;
 pub use report::{
-    comparison_table, difference_details, failure_details, file_line, json_report, total_line,
+    comparison_table, difference_details, difference_details_labeled, failure_details, file_line,
+    json_report, total_line,
 };
 pub use runner::{
     Connect, Failure, QueryResult, ScriptOptions, ScriptOutcome, detect_dialect, run_script,

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! llkv-slt [--engine datafusion|native|both] [--backend memory|file|memory,file]
-//!          [--verbose] [--allow-failures] [--differential] [--report out.json]
+//!          [--verbose] [--allow-failures] [--differential | --compare-memtable]
+//!          [--report out.json]
 //!          [--dialect auto|sqlite|duckdb] PATH...
 //! ```
 //!
@@ -13,8 +14,9 @@
 
 use clap::{Parser, ValueEnum};
 use llkv_slt::{
-    Backend, Combo, Dialect, DialectChoice, FileRun, Route, comparison_table, difference_details,
-    differences, discover, failure_details, file_line, json_report, run_file, total_line,
+    Backend, Combo, Dialect, DialectChoice, FileRun, Route, comparison_table,
+    difference_details_labeled, differences, discover, failure_details, file_line, json_report,
+    run_file, total_line,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -57,8 +59,12 @@ struct Args {
     #[arg(long)]
     allow_failures: bool,
     /// Run every file on both routes and list the queries whose results differ.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "compare_memtable")]
     differential: bool,
+    /// Run every file on the DataFusion route (llkv tables) and on DataFusion
+    /// with its own in-memory tables, and list the queries whose results differ.
+    #[arg(long)]
+    compare_memtable: bool,
     /// Write a JSON report of all runs to this file.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -79,8 +85,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let routes: Vec<Route> = if args.differential {
-        Route::ALL.to_vec()
+    // The two routes compared, first and second.
+    let compare = if args.differential {
+        Some((Route::DataFusion, Route::Native))
+    } else if args.compare_memtable {
+        Some((Route::DataFusion, Route::DataFusionMem))
+    } else {
+        None
+    };
+    let routes: Vec<Route> = if let Some((a, b)) = compare {
+        vec![a, b]
     } else {
         match args.engine {
             EngineArg::Datafusion => vec![Route::DataFusion],
@@ -113,7 +127,7 @@ fn main() -> ExitCode {
     for file in &files {
         let mut these = Vec::new();
         for &combo in &combos {
-            let run = run_file(file, combo, dialect, args.differential);
+            let run = run_file(file, combo, dialect, compare.is_some());
             let mut out = stdout.lock();
             let _ = writeln!(out, "{}", file_line(&run));
             if args.verbose {
@@ -121,15 +135,20 @@ fn main() -> ExitCode {
             }
             these.push(run);
         }
-        if args.differential {
+        if let Some((first, second)) = compare {
             for &backend in &backends {
                 let find = |route| {
                     these.iter().find(|r| r.combo == Combo { route, backend }).map(|r| &r.outcome)
                 };
-                if let (Some(df), Some(nat)) = (find(Route::DataFusion), find(Route::Native)) {
-                    let d = differences(&df.results, &nat.results);
+                if let (Some(a), Some(b)) = (find(first), find(second)) {
+                    let d = differences(&a.results, &b.results);
                     if !d.is_empty() {
-                        let _ = write!(stdout.lock(), "{}", difference_details(file, &d));
+                        let labels = (first.name(), second.name());
+                        let _ = write!(
+                            stdout.lock(),
+                            "{}",
+                            difference_details_labeled(file, &d, labels)
+                        );
                         diffs.push((file.clone(), d));
                     }
                 }
@@ -144,9 +163,9 @@ fn main() -> ExitCode {
     if combos.len() > 1 && !runs.is_empty() {
         print!("\n{}", comparison_table(&runs, &combos));
     }
-    if args.differential {
+    if let Some((a, b)) = compare {
         let n: usize = diffs.iter().map(|(_, d)| d.len()).sum();
-        println!("{n} queries differ between routes");
+        println!("{n} queries differ between {a} and {b}");
     }
     if let Some(path) = &args.report {
         let report = json_report(&runs, &diffs, 50);

@@ -40,6 +40,16 @@ pub fn failure_details(run: &FileRun) -> String {
 
 /// The queries whose results differ between routes, for `--differential`.
 pub fn difference_details(file: &std::path::Path, diffs: &[Difference]) -> String {
+    difference_details_labeled(file, diffs, ("datafusion", "native"))
+}
+
+/// As [`difference_details`], naming the two sides (`Difference::datafusion`
+/// is the first, `Difference::native` the second).
+pub fn difference_details_labeled(
+    file: &std::path::Path,
+    diffs: &[Difference],
+    labels: (&str, &str),
+) -> String {
     let show = |r: &Result<Vec<String>, String>| match r {
         Ok(v) if v.len() > 12 => format!("{} … ({} values)", v[..12].join(" "), v.len()),
         Ok(v) => v.join(" "),
@@ -51,8 +61,8 @@ pub fn difference_details(file: &std::path::Path, diffs: &[Difference]) -> Strin
         for l in d.sql.lines() {
             let _ = writeln!(s, "  | {l}");
         }
-        let _ = writeln!(s, "  datafusion: {}", show(&d.datafusion));
-        let _ = writeln!(s, "  native:     {}", show(&d.native));
+        let _ = writeln!(s, "  {:<11} {}", format!("{}:", labels.0), show(&d.datafusion));
+        let _ = writeln!(s, "  {:<11} {}", format!("{}:", labels.1), show(&d.native));
     }
     s
 }

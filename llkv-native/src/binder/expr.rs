@@ -74,6 +74,17 @@ impl Binder<'_> {
                 };
                 Expr::Unary(op, b(self, expr)?)
             }
+            ast::Expr::BinaryOp { left, op: op @ (B::Plus | B::Minus), right }
+                if let ast::Expr::Interval(iv) = right.as_ref() =>
+            {
+                self.bind_date_interval(left, *op == B::Minus, iv, scope)?
+            }
+            ast::Expr::BinaryOp { left, op: op @ (B::Plus | B::Minus), right }
+                if let Some(x) =
+                    super::dates::fold_decimal_literals(left, *op == B::Minus, right) =>
+            {
+                x
+            }
             ast::Expr::BinaryOp { left, op, right } => {
                 let op = match op {
                     B::Plus => BinOp::Add,
@@ -182,9 +193,15 @@ impl Binder<'_> {
                     None => None,
                 },
             },
+            ast::Expr::Cast { expr, data_type: ast::DataType::Date, .. } => {
+                self.bind_cast_date(expr, scope)?
+            }
             ast::Expr::Cast { expr, data_type, .. } => {
                 Expr::Cast(b(self, expr)?, cast_target(data_type))
             }
+            ast::Expr::TypedString(t) => self.bind_typed_string(t)?,
+            ast::Expr::Extract { field, expr, .. } => self.bind_extract(field, expr, scope)?,
+
             ast::Expr::Function(f) => self.bind_function(f, scope)?,
             ast::Expr::Substring { expr, substring_from, substring_for, .. } => {
                 let mut args = vec![self.bind_expr(expr, scope)?];

@@ -241,6 +241,10 @@ impl Binder<'_> {
                 self.bind_table_with_joins(table_with_joins, &mut items)?;
                 self.collapse(items.rels, items.on, items.bound_on)
             }
+            ast::TableFactor::Table { name, alias, args: Some(args), .. } => {
+                let fname = object_name(name)?;
+                self.bind_table_function(&fname, &args.args, alias)
+            }
             other => Err(SqlError::plan(format!("unsupported FROM item: {other}"))),
         }
     }

@@ -6,9 +6,11 @@
 //! the current query's FROM scope first, then in enclosing queries' scopes
 //! (correlated subqueries), innermost first.
 
+mod dates;
 mod expr;
 mod from;
 mod query;
+mod table_functions;
 
 pub use from::view_key;
 

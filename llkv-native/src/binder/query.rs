@@ -56,9 +56,31 @@ impl Binder<'_> {
         if q.fetch.is_some() || !q.locks.is_empty() {
             return Err(SqlError::plan("FETCH / locking clauses are not supported"));
         }
+        let positional: Vec<ast::OrderByExpr>;
         let order: &[ast::OrderByExpr] = match &q.order_by {
-            Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(v), .. }) => v,
-            Some(_) => return Err(SqlError::plan("unsupported ORDER BY ALL")),
+            Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(v), .. })
+                if !is_order_by_all(v) =>
+            {
+                v
+            }
+            Some(ast::OrderBy { kind, .. }) => {
+                // ORDER BY ALL: every result column, left to right.
+                let options = match kind {
+                    ast::OrderByKind::All(o) => *o,
+                    ast::OrderByKind::Expressions(v) => {
+                        v.first().map(|o| o.options).unwrap_or_default()
+                    }
+                };
+                let n = self.bind_set_expr(&q.body)?.names.len();
+                positional = (1..=n)
+                    .map(|i| ast::OrderByExpr {
+                        expr: ast::Expr::value(ast::Value::Number(i.to_string(), false)),
+                        options,
+                        with_fill: None,
+                    })
+                    .collect();
+                &positional
+            }
             None => &[],
         };
         let (limit, offset) = match &q.limit_clause {
@@ -220,7 +242,16 @@ impl Binder<'_> {
         // Expand the projection.
         let mut proj: Vec<(ast::Expr, String)> = Vec::new();
         let mut star_cols: Vec<(usize, usize)> = Vec::new(); // (output position, input column)
-        for item in &s.projection {
+        // DuckDB's `FROM t` without SELECT means `SELECT *`.
+        let star = [ast::SelectItem::Wildcard(ast::WildcardAdditionalOptions::default())];
+        let items: &[ast::SelectItem] = if s.projection.is_empty()
+            && matches!(s.flavor, ast::SelectFlavor::FromFirstNoSelect)
+        {
+            &star
+        } else {
+            &s.projection
+        };
+        for item in items {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => proj.push((e.clone(), expr_name(e))),
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
@@ -451,6 +482,12 @@ fn alias_only(e: &ast::Expr, proj: &[(ast::Expr, String)], scope: &Scope) -> Opt
         return None;
     }
     proj.iter().find(|(_, n)| n.eq_ignore_ascii_case(&id.value)).map(|(pe, _)| pe.clone())
+}
+
+/// `ORDER BY ALL` as the SQLite dialect parses it: one bare identifier `ALL`.
+fn is_order_by_all(v: &[ast::OrderByExpr]) -> bool {
+    matches!(v, [o] if matches!(&o.expr, ast::Expr::Identifier(i)
+        if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("all")))
 }
 
 fn sort_key(expr: Expr, o: &ast::OrderByOptions) -> SortKey {

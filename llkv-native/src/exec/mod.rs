@@ -38,6 +38,8 @@ pub struct ExecCtx<'a> {
     pub in_cache: Mutex<HashMap<usize, Arc<InSet>>>,
     /// Set from another thread to stop the statement (see [`ExecCtx::check_cancel`]).
     pub cancel: CancelFlag,
+    /// When plans may take the columnar path ([`crate::columnar`]).
+    pub columnar: crate::columnar::ColumnarMode,
 }
 
 impl<'a> ExecCtx<'a> {
@@ -49,6 +51,7 @@ impl<'a> ExecCtx<'a> {
             subquery_cache: Mutex::new(HashMap::new()),
             in_cache: Mutex::new(HashMap::new()),
             cancel: CancelFlag::default(),
+            columnar: crate::columnar::ColumnarMode::from_env(),
         }
     }
 
@@ -85,6 +88,10 @@ pub struct Outer<'a> {
 /// Storage and evaluation errors.
 pub fn execute(plan: &Plan, outer: Option<&Outer<'_>>, ctx: &ExecCtx<'_>) -> SqlResult<Vec<Row>> {
     ctx.check_cancel()?;
+    // Analytic shapes over large tables: Arrow kernels on batches, in parallel.
+    if let Some(rows) = crate::columnar::try_execute(plan, ctx)? {
+        return Ok(rows);
+    }
     match plan {
         Plan::Scan { table, predicates } => ScanExecutor::execute(table, predicates, ctx),
         Plan::Values(rows) => rows

@@ -50,6 +50,22 @@ impl ScanExecutor {
         Self::convert(&batches)
     }
 
+    /// Reads the rows that satisfy `predicates` (an index answers them when
+    /// one applies), optionally with the row id as an extra last column.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn read_filtered(
+        ctx: &ExecCtx<'_>,
+        table: &TableHandle,
+        predicates: Vec<Predicate>,
+        with_row_ids: bool,
+    ) -> SqlResult<Vec<Row>> {
+        let req = ScanRequest { predicates, with_row_ids, ..Default::default() };
+        let batches = ctx.txn.scan(table, &req)?;
+        Self::convert(&batches)
+    }
+
     fn read(
         ctx: &ExecCtx<'_>,
         table: &TableHandle,

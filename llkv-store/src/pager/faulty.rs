@@ -1,6 +1,6 @@
 //! A pager that fails or tears writes on purpose, for crash-consistency tests.
 
-use super::Pager;
+use super::{Pager, Rewrite};
 use crate::error::{Error, Result};
 use arrow::buffer::Buffer;
 use parking_lot::Mutex;
@@ -15,6 +15,11 @@ pub struct FaultPlan {
     pub keep_entries: usize,
     /// Fail every `sync` call.
     pub fail_sync: bool,
+    /// Fail a vacuum's install before the new file replaces the old one.
+    pub fail_install: bool,
+    /// "Crash" right after a vacuum's install replaced the file: the store
+    /// never hears that it succeeded.
+    pub crash_after_install: bool,
 }
 
 /// Wraps another pager and injects the faults of a [`FaultPlan`].
@@ -24,14 +29,15 @@ pub struct FaultPlan {
 pub struct FaultyPager {
     inner: Arc<dyn Pager>,
     plan: FaultPlan,
-    writes: Mutex<u64>,
-    dead: Mutex<bool>,
+    /// Shared with the pagers of rewrites started through this one.
+    writes: Arc<Mutex<u64>>,
+    dead: Arc<Mutex<bool>>,
 }
 
 impl FaultyPager {
     /// Wraps `inner` with the given plan.
     pub fn new(inner: Arc<dyn Pager>, plan: FaultPlan) -> Self {
-        Self { inner, plan, writes: Mutex::new(0), dead: Mutex::new(false) }
+        Self { inner, plan, writes: Arc::default(), dead: Arc::default() }
     }
 
     /// The wrapped pager, holding whatever reached it.
@@ -52,6 +58,10 @@ fn injected() -> Error {
 impl Pager for FaultyPager {
     fn read(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>> {
         self.inner.read(keys)
+    }
+
+    fn read_metadata(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>> {
+        self.inner.read_metadata(keys)
     }
 
     fn write(&self, entries: &[(u64, &[u8])]) -> Result<()> {
@@ -90,5 +100,53 @@ impl Pager for FaultyPager {
 
     fn is_persistent(&self) -> bool {
         self.inner.is_persistent()
+    }
+
+    /// The rewrite's writes count and fail with this pager's.
+    fn start_rewrite(&self) -> Result<Box<dyn Rewrite>> {
+        if *self.dead.lock() {
+            return Err(injected());
+        }
+        let inner = self.inner.start_rewrite()?;
+        let pager = Arc::new(FaultyPager {
+            inner: inner.pager(),
+            plan: self.plan,
+            writes: Arc::clone(&self.writes),
+            dead: Arc::clone(&self.dead),
+        });
+        Ok(Box::new(FaultyRewrite { inner, pager }))
+    }
+}
+
+/// A rewrite whose writes and install go through the fault plan.
+struct FaultyRewrite {
+    inner: Box<dyn Rewrite>,
+    pager: Arc<FaultyPager>,
+}
+
+impl Rewrite for FaultyRewrite {
+    fn pager(&self) -> Arc<dyn Pager> {
+        Arc::clone(&self.pager) as Arc<dyn Pager>
+    }
+
+    fn install(self: Box<Self>) -> Result<()> {
+        let plan = self.pager.plan;
+        if plan.fail_install || *self.pager.dead.lock() {
+            *self.pager.dead.lock() = true;
+            return Err(injected());
+        }
+        self.inner.install()?;
+        if plan.crash_after_install {
+            *self.pager.dead.lock() = true;
+            return Err(injected());
+        }
+        Ok(())
+    }
+
+    /// After a fault the process is taken as dead: it cleans nothing up.
+    fn abandon(self: Box<Self>) {
+        if !*self.pager.dead.lock() {
+            self.inner.abandon();
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! An in-memory pager for tests and `:memory:` databases.
 
-use super::Pager;
+use super::{Pager, Rewrite};
 use crate::error::Result;
 use arrow::buffer::{Buffer, MutableBuffer};
 use parking_lot::RwLock;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Keeps blobs in 64-byte aligned Arrow buffers in a hash map.
 #[derive(Default)]
@@ -55,4 +56,23 @@ impl Pager for MemoryPager {
     fn is_persistent(&self) -> bool {
         false
     }
+
+    fn start_rewrite(&self) -> Result<Box<dyn Rewrite>> {
+        Ok(Box::new(MemoryRewrite(Arc::new(MemoryPager::new()))))
+    }
+}
+
+/// A rewrite of an in-memory database: a fresh map that the store switches to.
+struct MemoryRewrite(Arc<MemoryPager>);
+
+impl Rewrite for MemoryRewrite {
+    fn pager(&self) -> Arc<dyn Pager> {
+        Arc::clone(&self.0) as Arc<dyn Pager>
+    }
+
+    fn install(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+
+    fn abandon(self: Box<Self>) {}
 }

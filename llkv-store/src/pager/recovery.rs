@@ -20,6 +20,7 @@
 use super::file::mix;
 use crate::codec::open_sealed;
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
@@ -110,10 +111,14 @@ fn committed_end(file: &File, len: u64) -> Result<u64> {
     Ok(header_end)
 }
 
-/// Checks that the entries ending at `end` chain back to offset 0.
-fn verify_chain(file: &File, end: u64) -> Result<u64> {
+/// Payload ranges by key hash (`None`: the newest entry is a tombstone).
+pub(crate) type EntryIndex = HashMap<u64, Option<(u64, u64)>>;
+
+/// Checks that the entries ending at `end` chain back to offset 0, and
+/// indexes each key's newest entry on the way.
+fn verify_chain(file: &File, end: u64) -> Result<EntryIndex> {
     let mut cursor = end;
-    let mut entries = 0u64;
+    let mut index = EntryIndex::new();
     while cursor != 0 {
         let broken = || {
             Error::Corrupt(format!(
@@ -126,18 +131,16 @@ fn verify_chain(file: &File, end: u64) -> Result<u64> {
         let meta = read_meta(file, cursor)?;
         let payload_end = cursor - METADATA;
         // A tombstone is a single byte written without padding.
-        let payload_start = if payload_end.checked_sub(meta.prev) == Some(1) {
-            meta.prev
-        } else {
-            meta.prev + prepad(meta.prev)
-        };
+        let tombstone = payload_end.checked_sub(meta.prev) == Some(1);
+        let payload_start = if tombstone { meta.prev } else { meta.prev + prepad(meta.prev) };
         if meta.prev >= payload_end || payload_start >= payload_end {
             return Err(broken());
         }
+        // Walking backwards, the first entry seen for a key is its newest.
+        index.entry(meta.key_hash).or_insert((!tombstone).then_some((payload_start, payload_end)));
         cursor = meta.prev;
-        entries += 1;
     }
-    Ok(entries)
+    Ok(index)
 }
 
 /// Whether the file has bytes past its last complete commit (a torn tail that
@@ -153,19 +156,28 @@ pub(crate) fn has_torn_tail(path: &std::path::Path) -> Result<bool> {
     Ok(end < len)
 }
 
-/// Recovers the file to its last complete commit. Returns the number of bytes
-/// trimmed from the tail (0 for a cleanly closed file).
+/// What [`recover_file`] did and found.
+pub(crate) struct Recovered {
+    /// File length before recovery.
+    pub(crate) len: u64,
+    /// Bytes trimmed from the tail (0 for a cleanly closed file).
+    pub(crate) trimmed: u64,
+    /// The newest entry of every key.
+    pub(crate) entries: EntryIndex,
+}
+
+/// Recovers the file to its last complete commit.
 ///
 /// # Errors
 /// [`Error::Corrupt`] when the header or the chain of committed entries is damaged.
-pub(crate) fn recover_file(path: &std::path::Path) -> Result<u64> {
+pub(crate) fn recover_file(path: &std::path::Path) -> Result<Recovered> {
     let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
     let len = file.metadata()?.len();
     let end = committed_end(&file, len)?;
-    verify_chain(&file, end)?;
+    let entries = verify_chain(&file, end)?;
     if end < len {
         file.set_len(end)?;
         file.sync_all()?;
     }
-    Ok(len - end)
+    Ok(Recovered { len, trimmed: len - end, entries })
 }

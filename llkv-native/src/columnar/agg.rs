@@ -1,0 +1,576 @@
+//! Aggregation over pipeline batches: each batch (a rayon task) builds a
+//! partial result — groups in first-seen order, typed accumulators — and the
+//! partials are merged in scan order, so "first value" semantics (the key
+//! a group shows, bare columns) are those of the row path. Results follow
+//! [`crate::exec::AggregateExecutor`]'s SQLite rules; an integer sum whose
+//! absolute values add up past `i64::MAX` (where the row path's running sum
+//! could have turned REAL on some prefix) falls back to the row path.
+
+use super::hash::FxMap;
+use super::vexpr::{Fail, VExpr, VResult, VType, class};
+use super::{Batch, Pipeline};
+use crate::convert::array_values;
+use crate::exec::ExecCtx;
+use crate::expr::{AggCall, AggFunc, Expr};
+use crate::value::{GroupKey, Row, Value};
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{Float64Type, Int64Type};
+use std::hash::Hash;
+
+/// Largest integer a double holds exactly.
+const EXACT_F64: i128 = 1 << 53;
+
+#[derive(Debug, Clone)]
+enum St {
+    Count(i64),
+    ISum { sum: i128, abs: i128, n: i64 },
+    FSum { sum: f64, n: i64 },
+    IMin(Option<i64>),
+    FMin(Option<f64>),
+    TMin(Option<String>),
+    Any(Option<Value>),
+    Nothing,
+}
+
+struct Spec {
+    func: AggFunc,
+    arg: Option<VExpr>,
+    class: VType,
+}
+
+impl Spec {
+    fn new(a: &AggCall, p: &Pipeline) -> VResult<Spec> {
+        if a.distinct || a.func == AggFunc::GroupConcat {
+            return Err(Fail::Unsupported);
+        }
+        let arg = a.arg.as_ref().map(|e| p.expr(e)).transpose()?;
+        let class = arg.as_ref().map_or(VType::Null, class);
+        let ok = match a.func {
+            AggFunc::Sum | AggFunc::Total | AggFunc::Avg => class != VType::Text,
+            _ => true,
+        };
+        if !ok {
+            return Err(Fail::Unsupported);
+        }
+        Ok(Spec { func: a.func, arg, class })
+    }
+
+    fn init(&self) -> St {
+        use AggFunc as F;
+        match (self.func, self.class) {
+            (F::CountStar | F::Count, _) => St::Count(0),
+            (F::AnyValue, _) => St::Any(None),
+            (_, VType::Null) => St::Nothing,
+            (F::Sum | F::Total | F::Avg, VType::Int) => St::ISum { sum: 0, abs: 0, n: 0 },
+            (F::Sum | F::Total | F::Avg, _) => St::FSum { sum: 0.0, n: 0 },
+            (_, VType::Int) => St::IMin(None),
+            (_, VType::Real) => St::FMin(None),
+            _ => St::TMin(None),
+        }
+    }
+
+    fn is_max(&self) -> bool {
+        self.func == AggFunc::Max
+    }
+}
+
+/// Folds row `i` of `a` into `st`.
+fn update(st: &mut St, spec: &Spec, a: Option<&ArrayRef>, i: usize) {
+    let valid = a.is_some_and(|a| a.is_valid(i));
+    match st {
+        St::Count(n) => {
+            if spec.func == AggFunc::CountStar || valid {
+                *n += 1;
+            }
+        }
+        St::Any(v) => {
+            if v.is_none() {
+                *v = Some(a.and_then(|a| value_at(a, i)).unwrap_or(Value::Null));
+            }
+        }
+        St::Nothing => {}
+        _ if !valid => {}
+        St::ISum { sum, abs, n } => {
+            if let Some(x) = a.and_then(|a| a.as_primitive_opt::<Int64Type>()) {
+                let v = x.value(i);
+                *sum += i128::from(v);
+                *abs += i128::from(v.unsigned_abs());
+                *n += 1;
+            }
+        }
+        St::FSum { sum, n } => {
+            if let Some(x) = a.and_then(|a| a.as_primitive_opt::<Float64Type>()) {
+                *sum += x.value(i);
+                *n += 1;
+            }
+        }
+        St::IMin(cur) => {
+            if let Some(x) = a.and_then(|a| a.as_primitive_opt::<Int64Type>()) {
+                let v = x.value(i);
+                if cur.is_none_or(|c| if spec.is_max() { v > c } else { v < c }) {
+                    *cur = Some(v);
+                }
+            }
+        }
+        St::FMin(cur) => {
+            if let Some(x) = a.and_then(|a| a.as_primitive_opt::<Float64Type>()) {
+                let v = x.value(i);
+                if cur.is_none_or(|c| if spec.is_max() { v > c } else { v < c }) {
+                    *cur = Some(v);
+                }
+            }
+        }
+        St::TMin(cur) => {
+            if let Some(x) = a.and_then(|a| a.as_string_opt::<i32>()) {
+                let v = x.value(i);
+                let better = match cur {
+                    None => true,
+                    Some(c) => {
+                        let o = v.as_bytes().cmp(c.as_bytes());
+                        if spec.is_max() { o.is_gt() } else { o.is_lt() }
+                    }
+                };
+                if better {
+                    *cur = Some(v.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Folds a later partial's state into an earlier one's.
+fn merge(into: &mut St, from: St, spec: &Spec) {
+    match (into, from) {
+        (St::Count(a), St::Count(b)) => *a += b,
+        (St::ISum { sum, abs, n }, St::ISum { sum: s2, abs: a2, n: n2 }) => {
+            *sum += s2;
+            *abs += a2;
+            *n += n2;
+        }
+        (St::FSum { sum, n }, St::FSum { sum: s2, n: n2 }) => {
+            *sum += s2;
+            *n += n2;
+        }
+        (St::IMin(a), St::IMin(Some(v)))
+            if a.is_none_or(|c| if spec.is_max() { v > c } else { v < c }) =>
+        {
+            *a = Some(v);
+        }
+        (St::FMin(a), St::FMin(Some(v)))
+            if a.is_none_or(|c| if spec.is_max() { v > c } else { v < c }) =>
+        {
+            *a = Some(v);
+        }
+        (St::TMin(a), St::TMin(Some(v))) => {
+            let better = match a {
+                None => true,
+                Some(c) => {
+                    let o = v.as_bytes().cmp(c.as_bytes());
+                    if spec.is_max() { o.is_gt() } else { o.is_lt() }
+                }
+            };
+            if better {
+                *a = Some(v);
+            }
+        }
+        (St::Any(a), St::Any(b)) if a.is_none() => *a = b,
+        _ => {}
+    }
+}
+
+fn finish(st: St, func: AggFunc) -> VResult<Value> {
+    use AggFunc as F;
+    Ok(match st {
+        St::Count(n) => Value::Int(n),
+        St::Any(v) => v.unwrap_or(Value::Null),
+        St::Nothing => match func {
+            F::Total => Value::Real(0.0),
+            _ => Value::Null,
+        },
+        St::ISum { sum, abs, n } => {
+            let exact_int = abs <= i128::from(i64::MAX);
+            match func {
+                F::Sum if n == 0 => Value::Null,
+                F::Sum if exact_int => {
+                    Value::Int(i64::try_from(sum).map_err(|_| Fail::Unsupported)?)
+                }
+                F::Total if abs <= EXACT_F64 => Value::Real(sum as f64),
+                F::Avg if n == 0 => Value::Null,
+                F::Avg if abs <= EXACT_F64 => Value::Real(sum as f64 / n as f64),
+                _ => return Err(Fail::Unsupported),
+            }
+        }
+        St::FSum { sum, n } => match func {
+            F::Total => Value::Real(sum),
+            _ if n == 0 => Value::Null,
+            F::Avg => Value::Real(sum / n as f64),
+            _ => Value::Real(sum),
+        },
+        St::IMin(v) => v.map_or(Value::Null, Value::Int),
+        St::FMin(v) => v.map_or(Value::Null, Value::Real),
+        St::TMin(v) => v.map_or(Value::Null, Value::Text),
+    })
+}
+
+fn value_at(a: &ArrayRef, i: usize) -> Option<Value> {
+    if a.is_null(i) {
+        return Some(Value::Null);
+    }
+    if let Some(x) = a.as_primitive_opt::<Int64Type>() {
+        return Some(Value::Int(x.value(i)));
+    }
+    if let Some(x) = a.as_primitive_opt::<Float64Type>() {
+        return Some(Value::Real(x.value(i)));
+    }
+    if let Some(x) = a.as_string_opt::<i32>() {
+        return Some(Value::Text(x.value(i).to_string()));
+    }
+    array_values(a.slice(i, 1).as_ref()).ok().and_then(|v| v.into_iter().next())
+}
+
+/// Folds the rows of `a` into the states of their groups (`gids[i]`), with
+/// one typed loop per aggregate.
+fn update_groups(st: &mut [St], spec: &Spec, a: Option<&ArrayRef>, gids: &[usize]) {
+    let valid = |i: usize| a.is_some_and(|a| a.is_valid(i));
+    match (spec.init(), a) {
+        (St::Count(_), _) if spec.func == AggFunc::CountStar => {
+            for &g in gids {
+                if let Some(St::Count(n)) = st.get_mut(g) {
+                    *n += 1;
+                }
+            }
+        }
+        (St::Count(_), _) => {
+            for (i, &g) in gids.iter().enumerate() {
+                if valid(i)
+                    && let Some(St::Count(n)) = st.get_mut(g)
+                {
+                    *n += 1;
+                }
+            }
+        }
+        (St::ISum { .. }, Some(a)) if a.as_primitive_opt::<Int64Type>().is_some() => {
+            let x = a.as_primitive::<Int64Type>();
+            for (i, &g) in gids.iter().enumerate() {
+                if x.is_valid(i)
+                    && let Some(St::ISum { sum, abs, n }) = st.get_mut(g)
+                {
+                    let v = x.value(i);
+                    *sum += i128::from(v);
+                    *abs += i128::from(v.unsigned_abs());
+                    *n += 1;
+                }
+            }
+        }
+        (St::FSum { .. }, Some(a)) if a.as_primitive_opt::<Float64Type>().is_some() => {
+            let x = a.as_primitive::<Float64Type>();
+            for (i, &g) in gids.iter().enumerate() {
+                if x.is_valid(i)
+                    && let Some(St::FSum { sum, n }) = st.get_mut(g)
+                {
+                    *sum += x.value(i);
+                    *n += 1;
+                }
+            }
+        }
+        _ => {
+            for (i, &g) in gids.iter().enumerate() {
+                if let Some(s) = st.get_mut(g) {
+                    update(s, spec, a, i);
+                }
+            }
+        }
+    }
+}
+
+/// One batch's groups: key per group (first-seen order), their values, and
+/// states as `states[agg][group]`.
+struct Partial<K> {
+    index: FxMap<K, u32>,
+    keys: Vec<K>,
+    values: Vec<Row>,
+    states: Vec<Vec<St>>,
+}
+
+impl<K: Hash + Eq + Clone> Partial<K> {
+    fn new(n_aggs: usize) -> Self {
+        Partial {
+            index: FxMap::default(),
+            keys: Vec::new(),
+            values: Vec::new(),
+            states: (0..n_aggs).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    fn group(&mut self, k: K, values: impl FnOnce() -> Row, specs: &[Spec]) -> u32 {
+        if let Some(&g) = self.index.get(&k) {
+            return g;
+        }
+        let g = self.keys.len() as u32;
+        self.index.insert(k.clone(), g);
+        self.keys.push(k);
+        self.values.push(values());
+        for (s, spec) in self.states.iter_mut().zip(specs) {
+            s.push(spec.init());
+        }
+        g
+    }
+
+    fn absorb(&mut self, other: Partial<K>, specs: &[Spec]) {
+        let mut states: Vec<std::vec::IntoIter<St>> =
+            other.states.into_iter().map(Vec::into_iter).collect();
+        for (k, v) in other.keys.into_iter().zip(other.values) {
+            let g = self.group(k, || v, specs) as usize;
+            for ((mine, theirs), spec) in self.states.iter_mut().zip(states.iter_mut()).zip(specs) {
+                if let (Some(into), Some(from)) = (mine.get_mut(g), theirs.next()) {
+                    merge(into, from, spec);
+                }
+            }
+        }
+    }
+}
+
+/// Key extraction for one batch.
+trait KeyOf: Hash + Eq + Clone + Send {
+    fn build(keys: &[ArrayRef]) -> VResult<Vec<Self>>;
+}
+
+impl KeyOf for Option<i64> {
+    fn build(keys: &[ArrayRef]) -> VResult<Vec<Self>> {
+        let a = keys.first().and_then(|a| a.as_primitive_opt::<Int64Type>());
+        Ok(a.ok_or(Fail::Unsupported)?.iter().collect())
+    }
+}
+
+impl KeyOf for Vec<GroupKey> {
+    fn build(keys: &[ArrayRef]) -> VResult<Vec<Self>> {
+        let cols: Vec<Vec<Value>> =
+            keys.iter().map(|a| array_values(a.as_ref())).collect::<Result<_, _>>()?;
+        let n = keys.first().map_or(0, |a| a.len());
+        Ok((0..n).map(|i| cols.iter().map(|c| c[i].group_key()).collect()).collect())
+    }
+}
+
+fn partial<K: KeyOf>(b: &Batch, keys: &[VExpr], specs: &[Spec]) -> VResult<Partial<K>> {
+    let n = b.rows;
+    let key_arrays: Vec<ArrayRef> =
+        keys.iter().map(|k| k.eval(b)?.into_array(n)).collect::<VResult<_>>()?;
+    let args: Vec<Option<ArrayRef>> = specs
+        .iter()
+        .map(|s| s.arg.as_ref().map(|e| e.eval(b)?.into_array(n)).transpose())
+        .collect::<VResult<_>>()?;
+    let mut p = Partial::<K>::new(specs.len());
+    let ks = K::build(&key_arrays)?;
+    let mut gids = Vec::with_capacity(n);
+    for (i, k) in ks.into_iter().enumerate() {
+        let g = p.group(
+            k,
+            || key_arrays.iter().map(|a| value_at(a, i).unwrap_or(Value::Null)).collect(),
+            specs,
+        );
+        gids.push(g as usize);
+    }
+    for ((st, spec), a) in p.states.iter_mut().zip(specs).zip(&args) {
+        update_groups(st, spec, a.as_ref(), &gids);
+    }
+    Ok(p)
+}
+
+/// [`partial`] for one TEXT key: looked up by `&str`, allocated once per group.
+fn partial_text(b: &Batch, key: &VExpr, specs: &[Spec]) -> VResult<Partial<Option<String>>> {
+    let n = b.rows;
+    let ka = key.eval(b)?.into_array(n)?;
+    let k = ka.as_string_opt::<i32>().ok_or(Fail::Unsupported)?;
+    let args: Vec<Option<ArrayRef>> = specs
+        .iter()
+        .map(|s| s.arg.as_ref().map(|e| e.eval(b)?.into_array(n)).transpose())
+        .collect::<VResult<_>>()?;
+    let mut p = Partial::<Option<String>>::new(specs.len());
+    let mut by_text: FxMap<&str, u32> = FxMap::default();
+    let mut null_group: Option<u32> = None;
+    let mut gids = Vec::with_capacity(n);
+    for v in k.iter() {
+        let g = match v {
+            None => match null_group {
+                Some(g) => g,
+                None => {
+                    let g = p.group(None, || vec![Value::Null], specs);
+                    null_group = Some(g);
+                    g
+                }
+            },
+            Some(t) => match by_text.get(t) {
+                Some(&g) => g,
+                None => {
+                    let g = p.group(Some(t.to_string()), || vec![Value::Text(t.into())], specs);
+                    by_text.insert(t, g);
+                    g
+                }
+            },
+        };
+        gids.push(g as usize);
+    }
+    for ((st, spec), a) in p.states.iter_mut().zip(specs).zip(&args) {
+        update_groups(st, spec, a.as_ref(), &gids);
+    }
+    Ok(p)
+}
+
+/// The single-group case: one state per aggregate over whole batches.
+fn fold_all(b: &Batch, specs: &[Spec]) -> VResult<Vec<St>> {
+    let n = b.rows;
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let a = spec.arg.as_ref().map(|e| e.eval(b)?.into_array(n)).transpose()?;
+        let mut st = spec.init();
+        match (&mut st, &a) {
+            (St::Count(c), _) if spec.func == AggFunc::CountStar => *c = n as i64,
+            (St::Count(c), Some(a)) => *c = (a.len() - a.logical_null_count()) as i64,
+            (St::ISum { sum, abs, n: cnt }, Some(a)) => {
+                let x = a.as_primitive_opt::<Int64Type>().ok_or(Fail::Unsupported)?;
+                let (mut s, mut ab) = (0i128, 0i128);
+                if x.null_count() == 0 {
+                    for &v in x.values().iter() {
+                        s += i128::from(v);
+                        ab += i128::from(v.unsigned_abs());
+                    }
+                } else {
+                    for v in x.iter().flatten() {
+                        s += i128::from(v);
+                        ab += i128::from(v.unsigned_abs());
+                    }
+                }
+                *sum = s;
+                *abs = ab;
+                *cnt = (x.len() - x.null_count()) as i64;
+            }
+            (St::IMin(cur), Some(a)) => {
+                let x = a.as_primitive_opt::<Int64Type>().ok_or(Fail::Unsupported)?;
+                *cur = if spec.is_max() { arrow::compute::max(x) } else { arrow::compute::min(x) };
+            }
+            (St::FMin(cur), Some(a)) => {
+                // Strict comparisons: the first of equal values (0.0 / -0.0) stays.
+                let x = a.as_primitive_opt::<Float64Type>().ok_or(Fail::Unsupported)?;
+                let max = spec.is_max();
+                let mut best: Option<f64> = None;
+                for v in x.iter().flatten() {
+                    if best.is_none_or(|c| if max { v > c } else { v < c }) {
+                        best = Some(v);
+                    }
+                }
+                *cur = best;
+            }
+            (St::TMin(cur), Some(a)) => {
+                let x = a.as_string_opt::<i32>().ok_or(Fail::Unsupported)?;
+                let v = if spec.is_max() {
+                    arrow::compute::max_string(x)
+                } else {
+                    arrow::compute::min_string(x)
+                };
+                *cur = v.map(str::to_string);
+            }
+            (St::FSum { sum, n: cnt }, Some(a)) => {
+                let x = a.as_primitive_opt::<Float64Type>().ok_or(Fail::Unsupported)?;
+                *sum = arrow::compute::sum(x).unwrap_or(0.0);
+                *cnt = (x.len() - x.null_count()) as i64;
+            }
+            _ => {
+                for i in 0..n {
+                    update(&mut st, spec, a.as_ref(), i);
+                }
+            }
+        }
+        out.push(st);
+    }
+    Ok(out)
+}
+
+/// Runs `Aggregate { input, groups, aggs }` when `input` is a pipeline.
+pub(super) fn run(
+    input: &crate::plan::Plan,
+    groups: &[Expr],
+    aggs: &[AggCall],
+    ctx: &ExecCtx<'_>,
+) -> VResult<Option<Vec<Row>>> {
+    let Some(p) = Pipeline::compile(input) else { return Ok(None) };
+    let keys: Vec<VExpr> = groups.iter().map(|g| p.expr(g)).collect::<VResult<_>>()?;
+    let specs: Vec<Spec> = aggs.iter().map(|a| Spec::new(a, &p)).collect::<VResult<_>>()?;
+    let mut needed = vec![false; p.types.len()];
+    for e in keys.iter().chain(specs.iter().filter_map(|s| s.arg.as_ref())) {
+        e.visit_columns(&mut |c| super::mark(&mut needed, c));
+    }
+    let groups_rows = if keys.is_empty() {
+        let Some(parts) = p.run(ctx, &needed, &|_, b| fold_all(&b, &specs))? else {
+            return Ok(None);
+        };
+        let mut acc: Vec<St> = specs.iter().map(Spec::init).collect();
+        for part in parts {
+            for ((into, from), spec) in acc.iter_mut().zip(part).zip(&specs) {
+                merge(into, from, spec);
+            }
+        }
+        let row = acc
+            .into_iter()
+            .zip(&specs)
+            .map(|(s, spec)| finish(s, spec.func))
+            .collect::<VResult<Row>>()?;
+        return Ok(Some(vec![row]));
+    } else if keys.len() == 1 && class(&keys[0]) == VType::Int {
+        grouped::<Option<i64>>(&p, ctx, &needed, &keys, &specs)?
+    } else if keys.len() == 1 && class(&keys[0]) == VType::Text {
+        let parts = p.run(ctx, &needed, &|_, b| partial_text(&b, &keys[0], &specs))?;
+        match parts {
+            None => return Ok(None),
+            Some(parts) => Some(finish_groups(parts, 1, &specs)?),
+        }
+    } else {
+        grouped::<Vec<GroupKey>>(&p, ctx, &needed, &keys, &specs)?
+    };
+    Ok(groups_rows)
+}
+
+fn grouped<K: KeyOf>(
+    p: &Pipeline,
+    ctx: &ExecCtx<'_>,
+    needed: &[bool],
+    keys: &[VExpr],
+    specs: &[Spec],
+) -> VResult<Option<Vec<Row>>> {
+    let Some(parts) = p.run(ctx, needed, &|_, b| partial::<K>(&b, keys, specs))? else {
+        return Ok(None);
+    };
+    finish_groups(parts, keys.len(), specs).map(Some)
+}
+
+/// Merges partials in scan order, finishes the states, sorts by key.
+fn finish_groups<K: Hash + Eq + Clone>(
+    parts: Vec<Partial<K>>,
+    nk: usize,
+    specs: &[Spec],
+) -> VResult<Vec<Row>> {
+    let mut it = parts.into_iter();
+    let Some(mut acc) = it.next() else { return Ok(Vec::new()) };
+    for part in it {
+        acc.absorb(part, specs);
+    }
+    let mut states: Vec<std::vec::IntoIter<St>> =
+        acc.states.into_iter().map(Vec::into_iter).collect();
+    let mut rows = Vec::with_capacity(acc.values.len());
+    for mut row in acc.values {
+        for (s, spec) in states.iter_mut().zip(specs) {
+            row.push(finish(s.next().ok_or(Fail::Unsupported)?, spec.func)?);
+        }
+        rows.push(row);
+    }
+    // Groups come out in ascending key order, as the row path's.
+    rows.sort_by(|a, b| {
+        for (x, y) in a.iter().zip(b.iter()).take(nk) {
+            let o = x.total_cmp(y);
+            if o.is_ne() {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    Ok(rows)
+}
