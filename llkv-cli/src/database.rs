@@ -33,6 +33,62 @@ pub fn open(path: Option<&Path>) -> Result<Database, String> {
     }
 }
 
+/// Opens the existing database file at `path` read-only: writes fail, and
+/// other read-only shells may open the file at the same time.
+///
+/// # Errors
+/// A one-line message: no file given, a missing file, a database held by a
+/// writer, or as for [`open`].
+pub fn open_read_only(path: Option<&Path>) -> Result<Database, String> {
+    match path {
+        Some(p) if p.as_os_str() != ":memory:" => {
+            if !p.is_file() {
+                return Err(format!(
+                    "cannot open {} read-only: no such database file",
+                    p.display()
+                ));
+            }
+            Database::open_read_only(p).map_err(|e| format!("cannot open {}: {e}", p.display()))
+        }
+        _ => Err("--readonly needs a database file (an in-memory database is always empty)".into()),
+    }
+}
+
+/// The first statement of `sql` that would change the database, as its
+/// leading keywords (`INSERT INTO`, `DROP TABLE`), or `None` when every
+/// statement only reads (queries, EXPLAIN, SHOW, transaction control, SET,
+/// PRAGMA) or `sql` does not parse (the route then reports the syntax error).
+/// A read-only shell refuses such statements before running them; the store
+/// refuses their commit in any case.
+pub fn first_write(sql: &str) -> Option<String> {
+    use sqlparser::ast::Statement as S;
+    let stmts =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::GenericDialect {}, sql).ok()?;
+    stmts.iter().find_map(|s| match s {
+        S::Query(_)
+        | S::Explain { .. }
+        | S::ExplainTable { .. }
+        | S::ShowTables { .. }
+        | S::ShowColumns { .. }
+        | S::ShowVariable { .. }
+        | S::ShowVariables { .. }
+        | S::ShowCreate { .. }
+        | S::ShowFunctions { .. }
+        | S::ShowSchemas { .. }
+        | S::ShowDatabases { .. }
+        | S::ShowViews { .. }
+        | S::StartTransaction { .. }
+        | S::Commit { .. }
+        | S::Rollback { .. }
+        | S::Set(_)
+        | S::Pragma { .. } => None,
+        other => {
+            let text = other.to_string();
+            Some(text.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        }
+    })
+}
+
 /// Names of the tables the database holds, sorted.
 ///
 /// # Errors

@@ -7,15 +7,18 @@
 //!   -f, --file PATH        run a script file; then exit
 //!   --engine datafusion|native   the SQL route (default datafusion)
 //!   --mode table|csv|json|line   the output mode (default table)
+//!   --readonly             open the database read-only (writes fail; other
+//!                          read-only shells may share the file)
 //! ```
 //!
 //! Without -c or -f: a REPL when stdin is a terminal, otherwise the statements
 //! read from stdin. A failing statement prints `Error: …` on stderr; the exit
 //! code is then 1 (the REPL just continues). A database that cannot be opened
-//! exits with 1 and a one-line error.
+//! exits with 1 and a one-line error. In the REPL, Ctrl-C cancels the running
+//! statement (the shell stays), and Ctrl-D exits.
 
 use clap::Parser;
-use llkv_cli::{Flow, Mode, Route, Shell, repl};
+use llkv_cli::{Flow, Mode, OpenOptions, Route, Shell, repl, shell};
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,18 +41,26 @@ struct Args {
     /// How results are printed.
     #[arg(long, value_enum, default_value = "table")]
     mode: Mode,
+    /// Open the database read-only: every write fails; other read-only
+    /// shells may open the file at the same time.
+    #[arg(long)]
+    readonly: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let out = Box::new(std::io::BufWriter::new(std::io::stdout()));
-    let mut shell = match Shell::open(args.database.as_deref(), args.engine, args.mode, out) {
+    let options = OpenOptions { read_only: args.readonly };
+    let opened = Shell::open_with(args.database.as_deref(), args.engine, args.mode, out, options);
+    let mut shell = match opened {
         Ok(s) => s,
         Err(e) => {
             eprintln!("Error: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let (stdout_tty, stderr_tty) = shell::terminals();
+    shell.set_terminal(stdout_tty, stderr_tty);
     if !args.commands.is_empty() || args.file.is_some() {
         for c in &args.commands {
             if shell.run_command(c) == Flow::Quit {
@@ -71,6 +82,12 @@ fn main() -> ExitCode {
     }
     if std::io::stdin().is_terminal() {
         shell.interactive = true;
+        // Ctrl-C while a statement runs cancels it; at the prompt the line
+        // editor reads it as a key and drops the current input.
+        let cancel = shell.cancel_flag();
+        if let Err(e) = ctrlc::set_handler(move || cancel.cancel()) {
+            eprintln!("warning: Ctrl-C will end the shell: {e}");
+        }
         if let Err(e) = repl::run(&mut shell) {
             eprintln!("Error: {e}");
             return ExitCode::FAILURE;

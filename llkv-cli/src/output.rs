@@ -1,7 +1,9 @@
 //! Result formatting for every output mode, written once.
 //!
 //! - `table`: a box like arrow's pretty printer and sqlite's table mode;
-//!   numbers right-aligned, NULL shown as `NULL`, a header also for zero rows.
+//!   numbers right-aligned, NULL shown as `NULL` (or `.nullvalue`, dimmed on a
+//!   terminal), a header also for zero rows; on a terminal, a table wider
+//!   than the window has its widest columns cut, each cut value ending in `…`.
 //! - `csv`: a header line, then one line per row (RFC 4180 quoting; NULL is
 //!   an empty field).
 //! - `json`: each result is one JSON array of objects (`[{"a":1},…]`), NULLs
@@ -13,6 +15,27 @@ use arrow::datatypes::{DataType, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::io::{self, Write};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// How values are shown, beyond the mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Style {
+    /// The widest a table may be (the terminal's width); `None` for no limit.
+    pub max_width: Option<usize>,
+    /// How NULL is shown in `table` and `line` modes.
+    pub null: String,
+    /// Dim NULLs with an ANSI escape (on a terminal).
+    pub dim_null: bool,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Self { max_width: None, null: "NULL".into(), dim_null: false }
+    }
+}
+
+/// Narrowest a column is cut to.
+const MIN_COLUMN: usize = 5;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,12 +94,66 @@ pub fn print_rows(
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<(), PrintError> {
+    print_rows_styled(out, mode, schema, batches, &Style::default())
+}
+
+/// Prints one result set in `mode` with `style`.
+///
+/// # Errors
+/// When writing to `out` fails or a value cannot be formatted.
+pub fn print_rows_styled(
+    out: &mut dyn Write,
+    mode: Mode,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    style: &Style,
+) -> Result<(), PrintError> {
     match mode {
-        Mode::Table => print_table(out, schema, batches),
+        Mode::Table => print_table(out, schema, batches, style),
         Mode::Csv => print_csv(out, schema, batches),
         Mode::Json => print_json(out, batches),
-        Mode::Line => print_line(out, schema, batches),
+        Mode::Line => print_line(out, schema, batches, style),
     }
+}
+
+/// The display width of `s` in terminal columns.
+fn width(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+/// `s` cut to at most `w` columns, ending in `…` when cut.
+fn fit(s: &str, w: usize) -> String {
+    if width(s) <= w {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + cw + 1 > w {
+            break;
+        }
+        used += cw;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Column widths that fit `max` (the box adds 3 columns per column plus 1):
+/// the widest column loses a column at a time, down to [`MIN_COLUMN`].
+fn fit_widths(mut widths: Vec<usize>, max: Option<usize>) -> Vec<usize> {
+    let Some(max) = max else { return widths };
+    let frame = 3 * widths.len() + 1;
+    let mut total: usize = widths.iter().sum::<usize>() + frame;
+    while total > max {
+        let widest =
+            widths.iter().enumerate().filter(|(_, w)| **w > MIN_COLUMN).max_by_key(|(_, w)| **w);
+        let Some((i, _)) = widest else { break };
+        widths[i] -= 1;
+        total -= 1;
+    }
+    widths
 }
 
 /// The cells of all rows as text; `None` for NULL.
@@ -111,34 +188,44 @@ fn print_table(
     out: &mut dyn Write,
     schema: &SchemaRef,
     batches: &[RecordBatch],
+    style: &Style,
 ) -> Result<(), PrintError> {
     let rows = cells(batches)?;
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let right: Vec<bool> = schema.fields().iter().map(|f| is_numeric(f.data_type())).collect();
-    let shown = |c: &Option<String>| c.clone().unwrap_or_else(|| "NULL".to_string());
-    let mut widths: Vec<usize> = names.iter().map(|n| n.chars().count()).collect();
+    let shown = |c: &Option<String>| c.as_deref().map_or(width(&style.null), width);
+    let mut widths: Vec<usize> = names.iter().map(|n| width(n)).collect();
     for row in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(shown(c).chars().count());
+            *w = (*w).max(shown(c));
         }
     }
+    let widths = fit_widths(widths, style.max_width);
     let rule: String =
         format!("+{}+", widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+"));
-    let line = |values: Vec<String>, align_right: &[bool]| {
-        let cells: Vec<String> = values
-            .iter()
-            .zip(&widths)
-            .zip(align_right)
-            .map(|((v, w), r)| if *r { format!(" {v:>w$} ") } else { format!(" {v:<w$} ") })
-            .collect();
-        format!("|{}|", cells.join("|"))
+    // One cell: cut to its width, padded by display width, NULL styled.
+    let cell = |v: Option<&str>, w: usize, right: bool| {
+        let (text, null) = match v {
+            Some(v) => (fit(v, w), false),
+            None => (fit(&style.null, w), true),
+        };
+        let pad = " ".repeat(w.saturating_sub(width(&text)));
+        let text = if null && style.dim_null { format!("\x1b[2m{text}\x1b[0m") } else { text };
+        if right { format!(" {pad}{text} ") } else { format!(" {text}{pad} ") }
     };
     writeln!(out, "{rule}")?;
-    let left = vec![false; names.len()];
-    writeln!(out, "{}", line(names.iter().map(|s| s.to_string()).collect(), &left))?;
+    let header: Vec<String> =
+        names.iter().zip(&widths).map(|(n, w)| cell(Some(n), *w, false)).collect();
+    writeln!(out, "|{}|", header.join("|"))?;
     writeln!(out, "{rule}")?;
     for row in &rows {
-        writeln!(out, "{}", line(row.iter().map(shown).collect(), &right))?;
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .zip(&right)
+            .map(|((c, w), r)| cell(c.as_deref(), *w, *r))
+            .collect();
+        writeln!(out, "|{}|", line.join("|"))?;
     }
     if !rows.is_empty() {
         writeln!(out, "{rule}")?;
@@ -194,6 +281,7 @@ fn print_line(
     out: &mut dyn Write,
     schema: &SchemaRef,
     batches: &[RecordBatch],
+    style: &Style,
 ) -> Result<(), PrintError> {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
@@ -202,7 +290,7 @@ fn print_line(
             writeln!(out)?;
         }
         for (n, c) in names.iter().zip(row) {
-            writeln!(out, "{n:>width$} = {}", c.as_deref().unwrap_or("NULL"))?;
+            writeln!(out, "{n:>width$} = {}", c.as_deref().unwrap_or(&style.null))?;
         }
     }
     Ok(())
@@ -241,6 +329,44 @@ mod tests {
              |  100 | NULL |\n\
              +------+------+\n"
         );
+    }
+
+    #[test]
+    fn a_wide_table_is_cut_to_the_width_with_ellipses() {
+        let b = RecordBatch::try_from_iter(vec![
+            ("n", Arc::new(Int64Array::from(vec![Some(12345), None])) as ArrayRef),
+            (
+                "text",
+                Arc::new(StringArray::from(vec![Some("a rather long value here"), Some("short")]))
+                    as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let style = Style { max_width: Some(20), null: "∅".into(), dim_null: false };
+        let mut out = Vec::new();
+        print_rows_styled(&mut out, Mode::Table, &b.schema(), &[b], &style).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "+-------+----------+\n\
+             | n     | text     |\n\
+             +-------+----------+\n\
+             | 12345 | a rathe… |\n\
+             |     ∅ | short    |\n\
+             +-------+----------+\n"
+        );
+        assert!(text.lines().all(|l| width(l) <= 20));
+    }
+
+    #[test]
+    fn dimmed_nulls_keep_the_alignment() {
+        let b = batch();
+        let style = Style { dim_null: true, ..Style::default() };
+        let mut out = Vec::new();
+        print_rows_styled(&mut out, Mode::Table, &b.schema(), std::slice::from_ref(&b), &style)
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("| \x1b[2mNULL\x1b[0m | x    |"), "{text}");
     }
 
     #[test]

@@ -1,14 +1,21 @@
 //! A shell session: the open database, the engine (route) on it, the output
-//! mode, and running statements and dot-commands.
+//! settings, and running statements, `COPY`, imports and exports. The
+//! dot-commands are in [`crate::dot`].
 
-use crate::database::{create_statement, open, table_meta, table_names};
-use crate::output::{Mode, print_rows};
+use crate::database::{first_write, open, open_read_only, table_meta};
+use crate::diagnostic;
+use crate::export::{self, Copy};
+use crate::import::{self, CHUNK, FileFormat};
+use crate::output::{Mode, Style, print_rows_styled};
+use crate::progress::{StatementSpinner, import_bar};
 use crate::split::{Splitter, split_statements};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use llkv_mvcc::Database;
 use llkv_native::NativeEngine;
 use llkv_provider::DataFusionEngine;
-use llkv_sql::{Engine, Output};
-use std::io::Write;
+use llkv_sql::{CancelFlag, Engine, ErrorKind, Output, SqlError};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -49,30 +56,54 @@ pub enum Flow {
     Quit,
 }
 
+/// How a shell opens its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenOptions {
+    /// Open read-only (`--readonly`): writes fail, other readers may share the file.
+    pub read_only: bool,
+}
+
 /// One shell session.
 pub struct Shell {
-    engine: Box<dyn Engine>,
-    db: Database,
-    route: Route,
-    path: Option<PathBuf>,
+    pub(crate) engine: Box<dyn Engine>,
+    pub(crate) db: Database,
+    pub(crate) route: Route,
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) options: OpenOptions,
     /// How results are printed.
     pub mode: Mode,
+    /// How NULL is shown in table and line modes (`.nullvalue`).
+    pub null_value: String,
     /// Print each statement's time (`.timer on`).
     pub timer: bool,
     /// Whether the user is at a terminal (prints row counts for changes).
     pub interactive: bool,
     /// Set when any statement or command failed.
     pub failed: bool,
-    out: Box<dyn Write>,
+    /// Set by Ctrl-C to stop the running statement.
+    cancel: CancelFlag,
+    /// The last query's result, for `.export FILE`.
+    last: Option<(SchemaRef, Vec<RecordBatch>)>,
+    pub(crate) out: Box<dyn Write>,
+    /// Whether `out` is the terminal (fit tables to its width, dim NULLs).
+    out_is_terminal: bool,
+    /// Whether progress may be drawn on stderr.
+    progress: bool,
 }
 
-fn connect(db: &Database, route: Route) -> Result<Box<dyn Engine>, String> {
-    Ok(match route {
+pub(crate) fn connect(
+    db: &Database,
+    route: Route,
+    cancel: &CancelFlag,
+) -> Result<Box<dyn Engine>, String> {
+    let mut engine: Box<dyn Engine> = match route {
         Route::Datafusion => {
             Box::new(DataFusionEngine::new(db.clone()).map_err(|e| e.message.clone())?)
         }
         Route::Native => Box::new(NativeEngine::new(db.clone())),
-    })
+    };
+    engine.set_cancel_flag(cancel.clone());
+    Ok(engine)
 }
 
 impl Shell {
@@ -86,33 +117,90 @@ impl Shell {
         mode: Mode,
         out: Box<dyn Write>,
     ) -> Result<Self, String> {
-        let db = open(path)?;
-        let engine = connect(&db, route)?;
+        Self::open_with(path, route, mode, out, OpenOptions::default())
+    }
+
+    /// Opens the database at `path` with `options`.
+    ///
+    /// # Errors
+    /// A one-line message when the database cannot be opened.
+    pub fn open_with(
+        path: Option<&Path>,
+        route: Route,
+        mode: Mode,
+        out: Box<dyn Write>,
+        options: OpenOptions,
+    ) -> Result<Self, String> {
+        let db = if options.read_only { open_read_only(path)? } else { open(path)? };
+        let cancel = CancelFlag::new();
+        let engine = connect(&db, route, &cancel)?;
         Ok(Self {
             engine,
             db,
             route,
             path: path.map(Path::to_path_buf),
+            options,
             mode,
+            null_value: "NULL".into(),
             timer: false,
             interactive: false,
             failed: false,
+            cancel,
+            last: None,
             out,
+            out_is_terminal: false,
+            progress: false,
         })
     }
 
-    fn error(&mut self, message: impl std::fmt::Display) {
+    /// Tells the shell that stdout is a terminal (tables fit its width, NULLs
+    /// are dimmed) and whether progress may be drawn on stderr.
+    pub fn set_terminal(&mut self, stdout: bool, stderr: bool) {
+        self.out_is_terminal = stdout;
+        self.progress = stderr;
+    }
+
+    /// The flag that stops the running statement (Ctrl-C sets it).
+    pub fn cancel_flag(&self) -> CancelFlag {
+        self.cancel.clone()
+    }
+
+    pub(crate) fn error(&mut self, message: impl std::fmt::Display) {
         let _ = self.out.flush();
         eprintln!("Error: {message}");
         self.failed = true;
     }
 
-    /// Runs one SQL statement and prints its result. Errors go to stderr as
-    /// `Error: …` and set [`Shell::failed`].
-    pub fn run_statement(&mut self, sql: &str) {
-        let start = Instant::now();
-        // A bug in a route must not take the shell down: report it as an error.
+    /// Reports a statement's error; a parse error shows where the parser stopped.
+    fn statement_error(&mut self, sql: &str, e: &SqlError) {
+        if e.kind != ErrorKind::Parse {
+            return self.error(&e.message);
+        }
+        let message = diagnostic::clean(&e.message);
+        self.error(&message);
+        if let Some((line, column)) = diagnostic::position(&message)
+            && let Some(caret) = diagnostic::caret(sql, line, column)
+        {
+            eprintln!("{caret}");
+        }
+    }
+
+    fn style(&self) -> Style {
+        let max_width = if self.out_is_terminal {
+            console::Term::stdout().size_checked().map(|(_, cols)| usize::from(cols))
+        } else {
+            None
+        };
+        Style { max_width, null: self.null_value.clone(), dim_null: self.out_is_terminal }
+    }
+
+    /// Runs `sql` on the engine with Ctrl-C armed, a spinner after a second,
+    /// and a route panic turned into an error.
+    fn execute(&mut self, sql: &str) -> Result<Vec<Output>, SqlError> {
+        self.cancel.reset();
+        let spinner = StatementSpinner::start(self.progress);
         let engine = &mut self.engine;
+        let route = self.route;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.execute(sql)))
             .unwrap_or_else(|panic| {
                 let msg = panic
@@ -120,37 +208,59 @@ impl Shell {
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                Err(llkv_sql::SqlError::new(
-                    llkv_sql::ErrorKind::Internal,
-                    format!("internal error (the {} route panicked): {msg}", self.route.name()),
+                Err(SqlError::new(
+                    ErrorKind::Internal,
+                    format!("internal error (the {} route panicked): {msg}", route.name()),
                 ))
             });
-        let elapsed = start.elapsed();
-        match result {
-            Ok(outputs) => {
-                for o in outputs {
-                    let printed = match &o {
-                        Output::Rows { schema, batches } => {
-                            print_rows(self.out.as_mut(), self.mode, schema, batches)
-                        }
-                        Output::Affected(n) if self.interactive => {
-                            writeln!(self.out, "{n} row{} affected", if *n == 1 { "" } else { "s" })
-                                .map_err(Into::into)
-                        }
-                        _ => Ok(()),
-                    };
-                    if let Err(e) = printed {
-                        self.error(format!("cannot print the result: {e}"));
-                    }
-                }
+        spinner.finish();
+        result
+    }
+
+    /// Runs one SQL statement and prints its result. Errors go to stderr as
+    /// `Error: …` and set [`Shell::failed`].
+    pub fn run_statement(&mut self, sql: &str) {
+        let start = Instant::now();
+        // COPY … TO only reads; COPY … FROM is checked as an import.
+        let copy = export::is_copy(sql);
+        let refused = if self.options.read_only && !copy { first_write(sql) } else { None };
+        if let Some(what) = refused {
+            self.error(format!("the database is open read-only (--readonly); {what} is refused"));
+        } else if copy {
+            self.copy(sql);
+        } else {
+            match self.execute(sql) {
+                Ok(outputs) => self.print_outputs(outputs),
+                Err(e) => self.statement_error(sql, &e),
             }
-            Err(e) => self.error(e.message),
         }
         if self.timer {
             let _ = self.out.flush();
-            eprintln!("Run Time: {:.3}s", elapsed.as_secs_f64());
+            eprintln!("Run Time: {:.3}s", start.elapsed().as_secs_f64());
         }
         let _ = self.out.flush();
+    }
+
+    fn print_outputs(&mut self, outputs: Vec<Output>) {
+        let style = self.style();
+        for o in outputs {
+            let printed = match &o {
+                Output::Rows { schema, batches } => {
+                    print_rows_styled(self.out.as_mut(), self.mode, schema, batches, &style)
+                }
+                Output::Affected(n) if self.interactive => {
+                    writeln!(self.out, "{n} row{} affected", if *n == 1 { "" } else { "s" })
+                        .map_err(Into::into)
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = printed {
+                self.error(format!("cannot print the result: {e}"));
+            }
+            if let Output::Rows { schema, batches } = o {
+                self.last = Some((schema, batches));
+            }
+        }
     }
 
     /// Runs a script: SQL statements and dot-commands (a line starting with
@@ -185,128 +295,145 @@ impl Shell {
         Flow::Continue
     }
 
-    /// Runs a dot-command line such as `.mode csv`.
-    pub fn dot_command(&mut self, line: &str) -> Flow {
-        let mut words = line.split_whitespace();
-        let command = words.next().unwrap_or("");
-        let args: Vec<&str> = words.collect();
-        match (command, args.as_slice()) {
-            (".quit" | ".exit" | ".q", _) => return Flow::Quit,
-            (".help", _) => {
-                let _ = write!(self.out, "{HELP}");
-            }
-            (".tables", _) => match table_names(&self.db) {
-                Ok(names) => {
-                    for n in names {
-                        let _ = writeln!(self.out, "{n}");
-                    }
-                }
-                Err(e) => self.error(e),
-            },
-            (".schema", rest) => {
-                let names = match rest {
-                    [] => table_names(&self.db),
-                    names => Ok(names.iter().map(|s| s.to_string()).collect()),
-                };
-                match names {
-                    Ok(names) => {
-                        for n in names {
-                            match table_meta(&self.db, &n) {
-                                Ok(Some(meta)) => {
-                                    let _ = writeln!(self.out, "{}", create_statement(&meta));
-                                }
-                                Ok(None) => self.error(format!("no such table: {n}")),
-                                Err(e) => self.error(e),
-                            }
-                        }
-                    }
-                    Err(e) => self.error(e),
-                }
-            }
-            (".mode", []) => {
-                let _ = writeln!(self.out, "{}", self.mode.name());
-            }
-            (".mode", [m]) => match Mode::parse(m) {
-                Some(mode) => self.mode = mode,
-                None => self.error(format!("unknown mode {m}; use table, csv, json or line")),
-            },
-            (".timer", [v]) => match *v {
-                "on" => self.timer = true,
-                "off" => self.timer = false,
-                _ => self.error("usage: .timer on|off"),
-            },
-            (".engine", []) => {
-                let _ = writeln!(self.out, "{}", self.route.name());
-            }
-            (".engine", [r]) => match Route::parse(r) {
-                Some(route) => match connect(&self.db, route) {
-                    Ok(engine) => {
-                        self.engine = engine;
-                        self.route = route;
-                    }
-                    Err(e) => self.error(e),
-                },
-                None => self.error(format!("unknown engine {r}; use datafusion or native")),
-            },
-            (".read", [file]) => match std::fs::read_to_string(file) {
-                Ok(text) => return self.run_script(&text),
-                Err(e) => self.error(format!("cannot read {file}: {e}")),
-            },
-            (".import", [file, table]) => self.import(Path::new(file), table),
-            (".open", [file]) => self.reopen(Some(Path::new(file))),
-            (".open", []) => self.reopen(None),
-            _ => self.error(format!("unknown or malformed command {line}; try .help")),
-        }
-        let _ = self.out.flush();
-        Flow::Continue
-    }
-
-    /// Imports a CSV file into `table`, creating it from the file's header and
-    /// inferred types when it does not exist; stops at the first failure.
-    fn import(&mut self, file: &Path, table: &str) {
-        let create = match table_meta(&self.db, table) {
-            Ok(meta) => meta.is_none(),
+    /// `COPY … TO 'file'` / `COPY table FROM 'file'`.
+    fn copy(&mut self, sql: &str) {
+        let copy = match export::parse_copy(sql) {
+            Ok(c) => c,
             Err(e) => return self.error(e),
         };
-        let statements = match crate::import::csv_statements(file, table, create) {
+        match copy {
+            Copy { to: false, table: Some(table), path, .. } => self.import(&path, &table),
+            Copy { query, path, format, header, .. } => {
+                self.export_query(&path, format, header, &query);
+            }
+        }
+    }
+
+    /// Runs `query` and writes its rows to `path`.
+    pub(crate) fn export_query(
+        &mut self,
+        path: &Path,
+        format: FileFormat,
+        header: bool,
+        query: &str,
+    ) {
+        match self.execute(query) {
+            Ok(outputs) => match outputs.into_iter().last() {
+                Some(Output::Rows { schema, batches }) => {
+                    self.write_export(path, format, header, &schema, &batches);
+                }
+                _ => self.error("the exported statement returned no rows"),
+            },
+            Err(e) => self.statement_error(query, &e),
+        }
+    }
+
+    /// `.export FILE` without a query: the last query's result.
+    pub(crate) fn export_last(&mut self, path: &Path) {
+        match self.last.take() {
+            Some((schema, batches)) => {
+                self.write_export(path, FileFormat::of_path(path), true, &schema, &batches);
+                self.last = Some((schema, batches));
+            }
+            None => self.error("no query result to export yet; run a query or give one"),
+        }
+    }
+
+    fn write_export(
+        &mut self,
+        path: &Path,
+        format: FileFormat,
+        header: bool,
+        schema: &SchemaRef,
+        batches: &[RecordBatch],
+    ) {
+        match export::write_file(path, format, header, schema, batches) {
+            Ok(n) if self.interactive => {
+                let _ = writeln!(self.out, "{n} row{} written", if n == 1 { "" } else { "s" });
+            }
+            Ok(_) => {}
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Imports a CSV or Parquet file into `table`, creating it from the
+    /// file's schema when it does not exist; stops at the first failure
+    /// (Ctrl-C too). Rows already inserted stay unless inside BEGIN … COMMIT.
+    pub(crate) fn import(&mut self, file: &Path, table: &str) {
+        if self.options.read_only {
+            return self.error("the database is open read-only (--readonly); import is refused");
+        }
+        let exists = match table_meta(&self.db, table) {
+            Ok(meta) => meta.is_some(),
+            Err(e) => return self.error(e),
+        };
+        let source = match import::open_source(file, CHUNK) {
             Ok(s) => s,
             Err(e) => return self.error(e),
         };
-        for stmt in statements {
-            if let Err(e) = self.engine.execute(&stmt) {
-                return self.error(format!("import stopped: {}", e.message));
+        let progress = source.progress.clone();
+        let bar = import_bar(self.progress, progress.total, progress.bytes, table);
+        if !exists {
+            let create = import::create_statement(table, &source.schema);
+            if let Err(e) = self.execute(&create) {
+                bar.finish_and_clear();
+                return self.error(format!("import: cannot create {table}: {}", e.message));
             }
+        }
+        self.cancel.reset();
+        let mut rows = 0u64;
+        for batch in source {
+            if self.cancel.is_cancelled() {
+                bar.finish_and_clear();
+                return self.error(format!("import cancelled after {rows} rows"));
+            }
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    bar.finish_and_clear();
+                    return self.error(format!("import stopped after {rows} rows: {e}"));
+                }
+            };
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let result = import::insert_statement(table, &batch)
+                .map_err(|e| e.to_string())
+                .and_then(|sql| self.engine.execute(&sql).map_err(|e| e.message));
+            if let Err(e) = result {
+                bar.finish_and_clear();
+                return self.error(format!("import stopped after {rows} rows: {e}"));
+            }
+            rows += batch.num_rows() as u64;
+            bar.set_position(progress.done());
+        }
+        bar.finish_and_clear();
+        if self.interactive {
+            let _ = writeln!(self.out, "{rows} row{} imported", if rows == 1 { "" } else { "s" });
         }
     }
 
     /// Switches to another database; the old one stays open if this fails.
-    fn reopen(&mut self, path: Option<&Path>) {
+    pub(crate) fn reopen(&mut self, path: Option<&Path>) {
         let same = path.is_some() && path.map(Path::to_path_buf) == self.path;
         if same {
             return;
         }
-        match open(path).and_then(|db| connect(&db, self.route).map(|e| (db, e))) {
+        let opened = if self.options.read_only { open_read_only(path) } else { open(path) };
+        match opened.and_then(|db| connect(&db, self.route, &self.cancel).map(|e| (db, e))) {
             Ok((db, engine)) => {
+                // The old engine (and its database handle and lock) go first.
                 self.engine = engine;
                 self.db = db;
                 self.path = path.map(Path::to_path_buf);
+                self.last = None;
             }
             Err(e) => self.error(e),
         }
     }
 }
 
-/// The text of `.help`.
-pub const HELP: &str = "\
-.help                     show this help
-.tables                   list the tables
-.schema [TABLE...]        show CREATE TABLE statements
-.mode [table|csv|json|line]  show or set the output mode
-.timer on|off             print each statement's run time
-.engine [datafusion|native]  show or switch the SQL route (a new session)
-.read FILE                run the statements of FILE
-.import FILE TABLE        load a CSV file (header line) into TABLE, creating it if needed
-.open [FILE]              open another database (in memory without FILE)
-.quit                     exit (also .exit, Ctrl-D)
-SQL statements end with ';' and may span lines.
-";
+/// Whether stdout and stderr are terminals.
+pub fn terminals() -> (bool, bool) {
+    (std::io::stdout().is_terminal(), std::io::stderr().is_terminal())
+}

@@ -342,3 +342,161 @@ fn import_loads_a_csv_file_into_a_new_table() {
         assert_eq!(stdout(&o), "id,name\n1,ann\n2,o'brien\n", "{engine}");
     }
 }
+
+#[test]
+fn copy_and_export_write_csv_and_parquet_that_import_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    for engine in ["datafusion", "native"] {
+        let (csv, pq, pq2, last) = (p("t.csv"), p("t.parquet"), p("q.pq"), p("last.csv"));
+        let o = llkv(&[
+            "--engine",
+            engine,
+            "--mode",
+            "csv",
+            "-c",
+            SETUP,
+            "-c",
+            &format!("COPY t TO '{csv}'"),
+            "-c",
+            &format!("COPY (SELECT id, name FROM t WHERE id > 1) TO '{pq}' (FORMAT parquet)"),
+            "-c",
+            &format!(".export {pq2} SELECT id * 10 AS tens FROM t ORDER BY id"),
+            "-c",
+            "SELECT name FROM t WHERE id = 3",
+            "-c",
+            &format!(".export {last}"),
+            "-c",
+            &format!(".import {pq} back"),
+            "-c",
+            &format!(".import {pq2} tens"),
+            "-c",
+            "SELECT id, name FROM back ORDER BY id",
+            "-c",
+            "SELECT sum(tens) AS s FROM tens",
+            "-c",
+            ".schema back",
+        ]);
+        assert_ok(&o);
+        assert_eq!(std::fs::read_to_string(&csv).unwrap(), "id,name\n1,a\n2,\n3,\"c,d\"\n");
+        assert_eq!(std::fs::read_to_string(&last).unwrap(), "name\n\"c,d\"\n");
+        assert_eq!(
+            stdout(&o),
+            "name\n\"c,d\"\nid,name\n2,\n3,\"c,d\"\ns\n60\nCREATE TABLE back (id INTEGER, name TEXT);\n",
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn copy_from_and_import_append_to_an_existing_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("more.csv");
+    std::fs::write(&csv, "id,name\n7,g\n8,h\n").unwrap();
+    for engine in ["datafusion", "native"] {
+        let o = llkv(&[
+            "--engine",
+            engine,
+            "--mode",
+            "csv",
+            "-c",
+            SETUP,
+            "-c",
+            &format!("COPY t FROM '{}'", csv.display()),
+            "-c",
+            &format!(".import {} t", csv.display()),
+            "-c",
+            "SELECT count(*) AS n, sum(id) AS s FROM t",
+        ]);
+        assert_ok(&o);
+        assert_eq!(stdout(&o), "n,s\n7,36\n", "{engine}");
+    }
+}
+
+#[test]
+fn bad_copy_and_export_commands_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.csv").display().to_string();
+    for args in [
+        vec!["-c", "COPY t TO STDOUT"],
+        vec!["-c", "CREATE TABLE t(a INTEGER)", "-c", &format!("COPY t TO '{out}' (FORMAT xml)")],
+        vec!["-c", &format!(".export {out}")],
+        vec!["-c", &format!("COPY no_such_table TO '{out}'")],
+        vec!["-c", ".import /no/such/file.parquet t"],
+    ] {
+        let o = llkv(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with("Error: "), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn nullvalue_changes_how_null_is_shown() {
+    let o = llkv(&["-c", ".nullvalue (null)", "-c", ".nullvalue", "-c", "SELECT NULL AS n"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "(null)\n+--------+\n| n      |\n+--------+\n| (null) |\n+--------+\n");
+}
+
+#[test]
+fn parser_errors_show_where_the_parser_stopped() {
+    for engine in ["datafusion", "native"] {
+        let o = llkv(&["--engine", engine, "-c", "SELECT 1,\n  2 FRM t"]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = stderr(&o);
+        assert!(err.starts_with("Error: syntax error: "), "[{engine}] {err}");
+        assert!(err.contains("Line: 2, Column: 9"), "[{engine}] {err}");
+        assert!(err.ends_with("\n    2 FRM t\n          ^\n"), "[{engine}] {err:?}");
+    }
+}
+
+#[test]
+fn readonly_allows_queries_refuses_writes_and_shares_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ro.llkv");
+    let db = db.to_str().unwrap();
+    assert_ok(&llkv(&[db, "-c", SETUP]));
+    let before = std::fs::read(db).unwrap();
+    // Another read-only handle holds the file meanwhile: readers share it.
+    let reader = llkv_mvcc::Database::open_read_only(db).unwrap();
+    for engine in ["datafusion", "native"] {
+        let o = llkv(&[
+            db,
+            "--readonly",
+            "--engine",
+            engine,
+            "--mode",
+            "csv",
+            "-c",
+            "SELECT count(*) AS n FROM t",
+        ]);
+        assert_ok(&o);
+        assert_eq!(stdout(&o), "n\n3\n");
+        for write in [
+            "INSERT INTO t VALUES (4, 'd')",
+            "DELETE FROM t",
+            "UPDATE t SET id = 0",
+            "CREATE TABLE u(a INTEGER)",
+            "DROP TABLE t",
+        ] {
+            let o = llkv(&[db, "--readonly", "--engine", engine, "-c", write]);
+            assert_one_line_error(&o, "read-only");
+        }
+        let o = llkv(&[db, "--readonly", "--engine", engine, "-c", ".import /dev/null t"]);
+        assert_one_line_error(&o, "read-only");
+        let out = dir.path().join(format!("{engine}.csv"));
+        let copy = format!("COPY t TO '{}'", out.display());
+        assert_ok(&llkv(&[db, "--readonly", "--engine", engine, "-c", &copy]));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "id,name\n1,a\n2,\n3,\"c,d\"\n");
+    }
+    // A writer is refused while a reader holds the file.
+    assert_one_line_error(&llkv(&[db, "-c", "SELECT 1"]), "already open");
+    drop(reader);
+    assert_eq!(std::fs::read(db).unwrap(), before, "read-only opens changed the file");
+    assert_one_line_error(&llkv(&["--readonly", "-c", "SELECT 1"]), "needs a database file");
+    let missing = dir.path().join("missing.llkv");
+    assert_one_line_error(
+        &llkv(&[missing.to_str().unwrap(), "--readonly", "-c", "SELECT 1"]),
+        "no such",
+    );
+    assert!(!missing.exists());
+}

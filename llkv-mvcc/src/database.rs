@@ -65,6 +65,22 @@ impl Database {
         Ok(Self::from_store(Store::open(path, options)?))
     }
 
+    /// Opens an existing database file for reading only: queries run, and a
+    /// transaction that changes anything fails at commit with
+    /// `llkv_store::Error::ReadOnly`. Several read-only opens may share a file
+    /// (a shared lock); none can coexist with a read-write open.
+    ///
+    /// # Errors
+    /// As for `llkv_store::Store::open_read_only`.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self::from_store(Store::open_read_only(path, StoreOptions::default())?))
+    }
+
+    /// Whether the database refuses writes ([`Database::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.store.is_read_only()
+    }
+
     /// A new in-memory database.
     pub fn in_memory() -> Self {
         Self::from_store(Store::in_memory())

@@ -291,11 +291,20 @@ impl Transaction {
         out
     }
 
+    /// Refuses a change on a database opened read-only, before anything is buffered.
+    fn check_writable(&self) -> Result<()> {
+        if self.db.is_read_only() {
+            return Err(Error::Store(llkv_store::Error::ReadOnly("writes are refused".into())));
+        }
+        Ok(())
+    }
+
     /// Sets (or removes, with `None`) a database-level property at commit.
     ///
     /// # Errors
     /// [`Error::Aborted`] / [`Error::Ended`].
     pub fn set_property(&self, key: &str, value: Option<String>) -> Result<()> {
+        self.check_writable()?;
         let mut st = self.state.lock();
         Self::check_active(&st)?;
         st.properties.insert(key.to_string(), value);
@@ -307,6 +316,7 @@ impl Transaction {
     /// # Errors
     /// [`Error::TableExists`] when the name is taken, store errors for a bad definition.
     pub fn create_table(&self, meta: TableMeta) -> Result<TableHandle> {
+        self.check_writable()?;
         let mut meta = meta;
         crate::foreign_keys::prepare(self, &mut meta)?;
         let mut st = self.state.lock();
@@ -332,6 +342,7 @@ impl Transaction {
     /// # Errors
     /// [`Error::NoSuchTable`].
     pub fn drop_table(&self, name: &str) -> Result<()> {
+        self.check_writable()?;
         crate::foreign_keys::check_drop(self, name)?;
         self.drop_entry(name)
     }
@@ -442,6 +453,7 @@ impl Transaction {
     /// [`Error::Constraint`] for a NULL in a NOT NULL column or a duplicate key,
     /// store errors for uncastable values.
     pub fn insert(&self, table: &TableHandle, batch: &RecordBatch) -> Result<u64> {
+        self.check_writable()?;
         let batch = crate::constraints::conform(&table.meta, batch)?;
         if batch.num_rows() == 0 {
             return Ok(0);
@@ -461,6 +473,7 @@ impl Transaction {
     /// after this snapshot or is changing it now; the transaction is then
     /// rolled back.
     pub fn delete(&self, table: &TableHandle, row_ids: &[u64]) -> Result<u64> {
+        self.check_writable()?;
         if !row_ids.is_empty() {
             crate::foreign_keys::check_change(self, table, row_ids, None)?;
         }

@@ -10,7 +10,7 @@ use crate::{ddl, dml};
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use llkv_mvcc::{Database, Session, Transaction};
-use llkv_sql::{Engine, ErrorKind, Output, SqlError, SqlResult};
+use llkv_sql::{CancelFlag, Engine, ErrorKind, Output, SqlError, SqlResult};
 use sqlparser::ast::{self, Statement};
 use std::sync::Arc;
 
@@ -28,13 +28,19 @@ use std::sync::Arc;
 /// ```
 pub struct NativeEngine {
     session: Session,
+    /// Stops a running query (checked by the executors).
+    cancel: CancelFlag,
     settings: Settings,
 }
 
 impl NativeEngine {
     /// A new session on `db`.
     pub fn new(db: Database) -> Self {
-        Self { session: Session::new(db), settings: Settings::default() }
+        Self {
+            session: Session::new(db),
+            settings: Settings::default(),
+            cancel: CancelFlag::default(),
+        }
     }
 
     fn run_one(&self, stmt: &Statement) -> SqlResult<Output> {
@@ -64,7 +70,7 @@ impl NativeEngine {
             // Unknown pragmas are ignored, as SQLite does; llkv has no pragmas yet.
             return st.finish(Ok(Output::Done("PRAGMA".into()))).map_err(Into::into);
         }
-        let r = run_in(&st.txn, stmt);
+        let r = run_in_with(&st.txn, stmt, &self.cancel);
         match r {
             Ok(out) => {
                 if !st.explicit {
@@ -97,10 +103,15 @@ fn vacuum(session: &Session) -> SqlResult<Output> {
 
 /// Runs one non-transaction-control statement in `txn`.
 pub(crate) fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
+    run_in_with(txn, stmt, &CancelFlag::default())
+}
+
+/// Runs one non-transaction-control statement in `txn`; `cancel` stops a query.
+fn run_in_with(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlResult<Output> {
     match stmt {
         Statement::Query(q) => {
             let bq = Binder::new(txn).bind_query(q)?;
-            let ctx = ExecCtx::new(txn);
+            let ctx = ExecCtx::new(txn).with_cancel(cancel.clone());
             let rows = execute(&bq.plan, None, &ctx)?;
             let (schema, batch) = rows_to_batch(&bq.names, &rows)?;
             Ok(Output::Rows { schema, batches: vec![batch] })
@@ -176,6 +187,10 @@ impl Engine for NativeEngine {
         "native"
     }
 
+    fn set_cancel_flag(&mut self, flag: CancelFlag) {
+        self.cancel = flag;
+    }
+
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
         if let Some(out) = self.reindex(sql)? {
             return Ok(vec![out]);
@@ -183,6 +198,7 @@ impl Engine for NativeEngine {
         let stmts = parse_sql(sql)?;
         let mut out = Vec::with_capacity(stmts.len());
         for mut s in stmts {
+            self.cancel.check()?;
             if let Statement::Set(ast::Set::SingleAssignment { variable, values, .. }) = &s {
                 self.settings.set(variable, values)?;
                 out.push(Output::Done("SET".into()));

@@ -9,7 +9,7 @@ use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::{ObjectType, Statement as SqlStatement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use llkv_mvcc::{Database, Session};
-use llkv_sql::{Engine, Output, SqlError, SqlResult};
+use llkv_sql::{CancelFlag, Engine, Output, SqlError, SqlResult};
 use std::sync::Arc;
 
 /// Database property prefix under which `CREATE INDEX` is recorded.
@@ -23,6 +23,9 @@ pub struct DataFusionEngine {
     runtime: tokio::runtime::Runtime,
     ctx: SessionContext,
     catalog: Arc<LlkvCatalog>,
+    /// Stops a running statement: its future is dropped, which aborts
+    /// DataFusion's tasks; the statement's llkv transaction rolls back.
+    cancel: CancelFlag,
 }
 
 impl DataFusionEngine {
@@ -31,13 +34,10 @@ impl DataFusionEngine {
     /// # Errors
     /// When the async runtime cannot start.
     pub fn new(db: Database) -> SqlResult<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| SqlError::execution(format!("cannot start the async runtime: {e}")))?;
+        let runtime = new_runtime()?;
         let catalog = LlkvCatalog::with_session(Arc::new(Session::new(db)));
         let ctx = catalog.session_context();
-        Ok(Self { runtime, ctx, catalog })
+        Ok(Self { runtime, ctx, catalog, cancel: CancelFlag::default() })
     }
 
     /// The DataFusion context (llkv is its default catalog).
@@ -102,7 +102,19 @@ impl DataFusionEngine {
                 _ => {}
             }
         }
+        let cancel = self.cancel.clone();
         self.runtime.block_on(async {
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => Err(llkv_sql::cancelled()),
+                r = self.plan_and_run(stmt) => r,
+            }
+        })
+    }
+
+    /// Plans and runs one statement on DataFusion.
+    async fn plan_and_run(&self, stmt: Statement) -> SqlResult<Output> {
+        {
             let state = self.ctx.state();
             let plan = state.statement_to_plan(stmt).await.map_err(to_sql_error)?;
             let output = match &plan {
@@ -123,7 +135,7 @@ impl DataFusionEngine {
                 Kind::Affected => Output::Affected(affected(&batches)),
                 Kind::Done(tag) => Output::Done(tag),
             })
-        })
+        }
     }
 
     fn create_index(&self, ci: &datafusion::logical_expr::CreateIndex) -> SqlResult<Output> {
@@ -194,6 +206,16 @@ impl DataFusionEngine {
         Ok(Output::Done("DROP INDEX".into()))
     }
 
+    /// After a cancel: DataFusion's operators yield only between batches, so
+    /// the aborted statement's tasks may keep the runtime's workers busy for a
+    /// while. The session moves to a fresh runtime at once; the old one is
+    /// shut down in the background and its threads end when those tasks do.
+    fn abandon_runtime(&mut self) {
+        if let Ok(fresh) = new_runtime() {
+            std::mem::replace(&mut self.runtime, fresh).shutdown_background();
+        }
+    }
+
     /// After a failed statement inside BEGIN … COMMIT, the transaction accepts
     /// nothing but ROLLBACK.
     fn abort_explicit(&self, e: &SqlError) {
@@ -201,6 +223,13 @@ impl DataFusionEngine {
             self.session().statement_txn().txn.fail(e.message.clone());
         }
     }
+}
+
+fn new_runtime() -> SqlResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SqlError::execution(format!("cannot start the async runtime: {e}")))
 }
 
 enum Kind {
@@ -240,6 +269,10 @@ impl Engine for DataFusionEngine {
         "datafusion"
     }
 
+    fn set_cancel_flag(&mut self, flag: CancelFlag) {
+        self.cancel = flag;
+    }
+
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
         let dialect = GenericDialect {};
         let statements = DFParserBuilder::new(sql)
@@ -249,10 +282,13 @@ impl Engine for DataFusionEngine {
             .map_err(|e| SqlError::parse(e.strip_backtrace()))?;
         let mut out = Vec::with_capacity(statements.len());
         for stmt in statements {
-            match self.run(stmt) {
+            match self.cancel.check().and_then(|()| self.run(stmt)) {
                 Ok(o) => out.push(o),
                 Err(e) => {
                     self.abort_explicit(&e);
+                    if e.kind == llkv_sql::ErrorKind::Cancelled {
+                        self.abandon_runtime();
+                    }
                     return Err(e);
                 }
             }

@@ -1,6 +1,7 @@
 //! The interface both SQL routes implement, so the CLI and the logic-test
 //! runner can drive either.
 
+use crate::cancel::CancelFlag;
 use crate::error::SqlResult;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -33,4 +34,13 @@ pub trait Engine: Send {
     /// # Errors
     /// The first statement's error, classified by [`crate::ErrorKind`].
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>>;
+
+    /// Makes the engine watch `flag`: once it is set, the running statement
+    /// stops with an [`crate::ErrorKind::Cancelled`] error and its changes are
+    /// rolled back (inside BEGIN … COMMIT the transaction is then aborted, as
+    /// after any failed statement). The caller resets the flag before the next
+    /// statement. Engines that cannot be interrupted ignore it (the default).
+    fn set_cancel_flag(&mut self, flag: CancelFlag) {
+        let _ = flag;
+    }
 }

@@ -21,6 +21,8 @@ pub enum ErrorKind {
     Storage,
     /// A bug in llkv: an invariant did not hold.
     Internal,
+    /// The statement was cancelled (Ctrl-C in the shell); its changes were rolled back.
+    Cancelled,
 }
 
 /// An error with its kind and a message for the user.

@@ -6,9 +6,11 @@
 //! [`SqlError`], and the mapping of SQL type names to Arrow types.
 //! It depends on neither DataFusion nor Tokio.
 
+mod cancel;
 mod engine;
 mod error;
 pub mod types;
 
+pub use cancel::{CANCELLED, CancelFlag, Cancelled, cancelled};
 pub use engine::{Engine, Output};
 pub use error::{ErrorKind, SqlError, SqlResult};

@@ -48,6 +48,9 @@ pub enum Error {
     /// The caller passed something the store cannot accept.
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// The database was opened read-only ([`crate::Store::open_read_only`]).
+    #[error("the database is open read-only: {0}")]
+    ReadOnly(String),
     /// An Arrow kernel failed.
     #[error("arrow error: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

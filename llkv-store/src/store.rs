@@ -184,6 +184,22 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the existing database file at `path` for reading only (see
+    /// [`FilePager::open_read_only`]): queries work, [`Store::begin_write`]
+    /// fails with [`Error::ReadOnly`], and the file is never modified.
+    ///
+    /// # Errors
+    /// As for [`FilePager::open_read_only`], and [`Error::Corrupt`].
+    pub fn open_read_only(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
+        let pager = FilePager::open_read_only(path.as_ref())?;
+        Self::with_pager_state(Arc::new(pager), options, false)
+    }
+
+    /// Whether the store refuses writes ([`Store::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.pager.read().is_read_only()
+    }
+
     /// A fresh in-memory database.
     pub fn in_memory() -> Self {
         let options = StoreOptions { durability: Durability::Buffered, ..StoreOptions::default() };
@@ -271,6 +287,9 @@ impl Store {
     /// # Errors
     /// [`Error::PreviousIo`] after an earlier write failed.
     pub fn begin_write(&self) -> Result<WriteTxn<'_>> {
+        if self.is_read_only() {
+            return Err(Error::ReadOnly("writes are refused".into()));
+        }
         let guard = self.inner.writer.lock();
         if self.inner.poisoned.load(Ordering::Acquire) {
             return Err(Error::PreviousIo);

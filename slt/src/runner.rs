@@ -135,7 +135,7 @@ impl Driver<'_, '_> {
                         continue;
                     }
                     let line = self.pre.original_line(loc.line() as usize);
-                    let verdict = self.statement(&connection, &sql, &expected);
+                    let verdict = self.statement(line, &connection, &sql, &expected);
                     self.record(line, sql, verdict);
                 }
                 Record::Query { loc, conditions, connection, sql, expected, .. } => {
@@ -208,11 +208,19 @@ impl Driver<'_, '_> {
 
     fn statement(
         &mut self,
+        line: usize,
         connection: &Connection,
         sql: &str,
         expected: &StatementExpect,
     ) -> Result<(), String> {
         let result = self.execute(connection, sql);
+        if self.options.keep_results {
+            // The differential mode compares statements too, though the file
+            // expects no result from them: success or failure, row counts,
+            // and the rows of a statement that returns some.
+            let kept = result.as_ref().map(|o| statement_values(o, self.options.dialect));
+            self.keep(line, sql, kept.map_err(Clone::clone));
+        }
         match (expected, result) {
             (StatementExpect::Error(_), Err(_)) => Ok(()),
             (StatementExpect::Error(_), Ok(_)) => {
@@ -301,6 +309,35 @@ impl Driver<'_, '_> {
             self.out.results.push(QueryResult { line, sql: sql.to_string(), values });
         }
     }
+}
+
+/// A statement's outputs as comparable text: `affected N`, the values of any
+/// rows (numbers in the `R` form, so an integer and an equal float agree), or
+/// `ok`.
+fn statement_values(outputs: &[Output], dialect: Dialect) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in outputs {
+        match o {
+            Output::Affected(n) => out.push(format!("affected {n}")),
+            // Tags differ between the routes for the same statement.
+            Output::Done(_) => out.push("ok".into()),
+            Output::Rows { batches, .. } => {
+                for row in rows_of(batches) {
+                    let letters: Vec<char> = row
+                        .iter()
+                        .map(|v| match v {
+                            Value::Int(_) | Value::Float(_) | Value::Decimal(..) => 'R',
+                            _ => 'T',
+                        })
+                        .collect();
+                    if let Ok(mut f) = format_rows(&[row], &letters, dialect) {
+                        out.extend(f.pop().unwrap_or_default());
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn indent(lines: &[String]) -> String {

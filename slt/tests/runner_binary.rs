@@ -52,3 +52,32 @@ fn the_last_line_counts_records_and_failures_set_the_exit_code() {
     let o = Command::new(bin).arg(dir.path().join("missing")).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn the_differential_mode_lists_queries_and_statements_whose_results_differ() {
+    // ORDER BY puts NULLs first on the native route (SQLite) and last on
+    // DataFusion: the same query gives rows in another order. The file
+    // expects nothing of the `statement ok` SELECT; it is compared all the same.
+    let script = "statement ok\nCREATE TABLE t(a INTEGER, b INTEGER)\n\n\
+                  statement ok\nINSERT INTO t VALUES (1, 2), (3, NULL)\n\n\
+                  statement ok\nSELECT a FROM t ORDER BY b\n\n\
+                  query I\nSELECT a FROM t ORDER BY a\n----\n1\n3\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.slt"), script).unwrap();
+    let report = dir.path().join("d.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_llkv-slt"))
+        .args(["--differential", "--report"])
+        .arg(&report)
+        .arg(dir.path().join("d.slt"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "every record passes: {text}");
+    assert!(text.contains("1 queries differ between"), "{text}");
+    assert!(text.contains("SELECT a FROM t ORDER BY b"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let diffs = json["differences"].as_array().unwrap();
+    assert_eq!(diffs.len(), 1, "{json}");
+    assert!(diffs[0].to_string().contains("ORDER BY b"), "{json}");
+}

@@ -156,6 +156,7 @@ impl AggregateExecutor {
     ) -> SqlResult<Vec<Row>> {
         // Evaluate keys and arguments per row (in parallel when no subqueries).
         let prep = |r: &Row| -> SqlResult<(Row, Vec<(Value, String)>)> {
+            ctx.check_cancel()?;
             let keys = groups.iter().map(|g| eval(g, r, outer, ctx)).collect::<SqlResult<Row>>()?;
             let mut args = Vec::with_capacity(aggs.len());
             for a in aggs {

@@ -124,7 +124,7 @@ impl MultiJoinExecutor {
             let rel = &rels[next];
             let right = &inputs[next];
             cur = if keys.is_empty() {
-                cross(&cur, right, rel.start)
+                cross(&cur, right, rel.start, ctx)?
             } else {
                 for (ci, _, _) in &keys {
                     conj[*ci].done = true;
@@ -163,16 +163,17 @@ fn place(full: &mut [Value], start: usize, part: &[Value]) {
     }
 }
 
-fn cross(left: &[Row], right: &[Row], start: usize) -> Vec<Row> {
-    let mut out = Vec::with_capacity(left.len() * right.len());
+fn cross(left: &[Row], right: &[Row], start: usize, ctx: &ExecCtx<'_>) -> SqlResult<Vec<Row>> {
+    let mut out = Vec::with_capacity(left.len().saturating_mul(right.len()));
     for l in left {
+        ctx.check_cancel()?;
         for r in right {
             let mut row = l.clone();
             place(&mut row, start, r);
             out.push(row);
         }
     }
-    out
+    Ok(out)
 }
 
 fn key_of(
@@ -211,6 +212,7 @@ fn hash_join(
         }
     }
     let probe = |l: &Row| -> SqlResult<Vec<Row>> {
+        ctx.check_cancel()?;
         let mut out = Vec::new();
         if let Some(k) = key_of(left_keys, l, outer, ctx)?
             && let Some(ms) = table.get(&k)
@@ -253,6 +255,7 @@ impl JoinExecutor {
         let mut out = Vec::new();
         let mut right_matched = vec![false; right.len()];
         for l in &left {
+            ctx.check_cancel()?;
             let mut matched = false;
             for (j, r) in right.iter().enumerate() {
                 let mut row = Vec::with_capacity(left_width + right_width);

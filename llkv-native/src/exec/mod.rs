@@ -17,7 +17,7 @@ use crate::eval::{InSet, eval, eval_pred};
 use crate::plan::Plan;
 use crate::value::{GroupKey, Row, Value};
 use llkv_mvcc::Transaction;
-use llkv_sql::SqlResult;
+use llkv_sql::{CancelFlag, SqlResult};
 use parking_lot::Mutex;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -36,6 +36,8 @@ pub struct ExecCtx<'a> {
     pub subquery_cache: Mutex<HashMap<usize, Arc<Vec<Row>>>>,
     /// Membership sets of uncorrelated IN subqueries, by plan address.
     pub in_cache: Mutex<HashMap<usize, Arc<InSet>>>,
+    /// Set from another thread to stop the statement (see [`ExecCtx::check_cancel`]).
+    pub cancel: CancelFlag,
     /// When plans may take the columnar path ([`crate::columnar`]).
     pub columnar: crate::columnar::ColumnarMode,
 }
@@ -48,8 +50,26 @@ impl<'a> ExecCtx<'a> {
             scan_cache: Mutex::new(HashMap::new()),
             subquery_cache: Mutex::new(HashMap::new()),
             in_cache: Mutex::new(HashMap::new()),
+            cancel: CancelFlag::default(),
             columnar: crate::columnar::ColumnarMode::from_env(),
         }
+    }
+
+    /// The same context, stopped by `cancel`.
+    pub fn with_cancel(mut self, cancel: CancelFlag) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// `Err(cancelled)` once the statement was cancelled. Executors call it
+    /// per plan node and per row of their long loops (filters, joins,
+    /// aggregation); it is one relaxed atomic load.
+    ///
+    /// # Errors
+    /// When the statement was cancelled.
+    #[inline]
+    pub fn check_cancel(&self) -> SqlResult<()> {
+        self.cancel.check()
     }
 }
 
@@ -67,6 +87,7 @@ pub struct Outer<'a> {
 /// # Errors
 /// Storage and evaluation errors.
 pub fn execute(plan: &Plan, outer: Option<&Outer<'_>>, ctx: &ExecCtx<'_>) -> SqlResult<Vec<Row>> {
+    ctx.check_cancel()?;
     // Analytic shapes over large tables: Arrow kernels on batches, in parallel.
     if let Some(rows) = crate::columnar::try_execute(plan, ctx)? {
         return Ok(rows);
@@ -149,12 +170,16 @@ impl FilterExecutor {
         if rows.len() >= PARALLEL_ROWS && !predicate.has_subquery() {
             let keep: Vec<bool> = rows
                 .par_iter()
-                .map(|r| eval_pred(predicate, r, outer, ctx))
+                .map(|r| {
+                    ctx.check_cancel()?;
+                    eval_pred(predicate, r, outer, ctx)
+                })
                 .collect::<SqlResult<_>>()?;
             return Ok(rows.into_iter().zip(keep).filter_map(|(r, k)| k.then_some(r)).collect());
         }
         let mut out = Vec::new();
         for r in rows {
+            ctx.check_cancel()?;
             if eval_pred(predicate, &r, outer, ctx)? {
                 out.push(r);
             }
@@ -177,8 +202,10 @@ impl ProjectExecutor {
         outer: Option<&Outer<'_>>,
         ctx: &ExecCtx<'_>,
     ) -> SqlResult<Vec<Row>> {
-        let one =
-            |r: &Row| exprs.iter().map(|e| eval(e, r, outer, ctx)).collect::<SqlResult<Row>>();
+        let one = |r: &Row| {
+            ctx.check_cancel()?;
+            exprs.iter().map(|e| eval(e, r, outer, ctx)).collect::<SqlResult<Row>>()
+        };
         if rows.len() >= PARALLEL_ROWS && !exprs.iter().any(|e| e.has_subquery()) {
             rows.par_iter().map(one).collect()
         } else {

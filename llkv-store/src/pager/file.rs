@@ -59,6 +59,8 @@ pub struct FilePager {
     trimmed: Option<(u64, u64)>,
     /// Shared with the pagers of later rewrites of the same database.
     _lock: Arc<File>,
+    /// Opened by [`FilePager::open_read_only`]: writes are refused.
+    read_only: bool,
 }
 
 impl Drop for FilePager {
@@ -124,6 +126,7 @@ impl FilePager {
             early: RwLock::new(Some(recovered.entries)),
             trimmed,
             _lock: lock,
+            read_only: false,
         };
         Ok((pager, state))
     }
@@ -140,6 +143,7 @@ impl FilePager {
             early: RwLock::new(None),
             trimmed: None,
             _lock: lock,
+            read_only: false,
         })
     }
 
@@ -172,6 +176,52 @@ impl FilePager {
     /// The database file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Opens an existing database file for reading only, under a shared lock:
+    /// other read-only opens may share the file, a writer may not. The file is
+    /// never modified, so one whose tail was torn by a crash is refused until a
+    /// read-write open has recovered it. Writes through this pager fail with
+    /// [`Error::ReadOnly`].
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when a writer holds the database,
+    /// [`Error::NotFound`] when there is no database at `path`,
+    /// [`Error::ReadOnly`] when the file needs recovery, and as for [`FilePager::open`].
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(lock_path(path))?;
+        match lock.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Locked { path: path.to_path_buf() });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(e)),
+        }
+        if check_header(path)? == FileState::New {
+            return Err(Error::NotFound(format!("database {}", path.display())));
+        }
+        if super::recovery::has_torn_tail(path)? {
+            return Err(Error::ReadOnly(format!(
+                "{} has an incomplete tail from an interrupted write; open it read-write once \
+                 to recover it",
+                path.display()
+            )));
+        }
+        let mut pager = Self::open_now(path, path, Arc::new(lock))?;
+        pager.read_only = true;
+        Ok(pager)
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly("writes are refused".into()));
+        }
+        Ok(())
     }
 
     /// `(length before, length after)` when opening trimmed a torn or
@@ -301,6 +351,7 @@ impl Pager for FilePager {
     }
 
     fn write(&self, entries: &[(u64, &[u8])]) -> Result<()> {
+        self.check_writable()?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -310,6 +361,7 @@ impl Pager for FilePager {
     }
 
     fn delete(&self, keys: &[u64]) -> Result<()> {
+        self.check_writable()?;
         if keys.is_empty() {
             return Ok(());
         }
@@ -332,8 +384,13 @@ impl Pager for FilePager {
         true
     }
 
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// Creates `<file>.vacuum` (replacing a leftover) as the new database file.
     fn start_rewrite(&self) -> Result<Box<dyn Rewrite>> {
+        self.check_writable()?;
         let temp = rewrite_path(&self.path);
         remove_stale_rewrite(&self.path)?;
         let pager = Arc::new(FilePager::open_now(&temp, &self.path, Arc::clone(&self._lock))?);

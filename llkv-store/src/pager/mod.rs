@@ -40,6 +40,11 @@ pub trait Pager: Send + Sync {
     fn size_bytes(&self) -> Result<u64>;
     /// Whether data survives the process.
     fn is_persistent(&self) -> bool;
+    /// Whether the pager refuses writes (a read-only open).
+    fn is_read_only(&self) -> bool {
+        false
+    }
+
     /// Starts a rewrite (vacuum): an empty pager of the same kind that can
     /// replace this one's contents atomically through [`Rewrite::install`].
     ///

@@ -143,6 +143,19 @@ fn verify_chain(file: &File, end: u64) -> Result<EntryIndex> {
     Ok(index)
 }
 
+/// Whether the file has bytes past its last complete commit (a torn tail that
+/// [`recover_file`] would trim). Reads only.
+///
+/// # Errors
+/// As for [`recover_file`].
+pub(crate) fn has_torn_tail(path: &std::path::Path) -> Result<bool> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let end = committed_end(&file, len)?;
+    verify_chain(&file, end)?;
+    Ok(end < len)
+}
+
 /// What [`recover_file`] did and found.
 pub(crate) struct Recovered {
     /// File length before recovery.
