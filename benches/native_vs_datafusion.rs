@@ -59,7 +59,8 @@ fn fact(n: usize) -> Vec<RecordBatch> {
             let end = (start + 65_536).min(n) as i64;
             let k = Int64Array::from_iter_values(start as i64..end);
             let g = Int64Array::from_iter_values((start as i64..end).map(|v| (v * 7919) % 1000));
-            let h = Int64Array::from_iter_values((start as i64..end).map(|v| (v * 104_729) % 100_000));
+            let h =
+                Int64Array::from_iter_values((start as i64..end).map(|v| (v * 104_729) % 100_000));
             // Multiples of 0.5: sums are exact whatever the order of additions.
             let x =
                 Float64Array::from_iter_values((start as i64..end).map(|v| (v % 997) as f64 * 0.5));
@@ -126,9 +127,7 @@ fn routes(c: &mut Criterion) {
             bch.iter(|| native.execute(sql).unwrap())
         });
         g.bench_function(BenchmarkId::new(name, format!("datafusion/rows={n}")), |bch| {
-            bch.iter(|| {
-                rt.block_on(async { df.sql(sql).await.unwrap().collect().await.unwrap() })
-            })
+            bch.iter(|| rt.block_on(async { df.sql(sql).await.unwrap().collect().await.unwrap() }))
         });
     }
     g.finish();
