@@ -6,7 +6,9 @@
 //!    rule it out are never read. The filter itself stays above the scan,
 //!    because SQLite's comparison rules across storage classes are ours, not
 //!    the store's: only same-class literals are pushed.
-//! 2. **Join ordering** happens in [`crate::exec::MultiJoinExecutor`]:
+//! 2. **OR factoring** ([`factor_or`]): conjuncts shared by every branch of
+//!    an OR are moved out of it, so they can drive hash joins and pushdown.
+//! 3. **Join ordering** happens in [`crate::exec::MultiJoinExecutor`]:
 //!    single-table conjuncts first, equi-joins by hashing, cross joins last.
 
 use crate::expr::{BinOp, Expr};
@@ -47,6 +49,125 @@ pub fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
             conjuncts(b, out);
         }
         other => out.push(other.clone()),
+    }
+}
+
+/// Factors the conjuncts every branch of an OR shares out of it:
+/// `(a AND b) OR (a AND c)` becomes `a` and `b OR c`, pushed to `out`.
+///
+/// Sound under SQL's three-valued logic (Kleene AND/OR distribute over each
+/// other). It turns a join condition repeated in every branch (TPC-H Q19) into
+/// a conjunct the join can hash on, and a repeated column test into one the
+/// scan can push. Only simple expressions (columns, literals, operators) are
+/// compared, so nothing with a subquery or a function call is moved.
+pub fn factor_or(e: Expr, out: &mut Vec<Expr>) {
+    let mut branches = Vec::new();
+    disjuncts(&e, &mut branches);
+    if branches.len() < 2 {
+        out.push(e);
+        return;
+    }
+    let parts: Vec<Vec<Expr>> = branches
+        .iter()
+        .map(|b| {
+            let mut v = Vec::new();
+            conjuncts(b, &mut v);
+            v
+        })
+        .collect();
+    let common: Vec<Expr> = parts[0]
+        .iter()
+        .filter(|c| is_simple(c) && parts[1..].iter().all(|p| p.iter().any(|x| same(c, x))))
+        .cloned()
+        .collect();
+    if common.is_empty() {
+        out.push(e);
+        return;
+    }
+    let mut rest = Vec::with_capacity(parts.len());
+    for p in parts {
+        let remaining: Vec<Expr> =
+            p.into_iter().filter(|x| !common.iter().any(|c| same(c, x))).collect();
+        match remaining
+            .into_iter()
+            .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)))
+        {
+            Some(r) => rest.push(r),
+            // A branch that is only the common part makes the rest of the OR
+            // redundant: (a) OR (a AND c) is a.
+            None => {
+                out.extend(common);
+                return;
+            }
+        }
+    }
+    out.extend(common);
+    if let Some(r) =
+        rest.into_iter().reduce(|a, b| Expr::Binary(BinOp::Or, Box::new(a), Box::new(b)))
+    {
+        out.push(r);
+    }
+}
+
+fn disjuncts(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Binary(BinOp::Or, a, b) => {
+            disjuncts(a, out);
+            disjuncts(b, out);
+        }
+        other => out.push(other.clone()),
+    }
+}
+
+fn is_simple(e: &Expr) -> bool {
+    match e {
+        Expr::Column(_) | Expr::Literal(_) => true,
+        Expr::Unary(_, x) | Expr::IsNull(x, _) => is_simple(x),
+        Expr::Binary(_, a, b) => is_simple(a) && is_simple(b),
+        Expr::Between { expr, low, high, .. } => {
+            is_simple(expr) && is_simple(low) && is_simple(high)
+        }
+        Expr::InList { expr, list, .. } => is_simple(expr) && list.iter().all(is_simple),
+        _ => false,
+    }
+}
+
+/// Structural equality of two simple expressions (see [`is_simple`]).
+fn same(a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (Expr::Column(x), Expr::Column(y)) => x == y,
+        (Expr::Literal(x), Expr::Literal(y)) => same_value(x, y),
+        (Expr::Unary(o1, x), Expr::Unary(o2, y)) => o1 == o2 && same(x, y),
+        (Expr::IsNull(x, n1), Expr::IsNull(y, n2)) => n1 == n2 && same(x, y),
+        (Expr::Binary(o1, a1, b1), Expr::Binary(o2, a2, b2)) => {
+            o1 == o2 && same(a1, a2) && same(b1, b2)
+        }
+        (
+            Expr::Between { expr: e1, low: l1, high: h1, negated: n1 },
+            Expr::Between { expr: e2, low: l2, high: h2, negated: n2 },
+        ) => n1 == n2 && same(e1, e2) && same(l1, l2) && same(h1, h2),
+        (
+            Expr::InList { expr: e1, list: l1, negated: n1 },
+            Expr::InList { expr: e2, list: l2, negated: n2 },
+        ) => {
+            n1 == n2
+                && same(e1, e2)
+                && l1.len() == l2.len()
+                && l1.iter().zip(l2).all(|(x, y)| same(x, y))
+        }
+        _ => false,
+    }
+}
+
+/// Whether two literals are the same value of the same storage class.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Real(x), Value::Real(y)) => x.to_bits() == y.to_bits(),
+        (Value::Text(x), Value::Text(y)) => x == y,
+        (Value::Blob(x), Value::Blob(y)) => x == y,
+        _ => false,
     }
 }
 

@@ -165,6 +165,11 @@ impl Binder<'_> {
 
     /// A plan joining `rels` under `conjuncts`.
     pub(crate) fn join_plan(&mut self, rels: Vec<(Plan, Scope)>, conjuncts: Vec<Expr>) -> Plan {
+        let mut factored = Vec::with_capacity(conjuncts.len());
+        for c in conjuncts {
+            crate::planner::factor_or(c, &mut factored);
+        }
+        let conjuncts = factored;
         let width: usize = rels.iter().map(|(_, s)| s.cols.len()).sum();
         let mut iter = rels.into_iter();
         match (iter.len(), iter.next()) {

@@ -6,7 +6,7 @@ use crate::eval::{eval, eval_pred};
 use crate::expr::{BinOp, Expr};
 use crate::plan::{JoinKind, JoinRel};
 use crate::value::{GroupKey, Row, Value};
-use llkv_sql::SqlResult;
+use llkv_sql::{SqlError, SqlResult};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -124,7 +124,16 @@ impl MultiJoinExecutor {
             let rel = &rels[next];
             let right = &inputs[next];
             cur = if keys.is_empty() {
-                cross(&cur, right, rel.start, ctx)?
+                // Conjuncts this step completes filter the product as it is
+                // built, so only matching rows are ever materialized.
+                let mut covering = Vec::new();
+                for c in conj.iter_mut().filter(|c| !c.done && !c.late) {
+                    if c.rels.iter().all(|r| *r == next || joined.contains(r)) {
+                        covering.push(c.expr.clone());
+                        c.done = true;
+                    }
+                }
+                cross(&cur, right, rel.start, &covering, outer, ctx)?
             } else {
                 for (ci, _, _) in &keys {
                     conj[*ci].done = true;
@@ -163,14 +172,43 @@ fn place(full: &mut [Value], start: usize, part: &[Value]) {
     }
 }
 
-fn cross(left: &[Row], right: &[Row], start: usize, ctx: &ExecCtx<'_>) -> SqlResult<Vec<Row>> {
-    let mut out = Vec::with_capacity(left.len().saturating_mul(right.len()));
+/// The most rows one cross-join step may materialize. The row executor holds
+/// whole intermediate results in memory; past this a query fails with a clear
+/// error instead of exhausting memory.
+const MAX_CROSS_ROWS: usize = 20_000_000;
+
+/// The rows of `left` × `right` (placed at `start`) that satisfy every
+/// predicate in `filters`.
+fn cross(
+    left: &[Row],
+    right: &[Row],
+    start: usize,
+    filters: &[Expr],
+    outer: Option<&Outer<'_>>,
+    ctx: &ExecCtx<'_>,
+) -> SqlResult<Vec<Row>> {
+    let mut out = Vec::new();
     for l in left {
         ctx.check_cancel()?;
         for r in right {
             let mut row = l.clone();
             place(&mut row, start, r);
-            out.push(row);
+            let mut keep = true;
+            for f in filters {
+                if !eval_pred(f, &row, outer, ctx)? {
+                    keep = false;
+                    break;
+                }
+            }
+            if keep {
+                if out.len() >= MAX_CROSS_ROWS {
+                    return Err(SqlError::execution(format!(
+                        "a join without usable join condition produces more than \
+                         {MAX_CROSS_ROWS} rows; add an equality between the tables"
+                    )));
+                }
+                out.push(row);
+            }
         }
     }
     Ok(out)
