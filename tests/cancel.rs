@@ -76,3 +76,40 @@ fn a_cancelled_statement_stops_and_the_session_goes_on() {
         }
     }
 }
+
+#[test]
+fn a_cancelled_dml_statement_changes_nothing() {
+    for route in ["native", "datafusion"] {
+        let mut e = engine(route, Database::in_memory());
+        let values: Vec<String> = (0..ROWS).map(|i| format!("({i})")).collect();
+        e.execute(&format!("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES {}", values.join(",")))
+            .expect("setup");
+        let before = count(&mut e);
+        let flag = CancelFlag::new();
+        e.set_cancel_flag(flag.clone());
+        // The WHERE clause of each statement runs the long query's work.
+        let filter = match route {
+            "native" => "(SELECT count(*) FROM t b WHERE b.x < t.x) < 0",
+            _ => "x IN (SELECT a.x FROM t a, t b, t c WHERE a.x + b.x + c.x = -1)",
+        };
+        for sql in [
+            format!("INSERT INTO t SELECT x FROM t WHERE {filter}"),
+            format!("UPDATE t SET x = -x WHERE {filter}"),
+            format!("DELETE FROM t WHERE {filter}"),
+        ] {
+            let f = flag.clone();
+            let canceller = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                f.cancel();
+            });
+            let start = Instant::now();
+            let err = e.execute(&sql).expect_err("the statement is cancelled");
+            let took = start.elapsed();
+            canceller.join().unwrap();
+            assert_eq!(err.kind, ErrorKind::Cancelled, "[{route}] {sql}: {err}");
+            assert!(took < Duration::from_secs(20), "[{route}] {sql}: cancelling took {took:?}");
+            flag.reset();
+            assert_eq!(count(&mut e), before, "[{route}] {sql} changed nothing");
+        }
+    }
+}

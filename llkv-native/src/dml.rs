@@ -15,6 +15,7 @@ use crate::triggers::{self, Event};
 use crate::value::{Row, Value};
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use llkv_mvcc::{TableHandle, Transaction};
+use llkv_sql::CancelFlag;
 use llkv_sql::{ErrorKind, Output, SqlError, SqlResult};
 use sqlparser::ast;
 use sqlparser::dialect::SQLiteDialect;
@@ -76,7 +77,7 @@ pub fn rows_batch(h: &TableHandle, rows: &[Row]) -> SqlResult<RecordBatch> {
 ///
 /// # Errors
 /// Unknown table/columns, arity mismatches, constraint violations.
-pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
+pub fn insert(txn: &Transaction, ins: &ast::Insert, cancel: &CancelFlag) -> SqlResult<Output> {
     let ast::TableObject::TableName(name) = &ins.table else {
         return Err(SqlError::plan("INSERT into a table function is not supported"));
     };
@@ -92,7 +93,7 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert) -> SqlResult<Output> {
     };
     let defaults: Vec<Value> =
         (0..ncols).map(|i| default_value(txn, &h, i)).collect::<SqlResult<_>>()?;
-    let ctx = ExecCtx::new(txn);
+    let ctx = ExecCtx::new(txn).with_cancel(cancel.clone());
     // Each source row as Option<Value> per target (None: DEFAULT keyword).
     let source: Vec<Vec<Option<Value>>> = match &ins.source {
         None => vec![Vec::new()],
@@ -290,7 +291,7 @@ fn single_table(twj: &ast::TableWithJoins) -> SqlResult<(&ast::ObjectName, Optio
 ///
 /// # Errors
 /// Unknown names, constraint violations, write conflicts.
-pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
+pub fn update(txn: &Transaction, u: &ast::Update, cancel: &CancelFlag) -> SqlResult<Output> {
     if u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
         return Err(SqlError::plan("UPDATE … FROM / RETURNING / LIMIT is not supported"));
     }
@@ -306,7 +307,7 @@ pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
         let col = column_index(&h, &object_name(c)?)?;
         sets.push((col, binder.bind_scoped_expr(&a.value, &scope)?));
     }
-    let ctx = ExecCtx::new(txn);
+    let ctx = ExecCtx::new(txn).with_cancel(cancel.clone());
     let rows = matching_rows(txn, &h, &scope, u.selection.as_ref(), &ctx)?;
     if rows.is_empty() {
         return Ok(Output::Affected(0));
@@ -335,7 +336,7 @@ pub fn update(txn: &Transaction, u: &ast::Update) -> SqlResult<Output> {
 ///
 /// # Errors
 /// Unknown names, write conflicts.
-pub fn delete(txn: &Transaction, d: &ast::Delete) -> SqlResult<Output> {
+pub fn delete(txn: &Transaction, d: &ast::Delete, cancel: &CancelFlag) -> SqlResult<Output> {
     if d.using.is_some() || d.returning.is_some() || d.limit.is_some() || !d.tables.is_empty() {
         return Err(SqlError::plan("DELETE … USING / RETURNING / LIMIT is not supported"));
     }
@@ -348,7 +349,7 @@ pub fn delete(txn: &Transaction, d: &ast::Delete) -> SqlResult<Output> {
     let (name, alias) = single_table(twj)?;
     let h = table(txn, name)?;
     let scope = table_scope(&h, alias.as_deref());
-    let ctx = ExecCtx::new(txn);
+    let ctx = ExecCtx::new(txn).with_cancel(cancel.clone());
     let rows = matching_rows(txn, &h, &scope, d.selection.as_ref(), &ctx)?;
     let ids = rows.iter().map(row_id).collect::<SqlResult<Vec<_>>>()?;
     if ids.is_empty() {

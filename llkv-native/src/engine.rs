@@ -106,7 +106,8 @@ pub(crate) fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
     run_in_with(txn, stmt, &CancelFlag::default())
 }
 
-/// Runs one non-transaction-control statement in `txn`; `cancel` stops a query.
+/// Runs one non-transaction-control statement in `txn`; `cancel` stops a query
+/// or a DML statement while it reads its rows.
 fn run_in_with(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlResult<Output> {
     match stmt {
         Statement::Query(q) => {
@@ -116,9 +117,9 @@ fn run_in_with(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlR
             let (schema, batch) = rows_to_batch(&bq.names, &rows)?;
             Ok(Output::Rows { schema, batches: vec![batch] })
         }
-        Statement::Insert(i) => dml::insert(txn, i),
-        Statement::Update(u) => dml::update(txn, u),
-        Statement::Delete(d) => dml::delete(txn, d),
+        Statement::Insert(i) => dml::insert(txn, i, cancel),
+        Statement::Update(u) => dml::update(txn, u, cancel),
+        Statement::Delete(d) => dml::delete(txn, d, cancel),
         Statement::CreateTable(c) => ddl::create_table(txn, c),
         Statement::CreateView(v) => ddl::create_view(txn, v),
         Statement::CreateIndex(c) => ddl::create_index(txn, c),
