@@ -4,12 +4,18 @@
 //! - point lookup by primary key: native SQL, and the llkv-mvcc API;
 //! - the same SQL lookup on the unindexed copy (a pruned scan), for the ratio;
 //! - a single-row UPDATE by key inside a transaction (native SQL);
-//! - bulk loading rows into a table with and without a PRIMARY KEY.
+//! - bulk loading rows into a table with and without a PRIMARY KEY;
+//! - the TPC-H micro shapes on a 9-column `orders` table of 1.5M rows (strings,
+//!   Decimal128, Date32): `SELECT *` by key, and an UPDATE of the string
+//!   `o_comment` / the decimal `o_totalprice` by key inside a transaction.
 //!
 //! `cargo bench -p llkv-native --bench index_lookup`
 #![expect(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
-use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{
+    ArrayRef, Date32Array, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray,
+};
 use arrow::datatypes::DataType;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use llkv_mvcc::{Database, TableHandle};
@@ -155,5 +161,123 @@ fn bulk_load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lookups, bulk_load);
+/// The TPC-H `orders` columns, `o_orderkey` the primary key.
+fn orders_meta() -> TableMeta {
+    let mut m = TableMeta::new(
+        "orders",
+        vec![
+            ColumnMeta::new("o_orderkey", DataType::Int64, false),
+            ColumnMeta::new("o_custkey", DataType::Int64, false),
+            ColumnMeta::new("o_orderstatus", DataType::Utf8, false),
+            ColumnMeta::new("o_totalprice", DataType::Decimal128(15, 2), false),
+            ColumnMeta::new("o_orderdate", DataType::Date32, false),
+            ColumnMeta::new("o_orderpriority", DataType::Utf8, false),
+            ColumnMeta::new("o_clerk", DataType::Utf8, false),
+            ColumnMeta::new("o_shippriority", DataType::Int32, false),
+            ColumnMeta::new("o_comment", DataType::Utf8, false),
+        ],
+    );
+    m.primary_key = vec![0];
+    m
+}
+
+fn orders_batch(t: &TableHandle, from: i64, to: i64) -> RecordBatch {
+    let n = to - from;
+    let keys: Vec<i64> = (0..n).map(|i| from + (i * 7919) % n).collect();
+    let prio = ["1-URGENT", "2-HIGH", "3-MEDIUM", "4-NOT SPECIFIED", "5-LOW"];
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(keys.clone())),
+        Arc::new(Int64Array::from_iter_values(keys.iter().map(|k| k % 150_000))),
+        Arc::new(StringArray::from_iter_values(
+            keys.iter().map(|k| ["O", "F", "P"][(k % 3) as usize]),
+        )),
+        Arc::new(
+            Decimal128Array::from_iter_values(keys.iter().map(|k| i128::from(k % 50_000_000)))
+                .with_precision_and_scale(15, 2)
+                .unwrap_or_else(|e| panic!("decimal: {e}")),
+        ),
+        Arc::new(Date32Array::from_iter_values(keys.iter().map(|k| 8000 + (k % 2400) as i32))),
+        Arc::new(StringArray::from_iter_values(keys.iter().map(|k| prio[(k % 5) as usize]))),
+        Arc::new(StringArray::from_iter_values(
+            keys.iter().map(|k| format!("Clerk#{:09}", k % 1000)),
+        )),
+        Arc::new(Int32Array::from_iter_values(keys.iter().map(|_| 0))),
+        Arc::new(StringArray::from_iter_values(
+            keys.iter().map(|k| format!("furiously regular deposits sleep {k} carefully")),
+        )),
+    ];
+    RecordBatch::try_new(t.meta.schema(), cols).unwrap_or_else(|e| panic!("orders batch: {e}"))
+}
+
+fn orders_shapes(c: &mut Criterion) {
+    let db = Database::in_memory();
+    let txn = db.begin();
+    txn.create_table(orders_meta()).unwrap();
+    txn.commit().unwrap();
+    let mut from = 0;
+    while from < ROWS {
+        let to = (from + BATCH).min(ROWS);
+        let txn = db.begin();
+        let t = txn.table("orders").unwrap().unwrap();
+        txn.insert(&t, &orders_batch(&t, from, to)).unwrap();
+        txn.commit().unwrap();
+        from = to;
+    }
+    let mut e = NativeEngine::new(db.clone());
+    e.execute("SELECT * FROM orders WHERE o_orderkey = 1").unwrap();
+    let rows = format!("rows={ROWS},cols=9");
+    let mut g = c.benchmark_group("orders_9col");
+    g.measurement_time(Duration::from_secs(5));
+    let mut i = 0u64;
+    g.bench_function(BenchmarkId::new("native_select_star_pk", &rows), |b| {
+        b.iter(|| {
+            i += 1;
+            let sql = format!("SELECT * FROM orders WHERE o_orderkey = {}", key(i));
+            black_box(e.execute(&sql).unwrap())
+        })
+    });
+    let updates = [
+        ("native_update_comment_in_txn", "o_comment = 'changed by the benchmark'"),
+        ("native_update_totalprice_in_txn", "o_totalprice = o_totalprice + 1"),
+    ];
+    for (name, set) in updates {
+        let mut i = 0u64;
+        g.bench_function(BenchmarkId::new(name, &rows), |b| {
+            // Each UPDATE runs in its own BEGIN … ROLLBACK; only the UPDATE is timed.
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    i += 1;
+                    e.execute("BEGIN").unwrap();
+                    let sql = format!("UPDATE orders SET {set} WHERE o_orderkey = {}", key(i));
+                    let t0 = Instant::now();
+                    black_box(e.execute(&sql).unwrap());
+                    total += t0.elapsed();
+                    e.execute("ROLLBACK").unwrap();
+                }
+                total
+            })
+        });
+    }
+    // Committed (autocommit) updates leave patches; lookups must stay fast after them.
+    let mut i = 0u64;
+    g.bench_function(BenchmarkId::new("native_update_comment_autocommit", &rows), |b| {
+        b.iter(|| {
+            i += 1;
+            let sql = format!("UPDATE orders SET o_comment = 'c{i}' WHERE o_orderkey = {}", key(i));
+            black_box(e.execute(&sql).unwrap())
+        })
+    });
+    let mut i = 0u64;
+    g.bench_function(BenchmarkId::new("native_select_star_pk_after_updates", &rows), |b| {
+        b.iter(|| {
+            i += 1;
+            let sql = format!("SELECT * FROM orders WHERE o_orderkey = {}", key(i));
+            black_box(e.execute(&sql).unwrap())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, orders_shapes, lookups, bulk_load);
 criterion_main!(benches);

@@ -300,7 +300,8 @@ impl Store {
     ) -> Result<RecordBatch> {
         let schema = ScanRequest { projection: Some(columns.to_vec()), ..Default::default() }
             .output_schema(&table.meta);
-        let mut sources: Vec<Vec<ArrayRef>> = Vec::new();
+        // Row offsets per segment (in first-seen order), then each row's source.
+        let mut wanted: Vec<(usize, Vec<u32>)> = Vec::new();
         let mut seg_source: std::collections::HashMap<usize, usize> = Default::default();
         let mut picks = Vec::with_capacity(row_ids.len());
         for &rid in row_ids {
@@ -311,17 +312,17 @@ impl Store {
             if seg.deleted.as_ref().is_some_and(|d| d.value(off)) {
                 return Err(missing());
             }
-            let src = match seg_source.get(&s) {
-                Some(&src) => src,
-                None => {
-                    let blobs = self.read_chunks(&chunk_keys(seg, columns))?;
-                    sources.push(decode_columns(seg, &blobs, &table.meta, columns)?);
-                    seg_source.insert(s, sources.len() - 1);
-                    sources.len() - 1
-                }
-            };
-            picks.push((src, off));
+            let src = *seg_source.entry(s).or_insert_with(|| {
+                wanted.push((s, Vec::new()));
+                wanted.len() - 1
+            });
+            picks.push((src, wanted[src].1.len()));
+            wanted[src].1.push(off as u32);
         }
+        let sources: Vec<Vec<ArrayRef>> = wanted
+            .iter()
+            .map(|(s, offs)| self.take_rows(&table.segments[*s], &table.meta, columns, offs))
+            .collect::<Result<_>>()?;
         let out: Vec<ArrayRef> = (0..columns.len())
             .map(|c| {
                 let arrays: Vec<&dyn Array> = sources.iter().map(|s| s[c].as_ref()).collect();

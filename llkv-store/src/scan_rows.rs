@@ -5,8 +5,10 @@
 //! deletion bitmap, the version filter, the exclusions and the predicates are
 //! applied to them. Row ids that no segment holds are skipped.
 
+use crate::catalog::TableMeta;
 use crate::error::{Error, Result};
-use crate::scan::{ScanRequest, chunk_keys, decode_columns};
+use crate::patch::ChunkPatch;
+use crate::scan::{ScanRequest, chunk_keys};
 use crate::store::Store;
 use crate::table::{Segment, TableData};
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array};
@@ -129,18 +131,7 @@ impl Store {
         let offsets = UInt32Array::from_iter_values(
             ids.iter().map(|&r| seg.offset_of(r).unwrap_or_default() as u32),
         );
-        let blobs = self.read_chunks(&chunk_keys(seg, &needed))?;
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(needed.len());
-        for (blob, &c) in blobs.iter().zip(&needed) {
-            let dt = &table.meta.columns[c].data_type;
-            let whole = seg.columns[c].patch.is_some() || !is_var_width(dt);
-            arrays.push(if whole {
-                let a = decode_columns(seg, std::slice::from_ref(blob), &table.meta, &[c])?;
-                arrow::compute::take(a[0].as_ref(), &offsets, None)?
-            } else {
-                take_var_width(blob, dt, offsets.values())?
-            });
-        }
+        let arrays = self.take_rows(seg, &table.meta, &needed, offsets.values())?;
         let mut masks: Vec<BooleanArray> = Vec::new();
         if let Some(d) = &seg.deleted {
             masks.push(offsets.values().iter().map(|&o| Some(!d.value(o as usize))).collect());
@@ -185,8 +176,59 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The values of `columns` at row offsets `offsets` of `seg`, patches
+    /// applied, reading only those rows of variable-width chunks and
+    /// touching only those rows of fixed-width ones (which decode zero-copy).
+    pub(crate) fn take_rows(
+        &self,
+        seg: &Segment,
+        meta: &TableMeta,
+        columns: &[usize],
+        offsets: &[u32],
+    ) -> Result<Vec<ArrayRef>> {
+        let blobs = self.read_chunks(&chunk_keys(seg, columns))?;
+        let idx = UInt32Array::from(offsets.to_vec());
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len());
+        for (blob, &c) in blobs.iter().zip(columns) {
+            let dt = &meta.columns[c].data_type;
+            let base = if is_var_width(dt) {
+                take_var_width(blob, &crate::chunk::storage_type(dt), offsets)?
+            } else {
+                let a = crate::chunk::decode(blob, dt)?;
+                arrow::compute::take(a.as_ref(), &idx, None)?
+            };
+            arrays.push(match &seg.columns[c].patch {
+                Some(p) => take_patched(base, p, offsets)?,
+                None => base,
+            });
+        }
+        Ok(arrays)
+    }
+}
+
+/// `base` (the chunk's values at `offsets`) with the patched ones among them
+/// replaced by the patch's values: only the taken rows are looked up.
+fn take_patched(base: ArrayRef, patch: &ChunkPatch, offsets: &[u32]) -> Result<ArrayRef> {
+    if patch.values.len() != patch.offsets.len() {
+        return Err(Error::Corrupt("a chunk patch does not fit its chunk".into()));
+    }
+    let picks: Vec<(usize, usize)> = offsets
+        .iter()
+        .enumerate()
+        .map(|(i, o)| match patch.offsets.binary_search(o) {
+            Ok(j) => (1, j),
+            Err(_) => (0, i),
+        })
+        .collect();
+    if picks.iter().all(|&(s, _)| s == 0) {
+        return Ok(base);
+    }
+    Ok(arrow::compute::interleave(&[base.as_ref(), patch.values.as_ref()], &picks)?)
+}
+
 fn is_var_width(dt: &DataType) -> bool {
-    matches!(dt, DataType::Utf8 | DataType::Binary)
+    matches!(dt, DataType::Utf8 | DataType::Binary | DataType::Utf8View | DataType::BinaryView)
 }
 
 /// The rows `offsets` of a Utf8 or Binary chunk, reading (and checking) only
@@ -311,5 +353,60 @@ mod tests {
             })
             .collect();
         assert_eq!(vals, vec![3, 13, 29, 34]);
+    }
+
+    #[test]
+    fn patched_rows_read_by_id_equal_a_full_scan() {
+        let store = Store::with_pager(
+            Arc::new(crate::pager::MemoryPager::new()),
+            crate::StoreOptions { chunk_rows: 10, durability: crate::Durability::Buffered },
+        )
+        .unwrap();
+        let mut w = store.begin_write().unwrap();
+        let id = w
+            .create_table(TableMeta::new(
+                "t",
+                vec![
+                    ColumnMeta::new("a", DataType::Int64, true),
+                    ColumnMeta::new("s", DataType::Utf8, true),
+                ],
+            ))
+            .unwrap();
+        let schema = w.version().table(id).unwrap().meta.schema();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..25)),
+                Arc::new(StringArray::from_iter_values((0..25).map(|i| format!("s{i}")))),
+            ],
+        )
+        .unwrap();
+        w.append(id, &batch).unwrap();
+        let a: arrow::array::ArrayRef = Arc::new(Int64Array::from(vec![Some(-1), None]));
+        w.update(id, 0, &[4, 13], &a).unwrap();
+        let s: arrow::array::ArrayRef = Arc::new(StringArray::from(vec![None, Some("new")]));
+        w.update(id, 1, &[5, 13], &s).unwrap();
+        w.commit().unwrap();
+        let v = store.current();
+        let t = v.table(id).unwrap();
+        let ids = [2u64, 4, 5, 13, 14];
+        let got = store.scan_rows(t, &ScanRequest::default(), &ids).unwrap();
+        let got = arrow::compute::concat_batches(&got[0].schema(), &got).unwrap();
+        let full = store.scan(t, &ScanRequest::default()).unwrap();
+        let full = arrow::compute::concat_batches(&got.schema(), &full).unwrap();
+        let idx = UInt64Array::from(ids.to_vec());
+        for c in 0..2 {
+            let want = arrow::compute::take(full.column(c).as_ref(), &idx, None).unwrap();
+            assert_eq!(got.column(c).as_ref(), want.as_ref());
+        }
+        let s = got.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        assert!(s.is_null(2));
+        assert_eq!(s.value(3), "new");
+        let a = got.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!((a.value(1), a.is_null(3), a.value(4)), (-1, true, 14));
+        // read_rows takes the same narrow path, in the order given.
+        let r = store.read_rows(t, &[13, 2], &[1, 0]).unwrap();
+        let s = r.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!((s.value(0), s.value(1)), ("new", "s2"));
     }
 }

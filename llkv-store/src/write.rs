@@ -157,21 +157,29 @@ impl WriteTxn<'_> {
             let old = &seg.columns[column];
             let patch = ChunkPatch::merged(old.patch.as_deref(), &items, &values)?;
             let blobs = self.read_chunks(&[old.key])?;
-            let base = crate::chunk::decode(&blobs[0], &col_meta.data_type)?;
             let new_chunk = if patch.offsets.len() > fold_threshold(seg.row_count) {
                 // Fold the patch into a freshly written chunk with exact statistics.
+                let base = crate::chunk::decode(&blobs[0], &col_meta.data_type)?;
                 let full = patch.apply(&base)?;
                 let stats = ChunkStats::compute(full.as_ref());
                 let key = self.put_blob(chunk::encode(full.as_ref())?)?;
                 ColumnChunk { key, stats, patch: None }
             } else {
                 // Keep the chunk; the null count stays exact, min/max widen.
+                // Only the chunk's validity is needed: no decode (and no UTF-8
+                // check) of its values.
+                let (rows, nulls, _) = crate::chunk::decode_parts(&blobs[0])?;
+                if patch.offsets.last().is_some_and(|&o| o as usize >= rows) {
+                    return Err(Error::Corrupt("a chunk patch does not fit its chunk".into()));
+                }
+                let is_null = |o: u32| nulls.as_ref().is_some_and(|n| n.is_null(o as usize));
                 let base_nulls_patched =
-                    patch.offsets.iter().filter(|&&o| base.is_null(o as usize)).count() as u64;
+                    patch.offsets.iter().filter(|&&o| is_null(o)).count() as u64;
+                let base_nulls = nulls.as_ref().map_or(0, |n| n.null_count()) as u64;
                 let patch_stats = ChunkStats::compute(patch.values.as_ref());
                 let mut stats = old.stats.widened(&patch_stats);
-                stats.null_count = base.null_count() as u64 - base_nulls_patched
-                    + patch.values.null_count() as u64;
+                stats.null_count =
+                    base_nulls - base_nulls_patched + patch.values.null_count() as u64;
                 ColumnChunk { key: old.key, stats, patch: Some(Arc::new(patch)) }
             };
             let t = self.table_mut(id)?;
