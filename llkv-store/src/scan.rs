@@ -104,6 +104,27 @@ impl ScanRequest {
         }
     }
 
+    /// The columns a segment read needs: `out_cols` first (in order), then
+    /// those only the predicates or the version filter read.
+    pub(crate) fn needed_columns(
+        &self,
+        out_cols: &[usize],
+        version: Option<&VersionFilter>,
+    ) -> Vec<usize> {
+        let mut needed = out_cols.to_vec();
+        let extra = self
+            .predicates
+            .iter()
+            .map(|p| p.column())
+            .chain(version.into_iter().flat_map(|v| [v.created, v.deleted]));
+        for c in extra {
+            if !needed.contains(&c) {
+                needed.push(c);
+            }
+        }
+        needed
+    }
+
     /// Checks column indexes and casts predicate values to the column types.
     pub(crate) fn prepare(&self, table: &TableMeta) -> Result<ScanRequest> {
         let n = table.columns.len();
@@ -183,17 +204,7 @@ impl Store {
             return Ok(None);
         }
         let out_cols = req.columns(&table.meta);
-        let mut needed = out_cols.clone();
-        let extra = req
-            .predicates
-            .iter()
-            .map(|p| p.column())
-            .chain(version.iter().flat_map(|v| [v.created, v.deleted]));
-        for c in extra {
-            if !needed.contains(&c) {
-                needed.push(c);
-            }
-        }
+        let needed = req.needed_columns(&out_cols, version.as_ref());
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let blobs = self.read_chunks(&chunk_keys(seg, &needed))?;
         let arrays = decode_columns(seg, &blobs, &table.meta, &needed)?;

@@ -116,17 +116,7 @@ impl Store {
             return Ok(None);
         }
         let out_cols = req.columns(&table.meta);
-        let mut needed = out_cols.clone();
-        let extra = req
-            .predicates
-            .iter()
-            .map(|p| p.column())
-            .chain(version.iter().flat_map(|v| [v.created, v.deleted]));
-        for c in extra {
-            if !needed.contains(&c) {
-                needed.push(c);
-            }
-        }
+        let needed = req.needed_columns(&out_cols, version.as_ref());
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let offsets = UInt32Array::from_iter_values(
             ids.iter().map(|&r| seg.offset_of(r).unwrap_or_default() as u32),
