@@ -414,10 +414,13 @@ impl Pipeline {
             }
         }
         let Some(inputs) = self.source_batches(ctx, &need, force)? else { return Ok(None) };
+        let cancel = ctx.cancel.clone();
         let out = inputs
             .into_par_iter()
             .enumerate()
             .map(|(bi, b)| {
+                // Ctrl-C stops the statement between batches.
+                cancel.check()?;
                 let mut b = b?;
                 for c in b.cols.iter_mut().flatten() {
                     *c = convert(c)?;
