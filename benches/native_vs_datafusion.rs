@@ -11,15 +11,15 @@
 //! `cargo bench --bench native_vs_datafusion`
 #![expect(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
-use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use llkv::Database;
 use llkv::native::NativeEngine;
 use llkv::provider::LlkvCatalog;
 use llkv::sql::Engine;
-use llkv::store::{ColumnMeta, TableMeta};
-use std::sync::Arc;
+
+#[path = "common/data.rs"]
+mod data;
+use data::{dim, dim_schema, fact, fact_schema, meta};
 
 const QUERIES: [(&str, &str); 5] = [
     ("scan_aggregate", "SELECT sum(x), avg(k), max(g), count(*) FROM t"),
@@ -35,66 +35,11 @@ fn env_rows(var: &str, default: usize) -> usize {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn fact_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("k", DataType::Int64, false),
-        Field::new("g", DataType::Int64, false),
-        Field::new("h", DataType::Int64, false),
-        Field::new("x", DataType::Float64, false),
-    ]))
-}
-
-fn dim_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("g", DataType::Int64, false),
-        Field::new("name", DataType::Utf8, false),
-    ]))
-}
-
-/// The fact table in batches of 64K rows: k unique, g 1000 groups, h 100k groups.
-fn fact(n: usize) -> Vec<RecordBatch> {
-    (0..n)
-        .step_by(65_536)
-        .map(|start| {
-            let end = (start + 65_536).min(n) as i64;
-            let k = Int64Array::from_iter_values(start as i64..end);
-            let g = Int64Array::from_iter_values((start as i64..end).map(|v| (v * 7919) % 1000));
-            let h =
-                Int64Array::from_iter_values((start as i64..end).map(|v| (v * 104_729) % 100_000));
-            // Multiples of 0.5: sums are exact whatever the order of additions.
-            let x =
-                Float64Array::from_iter_values((start as i64..end).map(|v| (v % 997) as f64 * 0.5));
-            RecordBatch::try_new(
-                fact_schema(),
-                vec![Arc::new(k), Arc::new(g), Arc::new(h), Arc::new(x)],
-            )
-            .unwrap()
-        })
-        .collect()
-}
-
-fn dim() -> RecordBatch {
-    let g = Int64Array::from_iter_values(0..1000);
-    let name = StringArray::from_iter_values((0..1000).map(|i| format!("group{}", i % 50)));
-    RecordBatch::try_new(dim_schema(), vec![Arc::new(g), Arc::new(name)]).unwrap()
-}
-
-fn meta(name: &str, schema: &SchemaRef) -> TableMeta {
-    TableMeta::new(
-        name,
-        schema
-            .fields()
-            .iter()
-            .map(|f| ColumnMeta::new(f.name(), f.data_type().clone(), f.is_nullable()))
-            .collect(),
-    )
-}
-
 fn database(path: &std::path::Path, n: usize, with_dim: bool) -> Database {
     let db = Database::open(path).unwrap();
     let txn = db.begin();
-    let t = txn.create_table(meta("t", &fact_schema())).unwrap();
-    for b in fact(n) {
+    let t = txn.create_table(meta("t", &fact_schema(true))).unwrap();
+    for b in fact(n, true) {
         txn.insert(&t, &b).unwrap();
     }
     if with_dim {

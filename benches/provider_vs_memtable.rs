@@ -7,16 +7,18 @@
 //! `cargo bench --bench provider_vs_memtable` (`LLKV_BENCH_ROWS` changes the size).
 #![expect(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
-use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::RecordBatch;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use llkv::Database;
 use llkv::provider::LlkvCatalog;
-use llkv::store::{ColumnMeta, TableMeta};
 use std::sync::Arc;
+
+#[path = "common/data.rs"]
+mod data;
+use data::{dim, dim_schema, fact, fact_schema, meta};
 
 const QUERIES: [(&str, &str); 5] = [
     ("scan_aggregate", "SELECT sum(x), avg(k), max(g) FROM t"),
@@ -30,58 +32,10 @@ fn rows() -> usize {
     std::env::var("LLKV_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
 }
 
-fn fact_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("k", DataType::Int64, false),
-        Field::new("g", DataType::Int64, false),
-        Field::new("x", DataType::Float64, false),
-    ]))
-}
-
-fn dim_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("g", DataType::Int64, false),
-        Field::new("name", DataType::Utf8, false),
-    ]))
-}
-
-/// The fact table in batches of 64K rows.
-fn fact(n: usize) -> Vec<RecordBatch> {
-    (0..n)
-        .step_by(65_536)
-        .map(|start| {
-            let end = (start + 65_536).min(n) as i64;
-            let k = Int64Array::from_iter_values(start as i64..end);
-            let g = Int64Array::from_iter_values((start as i64..end).map(|v| (v * 7919) % 1000));
-            let x =
-                Float64Array::from_iter_values((start as i64..end).map(|v| (v % 997) as f64 * 0.5));
-            RecordBatch::try_new(fact_schema(), vec![Arc::new(k), Arc::new(g), Arc::new(x)])
-                .unwrap()
-        })
-        .collect()
-}
-
-fn dim() -> RecordBatch {
-    let g = Int64Array::from_iter_values(0..1000);
-    let name = StringArray::from_iter_values((0..1000).map(|i| format!("group{}", i % 50)));
-    RecordBatch::try_new(dim_schema(), vec![Arc::new(g), Arc::new(name)]).unwrap()
-}
-
-fn meta(name: &str, schema: &SchemaRef) -> TableMeta {
-    TableMeta::new(
-        name,
-        schema
-            .fields()
-            .iter()
-            .map(|f| ColumnMeta::new(f.name(), f.data_type().clone(), f.is_nullable()))
-            .collect(),
-    )
-}
-
 fn llkv_context(path: &std::path::Path, fact: &[RecordBatch], dim: &RecordBatch) -> SessionContext {
     let db = Database::open(path).unwrap();
     let txn = db.begin();
-    let t = txn.create_table(meta("t", &fact_schema())).unwrap();
+    let t = txn.create_table(meta("t", &fact_schema(false))).unwrap();
     for b in fact {
         txn.insert(&t, b).unwrap();
     }
@@ -98,7 +52,7 @@ fn memtable_context(fact: &[RecordBatch], dim: &RecordBatch) -> SessionContext {
     for (i, b) in fact.iter().enumerate() {
         partitions[i % parts].push(b.clone());
     }
-    ctx.register_table("t", Arc::new(MemTable::try_new(fact_schema(), partitions).unwrap()))
+    ctx.register_table("t", Arc::new(MemTable::try_new(fact_schema(false), partitions).unwrap()))
         .unwrap();
     ctx.register_table(
         "d",
@@ -124,7 +78,7 @@ async fn parquet_context(mem: &SessionContext, dir: &std::path::Path) -> Session
 fn bench(c: &mut Criterion) {
     let n = rows();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let fact = fact(n);
+    let fact = fact(n, false);
     let dim = dim();
     let dir = tempfile::tempdir().unwrap();
     let llkv = llkv_context(&dir.path().join("bench.llkv"), &fact, &dim);
