@@ -6,6 +6,7 @@ use crate::error::wrap_error;
 use crate::factory::{LLKV_FILE_TYPE, LlkvTableFactory};
 use crate::planner::LlkvQueryPlanner;
 use crate::rewrite::LlkvDmlRewrite;
+use crate::rowid::RowidScope;
 use crate::table::LlkvTable;
 use crate::types::LlkvTypePlanner;
 use datafusion::catalog::view::ViewTable;
@@ -59,6 +60,7 @@ impl LlkvCatalog {
                 session,
                 foreign: RwLock::default(),
                 state: OnceLock::new(),
+                rowid: RwLock::default(),
             }),
         })
     }
@@ -154,6 +156,8 @@ pub struct LlkvSchema {
     session: Arc<Session>,
     foreign: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
     state: OnceLock<Weak<RwLock<SessionState>>>,
+    /// Set while a statement that names `rowid` is planned (see `crate::rowid`).
+    rowid: RwLock<Option<RowidScope>>,
 }
 
 /// Database property prefix of persisted views.
@@ -170,7 +174,11 @@ impl LlkvSchema {
             return plan_err!("view {name} needs the SessionContext llkv was registered in");
         };
         let state = state.read().clone();
-        match state.create_logical_plan(&sql).await? {
+        // A view's own `*` must not show row ids.
+        let rowid = self.rowid.write().take();
+        let plan = state.create_logical_plan(&sql).await;
+        *self.rowid.write() = rowid;
+        match plan? {
             LogicalPlan::Ddl(DdlStatement::CreateView(v)) => {
                 Ok(Some(Arc::new(ViewTable::new(Arc::unwrap_or_clone(v.input), Some(sql)))))
             }
@@ -179,7 +187,16 @@ impl LlkvSchema {
     }
 
     fn provider(&self, meta: Arc<llkv_store::TableMeta>) -> Arc<dyn TableProvider> {
-        Arc::new(LlkvTable::new(Arc::clone(&self.session), meta))
+        let t = LlkvTable::new(Arc::clone(&self.session), meta);
+        match &*self.rowid.read() {
+            Some(scope) if scope.exposes(t.name()) => Arc::new(t.with_rowid()),
+            _ => Arc::new(t),
+        }
+    }
+
+    /// Makes llkv tables expose `rowid` (per `scope`) until set back to `None`.
+    pub(crate) fn set_rowid_scope(&self, scope: Option<RowidScope>) {
+        *self.rowid.write() = scope;
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::catalog::LlkvCatalog;
 use crate::error::to_sql_error;
+use crate::rowid::RowidScope;
 use datafusion::arrow::array::UInt64Array;
 use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
@@ -102,21 +103,32 @@ impl DataFusionEngine {
                 _ => {}
             }
         }
+        let rowid = rowid_scope(&mut stmt, self.session())?;
         let cancel = self.cancel.clone();
         self.runtime.block_on(async {
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => Err(llkv_sql::cancelled()),
-                r = self.plan_and_run(stmt) => r,
+                r = self.plan_and_run(stmt, rowid) => r,
             }
         })
     }
 
-    /// Plans and runs one statement on DataFusion.
-    async fn plan_and_run(&self, stmt: Statement) -> SqlResult<Output> {
+    /// Plans and runs one statement on DataFusion; with a `rowid` scope, llkv
+    /// tables expose their row ids while it is planned (see `crate::rowid`).
+    async fn plan_and_run(&self, stmt: Statement, rowid: Option<RowidScope>) -> SqlResult<Output> {
         {
             let state = self.ctx.state();
-            let plan = state.statement_to_plan(stmt).await.map_err(to_sql_error)?;
+            let schema = self.catalog.schema_provider();
+            let with_rowid = rowid.is_some();
+            if with_rowid {
+                schema.set_rowid_scope(rowid);
+            }
+            let plan = state.statement_to_plan(stmt).await;
+            if with_rowid {
+                schema.set_rowid_scope(None);
+            }
+            let plan = plan.map_err(to_sql_error)?;
             let output = match &plan {
                 LogicalPlan::Dml(_) => Kind::Affected,
                 LogicalPlan::Ddl(DdlStatement::CreateIndex(ci)) => {
@@ -222,6 +234,15 @@ impl DataFusionEngine {
         if self.session().in_transaction() {
             self.session().statement_txn().txn.fail(e.message.clone());
         }
+    }
+}
+
+/// Prepares a statement that names `rowid` (see `crate::rowid::prepare`).
+fn rowid_scope(stmt: &mut Statement, session: &Session) -> SqlResult<Option<RowidScope>> {
+    match stmt {
+        Statement::Statement(s) => crate::rowid::prepare(s, session),
+        Statement::Explain(e) => rowid_scope(&mut e.statement, session),
+        _ => Ok(None),
     }
 }
 

@@ -44,6 +44,7 @@ mod factory;
 mod filter;
 mod planner;
 mod rewrite;
+mod rowid;
 mod scan;
 mod sink;
 mod table;

@@ -92,7 +92,19 @@ fn rewrite(dml: &DmlStatement, table: &LlkvTable) -> Result<LogicalPlan> {
         return plan_err!("{what} on llkv table {}: ambiguous row ids", dml.table_name);
     };
     let mut exprs = vec![Expr::Column(id.clone()).alias(ROW_ID_COLUMN)];
-    exprs.extend(new_values.into_iter().flatten().cloned());
+    // DataFusion gives a new value for every column of the target's schema;
+    // a `rowid` column the table exposes (see `crate::rowid`) comes after the
+    // table's own columns, and cannot be assigned.
+    let own = table.meta().columns.len();
+    if let Some(values) = new_values {
+        if table.exposes_rowid()
+            && let Some(v) = values.get(own)
+            && !matches!(v.clone().unalias(), Expr::Column(c) if c.name == crate::rowid::ROWID)
+        {
+            return plan_err!("UPDATE of {}: rowid cannot be assigned", dml.table_name);
+        }
+        exprs.extend(values.iter().take(own).cloned());
+    }
     let input = LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(body))?);
     let op = if dml.op == WriteOp::Delete { DmlOp::DeleteRows } else { DmlOp::UpdateRows };
     let sink = crate::sink::LlkvRowSink::new(table, input.schema().inner(), op);

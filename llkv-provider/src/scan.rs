@@ -14,6 +14,7 @@
 
 use crate::error::wrap_error;
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -342,14 +343,29 @@ pub struct LlkvScanStream {
 
 impl LlkvScanStream {
     /// Re-labels a batch with the node's schema (same columns, and the row
-    /// count kept for batches without columns).
+    /// count kept for batches without columns). When the node has row-id
+    /// columns (see `LlkvTable::with_rowid`), the store's batch ends with one
+    /// `UInt64` column of row ids, which fills each of them, cast to its type.
     fn conform(&self, batch: RecordBatch) -> Result<RecordBatch> {
         if batch.schema() == self.schema {
             return Ok(batch);
         }
+        let arrow_err = |e| DataFusionError::ArrowError(Box::new(e), None);
+        let fields = self.schema.fields();
+        let mut columns = batch.columns().to_vec();
+        if columns.len() < fields.len()
+            && let Some(ids) = columns.last().cloned()
+        {
+            columns.resize(fields.len(), ids);
+        }
+        for (c, f) in columns.iter_mut().zip(fields.iter()) {
+            if c.data_type() != f.data_type() {
+                *c = cast(c, f.data_type()).map_err(arrow_err)?;
+            }
+        }
         let opts = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        RecordBatch::try_new_with_options(Arc::clone(&self.schema), batch.columns().to_vec(), &opts)
-            .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+        RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &opts)
+            .map_err(arrow_err)
     }
 }
 

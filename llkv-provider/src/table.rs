@@ -5,6 +5,7 @@ use crate::dml::{DmlOp, LlkvDmlExec};
 use crate::error::wrap_error;
 use crate::filter::{pushdown, to_predicates};
 use crate::planner::{scope_of, statement_txn};
+use crate::rowid::ROWID;
 use crate::scan::LlkvScanExec;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session as DfSession, TableProvider};
@@ -27,7 +28,8 @@ type CompiledFilters = (Vec<Arc<dyn PhysicalExpr>>, Vec<Predicate>, Vec<String>)
 pub struct LlkvTable {
     session: Arc<Session>,
     meta: Arc<TableMeta>,
-    /// The table's columns, plus [`ROW_ID_COLUMN`] for [`LlkvTable::with_row_id_column`].
+    /// The table's columns, plus the row-id columns of [`LlkvTable::with_rowid`]
+    /// and [`LlkvTable::with_row_id_column`].
     schema: SchemaRef,
     /// The table's columns (what filters may refer to).
     user_schema: SchemaRef,
@@ -51,17 +53,42 @@ impl LlkvTable {
     /// The table with each row's id as an extra last column [`ROW_ID_COLUMN`]:
     /// the scan of the target of a DELETE or UPDATE that llkv plans as
     /// "find the row ids, then change those rows" (see `crate::rewrite`).
+    /// A [`ROWID`] column the table exposes stays before it.
     pub(crate) fn with_row_id_column(&self) -> Self {
+        let mut t = self.with_extra(Field::new(ROW_ID_COLUMN, DataType::UInt64, false));
+        t.constraints = Constraints::default();
+        t.defaults.clear();
+        t
+    }
+
+    /// The table with each row's id as an extra last column [`ROWID`]
+    /// (`Int64`), for a statement that names `rowid` (see `crate::rowid`);
+    /// unchanged when the table has a real column of that name.
+    pub(crate) fn with_rowid(self) -> Self {
+        if self.schema.fields().iter().any(|f| f.name().eq_ignore_ascii_case(ROWID)) {
+            return self;
+        }
+        self.with_extra(Field::new(ROWID, DataType::Int64, false))
+    }
+
+    /// Whether the table exposes [`ROWID`] as an extra column.
+    pub(crate) fn exposes_rowid(&self) -> bool {
+        self.schema.fields().len() > self.user_schema.fields().len()
+            && self.schema.field(self.user_schema.fields().len()).name() == ROWID
+    }
+
+    /// The table with `field` appended, filled with each row's id.
+    fn with_extra(&self, field: Field) -> Self {
         let mut fields: Vec<Field> =
-            self.user_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-        fields.push(Field::new(ROW_ID_COLUMN, DataType::UInt64, false));
+            self.schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(field);
         Self {
             session: Arc::clone(&self.session),
             meta: Arc::clone(&self.meta),
             schema: Arc::new(Schema::new(fields)),
             user_schema: Arc::clone(&self.user_schema),
-            constraints: Constraints::default(),
-            defaults: HashMap::new(),
+            constraints: self.constraints.clone(),
+            defaults: self.defaults.clone(),
         }
     }
 
@@ -92,7 +119,7 @@ impl LlkvTable {
         filters: Vec<Expr>,
     ) -> Result<CompiledFilters> {
         let df_schema = self.df_schema()?;
-        let (predicates, _) = to_predicates(&filters, &self.schema);
+        let (predicates, _) = to_predicates(&filters, &self.user_schema);
         let shown = filters.iter().map(|f| f.to_string()).collect();
         let filters = filters
             .into_iter()
@@ -148,12 +175,15 @@ impl TableProvider for LlkvTable {
             .ok_or_else(|| wrap_error(llkv_mvcc::Error::NoSuchTable(self.meta.name.clone())))?;
         let projection: Vec<usize> =
             projection.cloned().unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-        // Index `user` is the row-id column of `with_row_id_column`; the store
-        // appends it after the projected columns.
+        // Indexes from `user` on are row-id columns (`with_rowid`,
+        // `with_row_id_column`); the store appends the ids after the projected
+        // columns and the scan stream fills each row-id column from them.
         let user = self.user_schema.fields().len();
-        let with_row_ids = projection.contains(&user);
-        if with_row_ids && projection.last() != Some(&user) {
-            return internal_err!("the row-id column of {} must be projected last", self.name());
+        let with_row_ids = projection.iter().any(|&i| i >= user);
+        if let Some(first) = projection.iter().position(|&i| i >= user)
+            && projection[first..].iter().any(|&i| i < user)
+        {
+            return internal_err!("the row-id columns of {} must be projected last", self.name());
         }
         let columns: Vec<usize> = projection.iter().copied().filter(|&i| i < user).collect();
         let (predicates, shown) = to_predicates(filters, &self.user_schema);
@@ -180,7 +210,9 @@ impl TableProvider for LlkvTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        let r: Vec<_> = filters.iter().map(|f| pushdown(f, &self.schema)).collect();
+        // Filters on row-id columns stay with DataFusion (the store's
+        // predicates address the table's own columns only).
+        let r: Vec<_> = filters.iter().map(|f| pushdown(f, &self.user_schema)).collect();
         Ok(r)
     }
 
