@@ -2,6 +2,7 @@
 //! session, and the configuration that makes it a context's default catalog.
 
 use crate::ddl::meta_from_provider;
+use crate::declare::Declared;
 use crate::error::wrap_error;
 use crate::factory::{LLKV_FILE_TYPE, LlkvTableFactory};
 use crate::planner::LlkvQueryPlanner;
@@ -61,6 +62,7 @@ impl LlkvCatalog {
                 foreign: RwLock::default(),
                 state: OnceLock::new(),
                 rowid: RwLock::default(),
+                declared: RwLock::default(),
             }),
         })
     }
@@ -158,6 +160,8 @@ pub struct LlkvSchema {
     state: OnceLock<Weak<RwLock<SessionState>>>,
     /// Set while a statement that names `rowid` is planned (see `crate::rowid`).
     rowid: RwLock<Option<RowidScope>>,
+    /// CHECK / FOREIGN KEY clauses of the `CREATE TABLE` being run (see `crate::declare`).
+    declared: RwLock<Option<Declared>>,
 }
 
 /// Database property prefix of persisted views.
@@ -192,6 +196,12 @@ impl LlkvSchema {
             Some(scope) if scope.exposes(t.name()) => Arc::new(t.with_rowid()),
             _ => Arc::new(t),
         }
+    }
+
+    /// Sets the CHECK / FOREIGN KEY clauses that the table the running
+    /// statement creates gets (`None` clears them).
+    pub(crate) fn set_declared(&self, declared: Option<Declared>) {
+        *self.declared.write() = declared;
     }
 
     /// Makes llkv tables expose `rowid` (per `scope`) until set back to `None`.
@@ -239,7 +249,10 @@ impl SchemaProvider for LlkvSchema {
             }
             return Ok(self.foreign.write().insert(name, table));
         }
-        let meta = meta_from_provider(&name, table.as_ref())?;
+        let mut meta = meta_from_provider(&name, table.as_ref())?;
+        if let Some(d) = self.declared.write().take_if(|d| d.table == name) {
+            d.apply(&mut meta);
+        }
         let rows = match table.downcast_ref::<MemTable>() {
             Some(mem) => {
                 let mut rows = Vec::new();

@@ -5,6 +5,7 @@
 //! and ends the statement: a transaction of its own commits (or rolls back on
 //! error); the session's explicit transaction is marked failed on error.
 
+use crate::check::Checks;
 use crate::error::wrap_error;
 use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array, UInt64Array,
@@ -88,6 +89,8 @@ pub struct LlkvDmlExec {
     input: Option<Arc<dyn ExecutionPlan>>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
+    /// The table's CHECK constraints, tested on new rows before they are written.
+    checks: Option<Arc<Checks>>,
 }
 
 /// The one-column schema of a DML result.
@@ -110,7 +113,13 @@ impl LlkvDmlExec {
             EmissionType::Final,
             Boundedness::Bounded,
         );
-        Self { op, txn, table, input, schema, properties: Arc::new(properties) }
+        Self { op, txn, table, input, schema, properties: Arc::new(properties), checks: None }
+    }
+
+    /// The node with the table's CHECK constraints to test new rows against.
+    pub(crate) fn with_checks(mut self, checks: Option<Arc<Checks>>) -> Self {
+        self.checks = checks;
+        self
     }
 
     /// What the node does.
@@ -156,12 +165,15 @@ impl ExecutionPlan for LlkvDmlExec {
         if self.input.is_none() || children.len() != 1 {
             return Ok(self);
         }
-        Ok(Arc::new(LlkvDmlExec::new(
-            self.op.clone(),
-            self.txn.clone(),
-            self.table.clone(),
-            Some(children.swap_remove(0)),
-        )))
+        Ok(Arc::new(
+            LlkvDmlExec::new(
+                self.op.clone(),
+                self.txn.clone(),
+                self.table.clone(),
+                Some(children.swap_remove(0)),
+            )
+            .with_checks(self.checks.clone()),
+        ))
     }
 
     fn with_new_children(
@@ -208,8 +220,9 @@ impl ExecutionPlan for LlkvDmlExec {
         let table = self.table.clone();
         let input = self.input.clone();
         let schema = self.schema();
+        let checks = self.checks.clone();
         let fut = async move {
-            let result = run(op, &st, &table, input, context).await;
+            let result = run(op, &st, &table, input, context, checks).await;
             let count = finish(&st, result)?;
             let rows: ArrayRef = Arc::new(UInt64Array::from(vec![count]));
             Ok(RecordBatch::try_new(count_schema(), vec![rows])?)
@@ -239,6 +252,7 @@ async fn run(
     table: &str,
     input: Option<Arc<dyn ExecutionPlan>>,
     context: Arc<TaskContext>,
+    checks: Option<Arc<Checks>>,
 ) -> Result<u64> {
     let txn = Arc::clone(&st.txn);
     let handle = txn
@@ -263,6 +277,9 @@ async fn run(
                     return Ok(0);
                 }
                 let batch = concat_batches(&schema, &batches)?;
+                if let Some(c) = &checks {
+                    c.enforce(batch.columns(), batch.num_rows())?;
+                }
                 txn.insert(&handle, &batch).map_err(wrap_error)
             })
             .await
@@ -283,7 +300,7 @@ async fn run(
             let update = matches!(op, DmlOp::UpdateRows);
             blocking(move || {
                 let all = concat_batches(&schema, &batches)?;
-                change_rows(&txn, &handle, &all, update)
+                change_rows(&txn, &handle, &all, update, checks.as_deref())
             })
             .await
         }
@@ -304,6 +321,9 @@ async fn run(
                 let mut cols: Vec<ArrayRef> = rows.columns()[..user].to_vec();
                 for (i, e) in &assignments {
                     cols[*i] = e.evaluate(&rows)?.into_array(rows.num_rows())?;
+                }
+                if let Some(c) = &checks {
+                    c.enforce(&cols, rows.num_rows())?;
                 }
                 let opts = RecordBatchOptions::new().with_row_count(Some(rows.num_rows()));
                 let fields: Vec<Field> = cols
@@ -327,6 +347,7 @@ fn change_rows(
     handle: &TableHandle,
     rows: &RecordBatch,
     update: bool,
+    checks: Option<&Checks>,
 ) -> Result<u64> {
     let Some(ids) = rows.columns().first().and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
     else {
@@ -358,6 +379,9 @@ fn change_rows(
         .iter()
         .map(|c| datafusion::arrow::compute::take(c.as_ref(), &take, None))
         .collect::<Result<_, _>>()?;
+    if let Some(c) = checks {
+        c.enforce(&cols, picked.len())?;
+    }
     let fields: Vec<Field> = cols
         .iter()
         .zip(handle.meta.columns.iter())

@@ -2,7 +2,11 @@
 //! the statement before planning:
 //! - `FROM t` without SELECT (DuckDB's FROM-first form) means `SELECT *`;
 //! - `SET immediate_transaction_mode = …` is accepted and ignored (llkv's
-//!   BEGIN takes its snapshot immediately anyway).
+//!   BEGIN takes its snapshot immediately anyway);
+//! - `SET default_null_order = '…'` sets DataFusion's
+//!   `datafusion.sql_parser.default_null_ordering` to the same order;
+//! - `CREATE TEMPORARY TABLE` creates an ordinary table (as on the native
+//!   route; DataFusion refuses temporary tables).
 
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
@@ -29,6 +33,15 @@ impl VisitorMut for FromFirst {
 pub(crate) fn duckdb_syntax(stmt: &mut Statement) {
     if let Statement::Statement(s) = stmt {
         let _ = s.visit(&mut FromFirst);
+        match s.as_mut() {
+            ast::Statement::CreateTable(ct) => ct.temporary = false,
+            ast::Statement::Set(ast::Set::SingleAssignment { variable, values, .. })
+                if variable.to_string().eq_ignore_ascii_case("default_null_order") =>
+            {
+                null_order(variable, values);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -37,4 +50,21 @@ pub(crate) fn ignored_setting(stmt: &Statement) -> bool {
     let Statement::Statement(s) = stmt else { return false };
     matches!(s.as_ref(), ast::Statement::Set(ast::Set::SingleAssignment { variable, .. })
         if variable.to_string().eq_ignore_ascii_case("immediate_transaction_mode"))
+}
+
+/// DuckDB's `default_null_order` as DataFusion's `default_null_ordering`.
+fn null_order(variable: &mut ast::ObjectName, values: &mut [ast::Expr]) {
+    let Some(ast::Expr::Value(v)) = values.first_mut() else { return };
+    let Some(text) = v.value.clone().into_string() else { return };
+    let df = match text.to_ascii_lowercase().replace(' ', "_").as_str() {
+        "nulls_first" => "nulls_first",
+        "nulls_last" => "nulls_last",
+        "nulls_first_on_asc_last_on_desc" => "nulls_min",
+        "nulls_last_on_asc_first_on_desc" => "nulls_max",
+        _ => return,
+    };
+    *variable = ast::ObjectName::from(
+        ["datafusion", "sql_parser", "default_null_ordering"].map(ast::Ident::new).to_vec(),
+    );
+    v.value = ast::Value::SingleQuotedString(df.to_string());
 }

@@ -104,6 +104,32 @@ impl DataFusionEngine {
             }
         }
         let rowid = rowid_scope(&mut stmt, self.session())?;
+        let declared = match &mut stmt {
+            Statement::Statement(s) => {
+                let state = self.ctx.state();
+                let is_aggregate = |n: &str| state.aggregate_functions().contains_key(n);
+                crate::declare::take_declared(s, &is_aggregate)?
+            }
+            _ => None,
+        };
+        let schema = self.catalog.schema_provider();
+        let with_declared = declared.is_some();
+        if with_declared {
+            schema.set_declared(declared);
+        }
+        let result = self.plan_and_run_blocking(stmt, rowid);
+        if with_declared {
+            schema.set_declared(None);
+        }
+        result
+    }
+
+    /// Runs [`Self::plan_and_run`] on the session's runtime, until done or cancelled.
+    fn plan_and_run_blocking(
+        &self,
+        stmt: Statement,
+        rowid: Option<RowidScope>,
+    ) -> SqlResult<Output> {
         let cancel = self.cancel.clone();
         self.runtime.block_on(async {
             tokio::select! {

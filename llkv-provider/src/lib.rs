@@ -35,7 +35,9 @@
 //! which DataFusion does not execute.
 
 mod catalog;
+mod check;
 mod ddl;
+mod declare;
 mod dml;
 mod duckdb_syntax;
 mod engine;

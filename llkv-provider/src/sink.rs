@@ -3,6 +3,7 @@
 //! this provider; its `insert_into` returns an [`LlkvDmlExec`] that deletes or
 //! replaces the rows the input lists, when executed.
 
+use crate::check::Checks;
 use crate::dml::{DmlOp, LlkvDmlExec};
 use crate::planner::statement_txn;
 use crate::table::LlkvTable;
@@ -14,6 +15,7 @@ use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use llkv_mvcc::Session;
+use llkv_store::TableMeta;
 use std::sync::Arc;
 
 /// Receives `(row id, [new values…])` rows and deletes or replaces those rows
@@ -24,6 +26,7 @@ pub struct LlkvRowSink {
     table: String,
     schema: SchemaRef,
     op: DmlOp,
+    meta: Arc<TableMeta>,
 }
 
 impl LlkvRowSink {
@@ -35,6 +38,7 @@ impl LlkvRowSink {
             table: table.name().to_string(),
             schema: Arc::clone(schema),
             op,
+            meta: Arc::clone(table.meta()),
         }
     }
 }
@@ -69,6 +73,13 @@ impl TableProvider for LlkvRowSink {
             return plan_err!("row changes of {} are appended only", self.table);
         }
         let st = statement_txn(state, &self.session);
-        Ok(Arc::new(LlkvDmlExec::new(self.op.clone(), st, self.table.clone(), Some(input))))
+        let checks = match self.op {
+            DmlOp::UpdateRows => Checks::compile(state, &self.meta)?,
+            _ => None,
+        };
+        Ok(Arc::new(
+            LlkvDmlExec::new(self.op.clone(), st, self.table.clone(), Some(input))
+                .with_checks(checks),
+        ))
     }
 }

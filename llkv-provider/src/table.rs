@@ -1,5 +1,6 @@
 //! `LlkvTable`: one llkv table as a DataFusion `TableProvider`.
 
+use crate::check::Checks;
 use crate::ddl::{constraints_of, defaults_of};
 use crate::dml::{DmlOp, LlkvDmlExec};
 use crate::error::wrap_error;
@@ -226,7 +227,11 @@ impl TableProvider for LlkvTable {
             return not_impl_err!("{insert_op} is not supported on llkv tables");
         }
         let st = statement_txn(state, &self.session);
-        Ok(Arc::new(LlkvDmlExec::new(DmlOp::Insert, st, self.meta.name.clone(), Some(input))))
+        let checks = Checks::compile(state, &self.meta)?;
+        Ok(Arc::new(
+            LlkvDmlExec::new(DmlOp::Insert, st, self.meta.name.clone(), Some(input))
+                .with_checks(checks),
+        ))
     }
 
     async fn delete_from(
@@ -271,7 +276,8 @@ impl TableProvider for LlkvTable {
         }
         let (filters, predicates, shown) = self.compile_filters(state, filters)?;
         let op = DmlOp::Update { filters, predicates, shown, assignments: compiled };
-        Ok(Arc::new(LlkvDmlExec::new(op, st, self.meta.name.clone(), None)))
+        let checks = Checks::compile(state, &self.meta)?;
+        Ok(Arc::new(LlkvDmlExec::new(op, st, self.meta.name.clone(), None).with_checks(checks)))
     }
 
     async fn truncate(&self, state: &dyn DfSession) -> Result<Arc<dyn ExecutionPlan>> {
