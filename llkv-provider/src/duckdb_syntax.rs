@@ -5,6 +5,9 @@
 //!   BEGIN takes its snapshot immediately anyway);
 //! - `SET default_null_order = '…'` sets DataFusion's
 //!   `datafusion.sql_parser.default_null_ordering` to the same order;
+//! - unary `+` is a no-op on any type (as in SQLite; DataFusion
+//!   refuses it on text): `+x` becomes `(x)`, which stays an expression
+//!   (`ORDER BY +1` does not become a column position);
 //! - `CREATE TEMPORARY TABLE` creates an ordinary table (as on the native
 //!   route; DataFusion refuses temporary tables).
 
@@ -13,6 +16,20 @@ use datafusion::sql::sqlparser::ast::{
     self, SelectFlavor, SelectItem, VisitMut, VisitorMut, WildcardAdditionalOptions,
 };
 use std::ops::ControlFlow;
+
+/// Drops unary plus (see the module docs).
+struct UnaryPlus;
+
+impl VisitorMut for UnaryPlus {
+    type Break = ();
+    fn post_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+        if let ast::Expr::UnaryOp { op: ast::UnaryOperator::Plus, expr } = e {
+            let inner = std::mem::replace(expr.as_mut(), ast::Expr::value(ast::Value::Null));
+            *e = ast::Expr::Nested(Box::new(inner));
+        }
+        ControlFlow::Continue(())
+    }
+}
 
 struct FromFirst;
 
@@ -33,6 +50,7 @@ impl VisitorMut for FromFirst {
 pub(crate) fn duckdb_syntax(stmt: &mut Statement) {
     if let Statement::Statement(s) = stmt {
         let _ = s.visit(&mut FromFirst);
+        let _ = s.visit(&mut UnaryPlus);
         match s.as_mut() {
             ast::Statement::CreateTable(ct) => ct.temporary = false,
             ast::Statement::Set(ast::Set::SingleAssignment { variable, values, .. })

@@ -1,6 +1,6 @@
 //! `DataFusionEngine`: the DataFusion route behind llkv's [`Engine`] interface.
 
-use crate::catalog::LlkvCatalog;
+use crate::catalog::{LlkvCatalog, VIEW_PREFIX};
 use crate::error::to_sql_error;
 use crate::rowid::RowidScope;
 use datafusion::arrow::array::UInt64Array;
@@ -97,6 +97,11 @@ impl DataFusionEngine {
             match s.as_ref() {
                 SqlStatement::Drop { object_type: ObjectType::Index, names, if_exists, .. } => {
                     return self.drop_index(names, *if_exists);
+                }
+                SqlStatement::Drop { object_type: ObjectType::View, names, .. } => {
+                    if let Some(out) = self.drop_persisted_views(names)? {
+                        return Ok(out);
+                    }
                 }
                 // Unknown pragmas are ignored, as SQLite does; llkv has no pragmas yet.
                 SqlStatement::Pragma { .. } => return Ok(Output::Done("PRAGMA".into())),
@@ -242,6 +247,35 @@ impl DataFusionEngine {
         })();
         st.finish(result)?;
         Ok(Output::Done("DROP INDEX".into()))
+    }
+
+    /// `DROP VIEW` of views persisted in llkv's catalog, without planning
+    /// them (DataFusion's DROP VIEW plans the view first, which fails once a
+    /// view it reads was dropped). `None` when a name is not such a view
+    /// (DataFusion then handles the statement).
+    fn drop_persisted_views(
+        &self,
+        names: &[datafusion::sql::sqlparser::ast::ObjectName],
+    ) -> SqlResult<Option<Output>> {
+        let keys: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.0.last().and_then(|p| p.as_ident()))
+            .map(|i| {
+                let name =
+                    if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() };
+                format!("{VIEW_PREFIX}{name}")
+            })
+            .collect();
+        let st = self.session().statement_txn();
+        let persisted =
+            keys.len() == names.len() && keys.iter().all(|k| st.txn.property(k).is_some());
+        if !persisted {
+            st.finish(Ok(()))?;
+            return Ok(None);
+        }
+        let result = keys.iter().try_for_each(|k| st.txn.set_property(k, None));
+        st.finish(result)?;
+        Ok(Some(Output::Done("DROP VIEW".into())))
     }
 
     /// After a cancel: DataFusion's operators yield only between batches, so
