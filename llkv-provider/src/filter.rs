@@ -143,9 +143,11 @@ fn same_type(lit: &DataType, col: &DataType) -> bool {
     norm(lit) == norm(col)
 }
 
-/// A literal as a one-element array of the column's type.
+/// A literal as a one-element array of the column's type. A NULL literal is
+/// not translated: a comparison with NULL is NULL for every row, which
+/// DataFusion's own filter (or constant folding) handles.
 fn literal(v: &ScalarValue, col: &DataType) -> Option<ArrayRef> {
-    if !same_type(&v.data_type(), col) {
+    if v.is_null() || !same_type(&v.data_type(), col) {
         return None;
     }
     v.cast_to(col).ok()?.to_array().ok()
@@ -182,6 +184,8 @@ mod tests {
         assert!(to_predicate(&col("a").gt(lit(1.5f64)), &s).is_none());
         assert!(to_predicate(&col("a").in_list(vec![lit(1i64)], true), &s).is_none());
         assert!(to_predicate(&col("a").gt(lit(1i64)).or(col("a").lt(lit(0i64))), &s).is_none());
+        // `a <> NULL` is NULL for every row: left to DataFusion.
+        assert!(to_predicate(&col("a").not_eq(lit(ScalarValue::Int64(None))), &s).is_none());
     }
 
     #[test]
