@@ -108,6 +108,9 @@ impl DataFusionEngine {
                 _ => {}
             }
         }
+        if let Statement::Statement(s) = &mut stmt {
+            crate::order_by_all::order_by_all(s, self.session());
+        }
         let rowid = rowid_scope(&mut stmt, self.session())?;
         let declared = match &mut stmt {
             Statement::Statement(s) => {

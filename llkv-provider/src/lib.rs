@@ -44,6 +44,7 @@ mod engine;
 mod error;
 mod factory;
 mod filter;
+mod order_by_all;
 mod planner;
 mod rewrite;
 mod rowid;

@@ -280,7 +280,7 @@ impl Expander<'_> {
 }
 
 /// The join constraint of a join operator, where it has one.
-fn constraint_of(op: &JoinOperator) -> Option<&JoinConstraint> {
+pub(crate) fn constraint_of(op: &JoinOperator) -> Option<&JoinConstraint> {
     match op {
         JoinOperator::Join(c)
         | JoinOperator::Inner(c)
