@@ -26,12 +26,12 @@ impl VisitorMut for Rewriter<'_> {
     fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
         let Some(order_by) = &mut q.order_by else { return ControlFlow::Continue(()) };
         let options = match &order_by.kind {
-            OrderByKind::All(options) => options.clone(),
+            OrderByKind::All(options) => *options,
             OrderByKind::Expressions(exprs) => match exprs.as_slice() {
                 [OrderByExpr { expr: Expr::Identifier(i), options, with_fill: None }]
                     if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("all") =>
                 {
-                    options.clone()
+                    *options
                 }
                 _ => return ControlFlow::Continue(()),
             },
@@ -44,7 +44,7 @@ impl VisitorMut for Rewriter<'_> {
                 (1..=n)
                     .map(|i| OrderByExpr {
                         expr: Expr::value(Value::Number(i.to_string(), false)),
-                        options: options.clone(),
+                        options,
                         with_fill: None,
                     })
                     .collect(),
