@@ -13,6 +13,10 @@ use llkv_mvcc::{Database, Session};
 use llkv_sql::{CancelFlag, Engine, Output, SqlError, SqlResult};
 use std::sync::Arc;
 
+/// Parser recursion limit: deeply nested expressions (the SQLite corpus has
+/// some) need more than sqlparser's default of 50 (the native route uses 200 too).
+const RECURSION_LIMIT: usize = 200;
+
 /// Database property prefix under which `CREATE INDEX` is recorded.
 const INDEX_PREFIX: &str = "index.";
 
@@ -361,6 +365,7 @@ impl Engine for DataFusionEngine {
         let dialect = GenericDialect {};
         let statements = DFParserBuilder::new(sql)
             .with_dialect(&dialect)
+            .with_recursion_limit(RECURSION_LIMIT)
             .build()
             .and_then(|mut p| p.parse_statements())
             .map_err(|e| SqlError::parse(e.strip_backtrace()))?;
