@@ -17,6 +17,14 @@ use std::sync::Arc;
 /// some) need more than sqlparser's default of 50 (the native route uses 200 too).
 const RECURSION_LIMIT: usize = 200;
 
+/// Parenthesis depth above which a statement runs on a stack of its own …
+const DEEP_NESTING: usize = 12;
+/// … of this size.
+const STACK_GROWTH: usize = 64 * 1024 * 1024;
+
+/// Stack size of the runtime's worker threads.
+const WORKER_STACK: usize = 16 * 1024 * 1024;
+
 /// Database property prefix under which `CREATE INDEX` is recorded.
 const INDEX_PREFIX: &str = "index.";
 
@@ -316,6 +324,8 @@ fn rowid_scope(stmt: &mut Statement, session: &Session) -> SqlResult<Option<Rowi
 fn new_runtime() -> SqlResult<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Physical expressions evaluate recursively too (see STACK_GROWTH).
+        .thread_stack_size(WORKER_STACK)
         .build()
         .map_err(|e| SqlError::execution(format!("cannot start the async runtime: {e}")))
 }
@@ -362,6 +372,40 @@ impl Engine for DataFusionEngine {
     }
 
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
+        // Parsing, DataFusion's planner and optimizer recurse over the
+        // expression tree: a deeply nested statement runs on a stack of its
+        // own (threads often have only 2 MiB, too little in a debug build).
+        if is_deep(sql) {
+            return stacker::grow(STACK_GROWTH, || self.execute_here(sql));
+        }
+        self.execute_here(sql)
+    }
+}
+
+/// Whether `sql` nests parentheses deeper than [`DEEP_NESTING`] or is long.
+fn is_deep(sql: &str) -> bool {
+    if sql.len() > 4096 {
+        return true;
+    }
+    let mut depth = 0usize;
+    for b in sql.bytes() {
+        match b {
+            b'(' => {
+                depth += 1;
+                if depth > DEEP_NESTING {
+                    return true;
+                }
+            }
+            b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+impl DataFusionEngine {
+    /// [`Engine::execute`] on the current stack.
+    fn execute_here(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
         let dialect = GenericDialect {};
         let statements = DFParserBuilder::new(sql)
             .with_dialect(&dialect)
