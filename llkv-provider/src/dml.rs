@@ -10,8 +10,11 @@ use crate::error::wrap_error;
 use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array, UInt64Array,
 };
-use datafusion::arrow::compute::{and, concat_batches, filter_record_batch, prep_null_mask_filter};
+use datafusion::arrow::compute::{
+    and, cast, concat_batches, filter_record_batch, prep_null_mask_filter,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -25,6 +28,7 @@ use datafusion::physical_plan::{
 use futures::StreamExt;
 use llkv_mvcc::{StatementTxn, TableHandle, Transaction, row_ids_of};
 use llkv_store::{Predicate, ScanRequest};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -33,6 +37,9 @@ use std::sync::Arc;
 pub enum DmlOp {
     /// Appends the input's rows.
     Insert,
+    /// Appends the input's rows after deleting the rows whose PRIMARY KEY or
+    /// UNIQUE key equals one of theirs (`INSERT OR REPLACE`, `REPLACE INTO`).
+    InsertReplace,
     /// Deletes the rows matching all `filters`.
     Delete {
         /// The WHERE conjuncts, compiled against the table schema.
@@ -70,6 +77,7 @@ impl DmlOp {
     fn name(&self) -> &'static str {
         match self {
             DmlOp::Insert => "INSERT",
+            DmlOp::InsertReplace => "INSERT OR REPLACE",
             DmlOp::Delete { .. } => "DELETE",
             DmlOp::Update { .. } => "UPDATE",
             DmlOp::DeleteRows => "DELETE ROWS",
@@ -261,7 +269,8 @@ async fn run(
         .ok_or_else(|| wrap_error(llkv_mvcc::Error::NoSuchTable(table.to_string())))?;
     match op {
         DmlOp::Nothing => Ok(0),
-        DmlOp::Insert => {
+        DmlOp::Insert | DmlOp::InsertReplace => {
+            let replace = matches!(op, DmlOp::InsertReplace);
             let Some(input) = input else {
                 return datafusion::common::internal_err!("INSERT without input");
             };
@@ -279,6 +288,9 @@ async fn run(
                 let batch = concat_batches(&schema, &batches)?;
                 if let Some(c) = &checks {
                     c.enforce(batch.columns(), batch.num_rows())?;
+                }
+                if replace {
+                    return insert_replacing(&txn, &handle, &batch);
                 }
                 txn.insert(&handle, &batch).map_err(wrap_error)
             })
@@ -390,6 +402,67 @@ fn change_rows(
     let opts = RecordBatchOptions::new().with_row_count(Some(picked.len()));
     let new_rows = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), cols, &opts)?;
     txn.update(handle, &picked, &new_rows).map_err(wrap_error)
+}
+
+/// `INSERT OR REPLACE`: deletes the table's rows whose PRIMARY KEY or UNIQUE
+/// key (without NULLs) equals a new row's, and drops a new row that a later
+/// one replaces, then inserts (as if the rows were inserted one by one).
+fn insert_replacing(txn: &Transaction, handle: &TableHandle, batch: &RecordBatch) -> Result<u64> {
+    let mut keys: Vec<Vec<usize>> = handle.meta.unique.clone();
+    if !handle.meta.primary_key.is_empty() {
+        keys.push(handle.meta.primary_key.clone());
+    }
+    let n = batch.num_rows();
+    if keys.is_empty() || n == 0 {
+        return txn.insert(handle, batch).map_err(wrap_error);
+    }
+    let req = ScanRequest { with_row_ids: true, ..Default::default() };
+    let existing = txn.scan(handle, &req).map_err(wrap_error)?;
+    let mut keep = vec![true; n];
+    let mut delete = Vec::new();
+    for key in &keys {
+        let new_cols: Vec<ArrayRef> = key.iter().map(|&c| Arc::clone(batch.column(c))).collect();
+        let fields = new_cols.iter().map(|c| SortField::new(c.data_type().clone())).collect();
+        let conv = RowConverter::new(fields)?;
+        let new_rows = conv.convert_columns(&new_cols)?;
+        let mut last: HashMap<OwnedRow, usize> = HashMap::with_capacity(n);
+        for i in 0..n {
+            if new_cols.iter().any(|c| c.is_null(i)) {
+                continue;
+            }
+            if let Some(prev) = last.insert(new_rows.row(i).owned(), i)
+                && let Some(k) = keep.get_mut(prev)
+            {
+                *k = false;
+            }
+        }
+        for b in &existing {
+            let Some(ids) =
+                b.columns().last().and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+            else {
+                return datafusion::common::internal_err!("a scan without row ids");
+            };
+            let cols: Vec<ArrayRef> = key
+                .iter()
+                .zip(&new_cols)
+                .map(|(&c, n)| cast(b.column(c), n.data_type()))
+                .collect::<Result<_, _>>()?;
+            let rows = conv.convert_columns(&cols)?;
+            for j in 0..b.num_rows() {
+                if cols.iter().all(|c| c.is_valid(j)) && last.contains_key(&rows.row(j).owned()) {
+                    delete.push(ids.value(j));
+                }
+            }
+        }
+    }
+    delete.sort_unstable();
+    delete.dedup();
+    if !delete.is_empty() {
+        txn.delete(handle, &delete).map_err(wrap_error)?;
+    }
+    let kept = filter_record_batch(batch, &BooleanArray::from(keep))?;
+    txn.insert(handle, &kept).map_err(wrap_error)?;
+    Ok(n as u64)
 }
 
 /// Runs store work off the async runtime.

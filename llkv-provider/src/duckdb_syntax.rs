@@ -8,8 +8,8 @@
 //! - unary `+` is a no-op on any type (as in SQLite; DataFusion
 //!   refuses it on text): `+x` becomes `(x)`, which stays an expression
 //!   (`ORDER BY +1` does not become a column position);
-//! - `CREATE TEMPORARY TABLE` creates an ordinary table (as on the native
-//!   route; DataFusion refuses temporary tables).
+//! - `CREATE TEMPORARY TABLE` / `VIEW` creates an ordinary table or view (as
+//!   on the native route; DataFusion refuses temporary ones).
 
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
@@ -53,6 +53,7 @@ pub(crate) fn duckdb_syntax(stmt: &mut Statement) {
         let _ = s.visit(&mut UnaryPlus);
         match s.as_mut() {
             ast::Statement::CreateTable(ct) => ct.temporary = false,
+            ast::Statement::CreateView(cv) => cv.temporary = false,
             ast::Statement::Set(ast::Set::SingleAssignment { variable, values, .. })
                 if variable.to_string().eq_ignore_ascii_case("default_null_order") =>
             {

@@ -223,14 +223,17 @@ impl TableProvider for LlkvTable {
         input: Arc<dyn ExecutionPlan>,
         insert_op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if insert_op != InsertOp::Append {
-            return not_impl_err!("{insert_op} is not supported on llkv tables");
-        }
+        let op = match insert_op {
+            InsertOp::Append => DmlOp::Insert,
+            InsertOp::Replace => DmlOp::InsertReplace,
+            InsertOp::Overwrite => {
+                return not_impl_err!("{insert_op} is not supported on llkv tables");
+            }
+        };
         let st = statement_txn(state, &self.session);
         let checks = Checks::compile(state, &self.meta)?;
         Ok(Arc::new(
-            LlkvDmlExec::new(DmlOp::Insert, st, self.meta.name.clone(), Some(input))
-                .with_checks(checks),
+            LlkvDmlExec::new(op, st, self.meta.name.clone(), Some(input)).with_checks(checks),
         ))
     }
 
