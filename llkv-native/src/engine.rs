@@ -123,7 +123,7 @@ fn run_in_with(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlR
         Statement::CreateTable(c) => ddl::create_table(txn, c),
         Statement::CreateView(v) => ddl::create_view(txn, v),
         Statement::CreateIndex(c) => ddl::create_index(txn, c),
-        Statement::AlterTable(a) => crate::alter::alter_table(txn, a),
+        Statement::AlterTable(a) => llkv_sql::alter::alter_table(txn, a),
         Statement::CreateTrigger(t) => crate::triggers::create(txn, t),
         Statement::DropTrigger(d) => crate::triggers::drop(txn, d),
         Statement::Drop { object_type, if_exists, names, .. } => {

@@ -22,7 +22,6 @@
 //! # Ok::<(), llkv_sql::SqlError>(())
 //! ```
 
-mod alter;
 mod binder;
 mod check;
 pub mod columnar;

@@ -7,7 +7,6 @@
 //! statement (NULL passes, as in SQL); the statement's transaction then rolls
 //! back, so nothing of it stays.
 
-use crate::declare::CHECK_PREFIX;
 use crate::error::wrap_error;
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::compute::cast;
@@ -17,6 +16,7 @@ use datafusion::common::{DFSchema, plan_err};
 use datafusion::error::Result;
 use datafusion::execution::context::SessionState;
 use datafusion::physical_plan::PhysicalExpr;
+use llkv_sql::CHECK_PREFIX;
 use llkv_store::TableMeta;
 use std::sync::Arc;
 

@@ -13,13 +13,9 @@ use datafusion::sql::sqlparser::ast::{
     ObjectNamePart, ReferentialAction, Statement, TableConstraint, Visit, Visitor,
 };
 use llkv_mvcc::{FOREIGN_KEYS_PROPERTY, ForeignKey};
-use llkv_sql::{SqlError, SqlResult};
+use llkv_sql::{CHECK_PREFIX, SqlError, SqlResult};
 use llkv_store::TableMeta;
 use std::ops::ControlFlow;
-
-/// The prefix of the table properties holding CHECK expressions (the same as
-/// the native route's `llkv_native::check::CHECK_PREFIX`).
-pub const CHECK_PREFIX: &str = "check.";
 
 /// The CHECK and FOREIGN KEY clauses of one `CREATE TABLE`.
 #[derive(Debug, Clone, Default)]

@@ -115,6 +115,8 @@ impl DataFusionEngine {
                         return Ok(out);
                     }
                 }
+                // DataFusion 55 does not execute ALTER TABLE; llkv's shared one does.
+                SqlStatement::AlterTable(a) => return self.alter_table(a),
                 // Unknown pragmas are ignored, as SQLite does; llkv has no pragmas yet.
                 SqlStatement::Pragma { .. } => return Ok(Output::Done("PRAGMA".into())),
                 _ => {}
@@ -262,6 +264,23 @@ impl DataFusionEngine {
         })();
         st.finish(result)?;
         Ok(Output::Done("DROP INDEX".into()))
+    }
+
+    /// `ALTER TABLE` (see [`llkv_sql::alter`]) in the statement's transaction.
+    fn alter_table(&self, a: &datafusion::sql::sqlparser::ast::AlterTable) -> SqlResult<Output> {
+        let st = self.session().statement_txn();
+        match llkv_sql::alter::alter_table(&st.txn, a) {
+            Ok(out) => {
+                st.finish(Ok(()))?;
+                Ok(out)
+            }
+            Err(e) => {
+                if !st.explicit {
+                    st.txn.rollback();
+                }
+                Err(e)
+            }
+        }
     }
 
     /// `DROP VIEW` of views persisted in llkv's catalog, without planning

@@ -6,6 +6,7 @@
 //! [`SqlError`], and the mapping of SQL type names to Arrow types.
 //! It depends on neither DataFusion nor Tokio.
 
+pub mod alter;
 mod cancel;
 mod engine;
 mod error;
@@ -14,3 +15,7 @@ pub mod types;
 pub use cancel::{CANCELLED, CancelFlag, Cancelled, cancelled};
 pub use engine::{Engine, Output};
 pub use error::{ErrorKind, SqlError, SqlResult};
+
+/// The prefix of the table properties holding a table's CHECK expressions
+/// (`check.0`, `check.1`, …, SQL text), written by both routes.
+pub const CHECK_PREFIX: &str = "check.";

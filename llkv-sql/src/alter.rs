@@ -1,5 +1,6 @@
-//! `ALTER TABLE` on the native route: `RENAME TO`, `RENAME COLUMN`,
-//! `DROP COLUMN`, `ADD COLUMN` and `ALTER COLUMN … SET DATA TYPE`.
+//! `ALTER TABLE` on both routes: `RENAME TO`, `RENAME COLUMN`,
+//! `DROP COLUMN`, `ADD COLUMN` and `ALTER COLUMN … SET DATA TYPE`
+//! (DataFusion 55 does not execute ALTER TABLE; `llkv-provider` runs it here).
 //!
 //! The table is rewritten in the transaction: its rows are read, the table is
 //! replaced by one of the new definition ([`Transaction::replace_table`]) and
@@ -7,13 +8,35 @@
 //! (for DROP) a PRIMARY KEY / UNIQUE constraint uses cannot be renamed,
 //! retyped or dropped, and a table other tables reference cannot be renamed.
 
-use crate::binder::{ident_name, object_name};
-use crate::check::CHECK_PREFIX;
+use crate::{CHECK_PREFIX, Output, SqlError, SqlResult, types::arrow_type};
 use llkv_mvcc::{ForeignKey, TableHandle, Transaction};
-use llkv_sql::{Output, SqlError, SqlResult, types::arrow_type};
 use llkv_store::{ColumnMeta, ScanRequest, TableMeta};
 use sqlparser::ast::{self, AlterColumnOperation as C, AlterTableOperation as Op};
 use std::sync::Arc;
+
+/// The name of an object, lower-cased unless quoted.
+fn object_name(n: &ast::ObjectName) -> SqlResult<String> {
+    let last =
+        n.0.last()
+            .and_then(|p| p.as_ident())
+            .ok_or_else(|| SqlError::plan(format!("unsupported name {n}")))?;
+    Ok(ident_name(last))
+}
+
+/// An identifier's name: lower-case unless quoted.
+fn ident_name(i: &ast::Ident) -> String {
+    if i.quote_style.is_some() { i.value.clone() } else { i.value.to_ascii_lowercase() }
+}
+
+/// The table's columns, all nullable (a rewritten table's rows are checked by the store).
+fn nullable_schema(meta: &TableMeta) -> Arc<arrow::datatypes::Schema> {
+    Arc::new(arrow::datatypes::Schema::new(
+        meta.columns
+            .iter()
+            .map(|c| arrow::datatypes::Field::new(&c.name, c.data_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
 
 /// `ALTER TABLE name op, …`.
 ///
@@ -213,7 +236,7 @@ fn apply(txn: &Transaction, h: &TableHandle, op: &Op) -> SqlResult<TableHandle> 
             .collect();
         let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
         let batch = arrow::array::RecordBatch::try_new_with_options(
-            crate::convert::nullable_schema(&new.meta),
+            nullable_schema(&new.meta),
             cols,
             &opts,
         );
