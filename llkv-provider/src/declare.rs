@@ -26,12 +26,20 @@ pub(crate) struct Declared {
     pub(crate) checks: Vec<String>,
     /// FOREIGN KEY clauses.
     pub(crate) foreign_keys: Vec<ForeignKey>,
+    /// `CREATE TABLE … AS SELECT`: every column is nullable (DataFusion marks
+    /// a column of constants NOT NULL; SQL's CTAS declares no constraints).
+    pub(crate) as_select: bool,
 }
 
 impl Declared {
     /// Records the clauses in the new table's definition (llkv-mvcc checks
     /// the foreign keys when the table is created).
     pub(crate) fn apply(&self, meta: &mut TableMeta) {
+        if self.as_select {
+            for c in &mut meta.columns {
+                c.nullable = true;
+            }
+        }
         for (i, c) in self.checks.iter().enumerate() {
             meta.properties.insert(format!("{CHECK_PREFIX}{i}"), c.clone());
         }
@@ -50,8 +58,8 @@ fn normalize(i: &Ident) -> String {
     }
 }
 
-/// Takes the CHECK and FOREIGN KEY clauses out of a `CREATE TABLE` (not
-/// `AS SELECT`) and checks them: each CHECK may use only the table's columns
+/// Takes the CHECK and FOREIGN KEY clauses out of a `CREATE TABLE` (for
+/// `CREATE TABLE … AS SELECT`, only notes that) and checks them: each CHECK may use only the table's columns
 /// (optionally qualified by the table's name) and no subquery or aggregate
 /// (`is_aggregate` names the aggregate functions). `None` for other
 /// statements and tables without such clauses.
@@ -63,12 +71,12 @@ pub(crate) fn take_declared(
     is_aggregate: &dyn Fn(&str) -> bool,
 ) -> SqlResult<Option<Declared>> {
     let Statement::CreateTable(ct) = stmt else { return Ok(None) };
-    if ct.query.is_some() {
-        return Ok(None);
-    }
     let Some(table) = ct.name.0.last().and_then(ObjectNamePart::as_ident).map(normalize) else {
         return Ok(None);
     };
+    if ct.query.is_some() && ct.columns.is_empty() {
+        return Ok(Some(Declared { table, as_select: true, ..Declared::default() }));
+    }
     let mut d = Declared { table, ..Declared::default() };
     let mut checks = Vec::new();
     for col in &mut ct.columns {
