@@ -226,7 +226,7 @@ impl ExecutionPlan for LlkvScanExec {
     /// only where they are exact for this snapshot (see
     /// [`llkv_store::ScanSummary`]): no pushed filter, every row version's
     /// visibility provable from statistics, no pending delete in a counted
-    /// segment. Float bounds stay `Inexact` (NaN and signed zeros).
+    /// segment. Float columns get no bounds (see `statistics_of`).
     fn statistics_from_inputs(
         &self,
         _input_stats: &[Arc<Statistics>],
@@ -426,8 +426,13 @@ fn statistics_of(summary: &ScanSummary, schema: &SchemaRef, limit: Option<usize>
             Some(s) => Precision::Inexact(s),
             None => Precision::Absent,
         };
-        cs.min_value = bound(&c.min);
-        cs.max_value = bound(&c.max);
+        // No bounds for floats: DataFusion 55's interval analysis of a filter
+        // comparing a column with a float column cast to an integer can compute a
+        // selectivity above 1 and fail the query ("Selectivity is out of limit").
+        if !field.data_type().is_floating() {
+            cs.min_value = bound(&c.min);
+            cs.max_value = bound(&c.max);
+        }
     }
     stats
 }
