@@ -334,3 +334,30 @@ fn ctes_and_derived_tables_bind() {
     e.execute("CREATE TABLE s AS SELECT a, a * 1.5 AS h FROM t").unwrap();
     assert_eq!(one(&mut e, "SELECT h FROM s WHERE a = 3"), "4.5");
 }
+
+/// A `rowid` inside a subquery belongs to the subquery's own FROM, never to
+/// the UPDATE/DELETE target row: the native route refuses it (queries have no
+/// row id here) instead of matching every row.
+#[test]
+fn rowid_in_subquery_does_not_bind_to_the_updated_row() {
+    let mut e = engine();
+    e.execute("CREATE TABLE t (a INTEGER, b TEXT)").unwrap();
+    e.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')").unwrap();
+    for sql in [
+        "UPDATE t SET b = 'x' WHERE rowid = (SELECT max(rowid) FROM t)",
+        "DELETE FROM t WHERE rowid = (SELECT max(rowid) FROM t)",
+        "DELETE FROM t WHERE rowid IN (SELECT t.rowid FROM t)",
+    ] {
+        assert!(e.execute(sql).is_err(), "{sql} must not run");
+    }
+    assert_eq!(
+        rows(&mut e, "SELECT a, b FROM t ORDER BY a"),
+        vec![vec!["1", "a"], vec!["2", "b"], vec!["3", "c"]]
+    );
+    // An outer row id referenced by qualification, or from a subquery without
+    // a FROM, still binds to the target row.
+    e.execute("DELETE FROM t WHERE rowid = (SELECT rowid) AND a = 2").unwrap();
+    e.execute("UPDATE t SET b = 'y' WHERE a IN (SELECT u.a FROM t AS u WHERE t.rowid IS NOT NULL)")
+        .unwrap();
+    assert_eq!(rows(&mut e, "SELECT a, b FROM t ORDER BY a"), vec![vec!["1", "y"], vec!["3", "y"]]);
+}

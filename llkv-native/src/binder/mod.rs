@@ -167,6 +167,13 @@ impl<'a> Binder<'a> {
                 None => Expr::Column(k),
             });
         }
+        if name.eq_ignore_ascii_case("rowid") && rowid_of_this_from(table, scope) {
+            // The row id belongs to this query's own FROM: binding it to an
+            // enclosing row (an UPDATE/DELETE target) would be wrong.
+            return Err(SqlError::plan(
+                "rowid in queries is not supported on the native route".to_string(),
+            ));
+        }
         let n = self.outers.len();
         for depth in 0..n {
             let level = n - 1 - depth;
@@ -206,6 +213,19 @@ impl<'a> Binder<'a> {
         };
         self.agg = agg;
         Ok((r?, correlated))
+    }
+}
+
+/// Whether a `rowid` reference (not a column of `scope`) names the row id of a
+/// table in `scope`, the current query's FROM: unqualified with a non-empty
+/// FROM, or qualified by one of its tables.
+fn rowid_of_this_from(table: Option<&str>, scope: &Scope) -> bool {
+    match table {
+        None => !scope.cols.is_empty(),
+        Some(t) => scope
+            .cols
+            .iter()
+            .any(|c| c.table.as_deref().is_some_and(|ct| ct.eq_ignore_ascii_case(t))),
     }
 }
 
