@@ -73,6 +73,7 @@ impl DataFusionEngine {
             return Ok(Output::Done("SET".into()));
         }
         crate::duckdb_syntax::duckdb_syntax(&mut stmt);
+        crate::sqlite_aggregates::sqlite_aggregates(&mut stmt).map_err(SqlError::plan)?;
         if let Statement::Statement(s) = &stmt {
             match s.as_ref() {
                 SqlStatement::StartTransaction { .. } => {

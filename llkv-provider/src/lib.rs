@@ -50,6 +50,7 @@ mod rewrite;
 mod rowid;
 mod scan;
 mod sink;
+mod sqlite_aggregates;
 mod table;
 mod types;
 
