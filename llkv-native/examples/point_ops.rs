@@ -1,6 +1,7 @@
 //! Point operations on a database file, in a loop, for profiling
 //! (`perf record -g`): primary-key lookups, then single-row UPDATEs by key
-//! inside one transaction, on an `orders` table with an integer key.
+//! inside one transaction, then a DELETE of 10% of the rows (rolled back), on
+//! an `orders` table with an integer key.
 //!
 //! `cargo run --release -p llkv-native --example point_ops -- <db file> [seconds]`
 //! (the file is created with 1.5M rows when it does not exist).
@@ -71,6 +72,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     run(&mut e, "update_in_txn", &|i| {
         format!("UPDATE orders SET o_totalprice = o_totalprice + 1 WHERE o_orderkey = {}", key(i))
     });
+    e.execute("ROLLBACK")?;
+    // DELETE of 10% of the rows (by an expression no index answers), rolled back.
+    e.execute("BEGIN")?;
+    let t0 = Instant::now();
+    e.execute("DELETE FROM orders WHERE o_orderkey % 10 = 0")?;
+    println!("delete_10pct: {:.3} s", t0.elapsed().as_secs_f64());
     e.execute("ROLLBACK")?;
     Ok(())
 }
