@@ -150,10 +150,11 @@ pub fn check_no_duplicates(txn: &Transaction, table: &TableHandle, cols: &[usize
 }
 
 /// Keys of a transaction's own inserted rows, per key column set, kept up to
-/// date lazily (batches are only ever added; deleted rows are skipped on use).
+/// date lazily (rows are only ever added; deleted rows are skipped on use).
 #[derive(Default)]
 pub(crate) struct LocalKeys {
-    batches: usize,
+    /// Local ids below this are in `map`.
+    rows: u64,
     map: HashMap<Vec<u8>, Vec<u64>>,
 }
 
@@ -166,7 +167,7 @@ impl TableChanges {
     ) -> Result<bool> {
         let TableChanges { inserted, local_keys, .. } = self;
         let lk = local_keys.entry(cols.to_vec()).or_default();
-        for (start, b) in inserted.batches_since(lk.batches) {
+        for (start, b) in inserted.rows_since(lk.rows) {
             let kc: Vec<ArrayRef> = cols.iter().map(|&c| Arc::clone(b.column(c))).collect();
             for (i, k) in encode_keys(&kc)?.into_iter().enumerate() {
                 if let Some(k) = k {
@@ -174,7 +175,7 @@ impl TableChanges {
                 }
             }
         }
-        lk.batches = inserted.batch_count();
+        lk.rows = inserted.len();
         Ok(keys.iter().flatten().any(|k| {
             lk.map.get(k).is_some_and(|ids| ids.iter().any(|id| !inserted.is_deleted(*id)))
         }))

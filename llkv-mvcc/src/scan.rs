@@ -8,7 +8,18 @@ use llkv_store::{Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, Store, Tabl
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// Small inserted batches are merged while the merged batch stays below this many rows.
+const MERGE_ROWS: usize = 64 * 1024;
+
 /// Rows a transaction inserted, with their local ids (position in insert order).
+///
+/// Many small inserts (one per single-row UPDATE, say) would leave as many
+/// one-row batches, and every later statement scans them all. So consecutive
+/// batches are merged like a binary counter: while the last batch is at
+/// least as large as the one before it (and both are small), the two become
+/// one. Each row is then copied O(log n) times, and a transaction with n
+/// inserted rows keeps O(log n) batches. Merging keeps insert order, so
+/// local ids do not change.
 #[derive(Default)]
 pub(crate) struct LocalRows {
     batches: Vec<RecordBatch>,
@@ -19,10 +30,23 @@ pub(crate) struct LocalRows {
 }
 
 impl LocalRows {
-    pub(crate) fn push(&mut self, batch: RecordBatch) {
+    pub(crate) fn push(&mut self, batch: RecordBatch) -> Result<()> {
         self.starts.push(self.len);
         self.len += batch.num_rows() as u64;
         self.batches.push(batch);
+        while let [.., a, b] = self.batches.as_slice() {
+            let (na, nb) = (a.num_rows(), b.num_rows());
+            if na > nb || na + nb > MERGE_ROWS || a.schema() != b.schema() {
+                break;
+            }
+            let merged = arrow::compute::concat_batches(&a.schema(), [a, b])?;
+            self.batches.pop();
+            self.starts.pop();
+            if let Some(last) = self.batches.last_mut() {
+                *last = merged;
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn delete(&mut self, ids: impl IntoIterator<Item = u64>) {
@@ -34,14 +58,22 @@ impl LocalRows {
         self.len - self.deleted.len() as u64
     }
 
-    /// The batches from the `k`-th on, with the local id of each one's first row.
-    pub(crate) fn batches_since(&self, k: usize) -> impl Iterator<Item = (u64, &RecordBatch)> {
-        self.starts.iter().copied().zip(&self.batches).skip(k)
+    /// Number of rows ever inserted (local ids are below it).
+    pub(crate) fn len(&self) -> u64 {
+        self.len
     }
 
-    /// Number of inserted batches.
-    pub(crate) fn batch_count(&self) -> usize {
-        self.batches.len()
+    /// The rows with local ids from `from` on, as batch slices, each with the
+    /// local id of its first row.
+    pub(crate) fn rows_since(&self, from: u64) -> impl Iterator<Item = (u64, RecordBatch)> + '_ {
+        self.starts.iter().copied().zip(&self.batches).filter_map(move |(start, b)| {
+            let end = start + b.num_rows() as u64;
+            if end <= from {
+                return None;
+            }
+            let skip = from.saturating_sub(start);
+            Some((start + skip, b.slice(skip as usize, (end - start - skip) as usize)))
+        })
     }
 
     /// Whether the row with local id `id` was deleted again.
@@ -96,12 +128,26 @@ impl LocalRows {
             .collect::<Result<_, _>>()?;
         let mut out = Vec::new();
         for (b, &start) in self.batches.iter().zip(&self.starts) {
-            let mut mask = self.keep_mask(start, b.num_rows());
+            // Predicates first: a point lookup usually matches no inserted
+            // row, and then nothing else is built for the batch.
+            let mut mask: Option<BooleanArray> = None;
             for p in &predicates {
                 let m = p.evaluate(b.column(p.column()).as_ref())?;
                 mask = Some(match mask {
                     Some(prev) => and(&prev, &m)?,
                     None => m,
+                });
+                if mask.as_ref().is_some_and(|m| m.true_count() == 0) {
+                    break;
+                }
+            }
+            if mask.as_ref().is_some_and(|m| m.true_count() == 0) {
+                continue;
+            }
+            if let Some(keep) = self.keep_mask(start, b.num_rows()) {
+                mask = Some(match mask {
+                    Some(prev) => and(&prev, &keep)?,
+                    None => keep,
                 });
             }
             let mut cols: Vec<ArrayRef> =

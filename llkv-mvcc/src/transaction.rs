@@ -263,6 +263,29 @@ impl Transaction {
         Ok(names.into_iter().collect())
     }
 
+    /// Names of the tables this transaction sees whose definition has the
+    /// table property `key` (no table definition is copied).
+    ///
+    /// # Errors
+    /// [`Error::Aborted`] / [`Error::Ended`].
+    pub(crate) fn tables_with_property(&self, key: &str) -> Result<Vec<String>> {
+        let st = self.state.lock();
+        Self::check_active(&st)?;
+        let mut names: BTreeSet<String> = self
+            .version
+            .tables()
+            .filter(|t| !st.dropped.contains(&t.id) && t.meta.properties.contains_key(key))
+            .map(|t| t.meta.name.clone())
+            .collect();
+        names.extend(
+            st.created
+                .iter()
+                .filter(|t| !t.dropped && t.meta.properties.contains_key(key))
+                .map(|t| t.meta.name.clone()),
+        );
+        Ok(names.into_iter().collect())
+    }
+
     /// A database-level property as this transaction sees it.
     pub fn property(&self, key: &str) -> Option<String> {
         let st = self.state.lock();
@@ -462,7 +485,7 @@ impl Transaction {
         crate::foreign_keys::check_change(self, table, &[], Some(&batch))?;
         let mut st = self.state.lock();
         Self::check_active(&st)?;
-        st.changes.entry(table.target).or_default().inserted.push(batch.clone());
+        st.changes.entry(table.target).or_default().inserted.push(batch.clone())?;
         Ok(batch.num_rows() as u64)
     }
 
@@ -555,7 +578,7 @@ impl Transaction {
             return Err(e);
         }
         let mut st = self.state.lock();
-        st.changes.entry(table.target).or_default().inserted.push(batch);
+        st.changes.entry(table.target).or_default().inserted.push(batch)?;
         Ok(row_ids.len() as u64)
     }
 

@@ -256,3 +256,54 @@ fn a_new_tables_handle_used_in_a_later_transaction_fails_cleanly() {
     let t = check.table("t").unwrap().unwrap();
     assert_eq!(check.scan(&t, &ScanRequest::all()).unwrap().len(), 0);
 }
+
+/// Many single-row inserts and updates in one transaction (the inserted
+/// batches are merged as they come): scans, local deletes, the primary key
+/// and the commit see every row exactly once.
+#[test]
+fn many_small_inserts_in_one_transaction_stay_exact() {
+    let db = Database::in_memory();
+    let txn = db.begin();
+    create(&txn);
+    txn.commit().unwrap();
+    let txn = db.begin();
+    let t = txn.table("t").unwrap().unwrap();
+    txn.insert(&t, &rows(&t, 0..50)).unwrap();
+    txn.commit().unwrap();
+
+    let txn = db.begin();
+    let t = txn.table("t").unwrap().unwrap();
+    for k in 50..300 {
+        txn.insert(&t, &rows(&t, k..k + 1)).unwrap();
+    }
+    // Update every third key (committed and inserted here) by delete + insert.
+    for k in (0..300).step_by(3) {
+        let req =
+            ScanRequest { with_row_ids: true, projection: Some(vec![]), ..Default::default() };
+        let got = txn.lookup(&t, &[0], &[v(k)], &req).unwrap();
+        let ids = row_ids_of(&got);
+        assert_eq!(ids.len(), 1, "key {k}");
+        txn.update(&t, &ids, &rows(&t, k..k + 1)).unwrap();
+    }
+    // Delete keys 100..110 (inserted here, some of them updated).
+    for k in 100..110 {
+        let req =
+            ScanRequest { with_row_ids: true, projection: Some(vec![]), ..Default::default() };
+        let ids = row_ids_of(&txn.lookup(&t, &[0], &[v(k)], &req).unwrap());
+        assert_eq!(txn.delete(&t, &ids).unwrap(), 1, "key {k}");
+    }
+    let want: Vec<i64> = (0..300).filter(|k| !(100..110).contains(k)).collect();
+    assert_eq!(keys(&txn, vec![]).0, want);
+    let eq = |k| vec![Predicate::Compare { column: 0, op: CmpOp::Eq, value: v(k) }];
+    assert_eq!(keys(&txn, eq(201)).0, vec![201]);
+    assert!(keys(&txn, eq(105)).0.is_empty());
+    // Inserted and updated keys are still unique; a deleted one is free again.
+    assert!(matches!(txn.insert(&t, &rows(&t, 150..151)), Err(Error::Constraint(_))));
+    txn.insert(&t, &rows(&t, 105..106)).unwrap();
+    txn.commit().unwrap();
+    let txn = db.begin();
+    let mut want = want;
+    want.push(105);
+    want.sort_unstable();
+    assert_eq!(keys(&txn, vec![]).0, want);
+}

@@ -7,9 +7,14 @@
 //! - bulk loading rows into a table with and without a PRIMARY KEY;
 //! - the TPC-H micro shapes on a 9-column `orders` table of 1.5M rows (strings,
 //!   Decimal128, Date32): `SELECT *` by key, and an UPDATE of the string
-//!   `o_comment` / the decimal `o_totalprice` by key inside a transaction.
+//!   `o_comment` / the decimal `o_totalprice` by key inside a transaction;
+//! - the same 9-column `orders` in a database *file* (written, then reopened so
+//!   reads go through the memory map): `SELECT *` by key, the issue-8 UPDATE of
+//!   `o_totalprice` by key inside a transaction, and the same UPDATE in
+//!   autocommit with OS-buffered durability (group `orders_9col_file`).
 //!
-//! `cargo bench -p llkv-native --bench index_lookup`
+//! `cargo bench -p llkv-native --bench index_lookup` (one group:
+//! `cargo bench -p llkv-native --bench index_lookup -- orders_9col_file`)
 #![expect(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
 use arrow::array::{
@@ -209,8 +214,7 @@ fn orders_batch(t: &TableHandle, from: i64, to: i64) -> RecordBatch {
     RecordBatch::try_new(t.meta.schema(), cols).unwrap_or_else(|e| panic!("orders batch: {e}"))
 }
 
-fn orders_shapes(c: &mut Criterion) {
-    let db = Database::in_memory();
+fn load_orders(db: &Database) {
     let txn = db.begin();
     txn.create_table(orders_meta()).unwrap();
     txn.commit().unwrap();
@@ -223,6 +227,11 @@ fn orders_shapes(c: &mut Criterion) {
         txn.commit().unwrap();
         from = to;
     }
+}
+
+fn orders_shapes(c: &mut Criterion) {
+    let db = Database::in_memory();
+    load_orders(&db);
     let mut e = NativeEngine::new(db.clone());
     e.execute("SELECT * FROM orders WHERE o_orderkey = 1").unwrap();
     let rows = format!("rows={ROWS},cols=9");
@@ -279,5 +288,74 @@ fn orders_shapes(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, orders_shapes, lookups, bulk_load);
+/// The issue-8 point operations on a database file: written, closed, reopened.
+fn orders_file(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.llkv");
+    load_orders(&Database::open(&path).unwrap());
+    let buffered = llkv_store::StoreOptions {
+        durability: llkv_store::Durability::Buffered,
+        ..llkv_store::StoreOptions::default()
+    };
+    let db = Database::open_with(&path, buffered).unwrap();
+    let mut e = NativeEngine::new(db.clone());
+    // Warm: the primary-key index is built on first use.
+    e.execute("SELECT * FROM orders WHERE o_orderkey = 1").unwrap();
+    let rows = format!("rows={ROWS},cols=9");
+    let mut g = c.benchmark_group("orders_9col_file");
+    g.measurement_time(Duration::from_secs(5));
+    let mut i = 0u64;
+    g.bench_function(BenchmarkId::new("native_select_star_pk", &rows), |b| {
+        b.iter(|| {
+            i += 1;
+            let sql = format!("SELECT * FROM orders WHERE o_orderkey = {}", key(i));
+            black_box(e.execute(&sql).unwrap())
+        })
+    });
+    let mut i = 0u64;
+    g.bench_function(BenchmarkId::new("native_update_totalprice_in_txn", &rows), |b| {
+        // As the TPC-H micro-workload: many UPDATEs in one transaction, which
+        // is rolled back after each sample (only the UPDATEs are timed).
+        b.iter_custom(|iters| {
+            e.execute("BEGIN").unwrap();
+            let t0 = Instant::now();
+            for _ in 0..iters {
+                i += 1;
+                let sql = format!(
+                    "UPDATE orders SET o_totalprice = o_totalprice + 1 WHERE o_orderkey = {}",
+                    key(i)
+                );
+                black_box(e.execute(&sql).unwrap());
+            }
+            let total = t0.elapsed();
+            e.execute("ROLLBACK").unwrap();
+            total
+        })
+    });
+    let mut i = 0u64;
+    g.bench_function(
+        BenchmarkId::new("native_update_totalprice_autocommit_buffered", &rows),
+        |b| {
+            b.iter(|| {
+                i += 1;
+                let sql = format!(
+                    "UPDATE orders SET o_totalprice = o_totalprice + 1 WHERE o_orderkey = {}",
+                    key(i)
+                );
+                black_box(e.execute(&sql).unwrap())
+            })
+        },
+    );
+    let mut i = 0u64;
+    g.bench_function(BenchmarkId::new("native_select_star_pk_after_updates", &rows), |b| {
+        b.iter(|| {
+            i += 1;
+            let sql = format!("SELECT * FROM orders WHERE o_orderkey = {}", key(i));
+            black_box(e.execute(&sql).unwrap())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, orders_shapes, orders_file, lookups, bulk_load);
 criterion_main!(benches);

@@ -361,3 +361,34 @@ fn rowid_in_subquery_does_not_bind_to_the_updated_row() {
         .unwrap();
     assert_eq!(rows(&mut e, "SELECT a, b FROM t ORDER BY a"), vec![vec!["1", "y"], vec!["3", "y"]]);
 }
+
+/// DELETE reads only the columns its WHERE names (no trigger needs the old
+/// rows): expressions, the row id, rows inserted in the same transaction and
+/// a WHERE with a subquery (which takes the full-row path) all delete exactly.
+#[test]
+fn delete_by_expression_rowid_and_subquery_removes_exactly_the_matches() {
+    let mut e = engine();
+    e.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c DOUBLE)").unwrap();
+    e.execute("CREATE TABLE k (x INTEGER)").unwrap();
+    let values: Vec<String> = (1..=40).map(|i| format!("({i}, 'v{i}', {i}.5)")).collect();
+    e.execute(&format!("INSERT INTO t VALUES {}", values.join(", "))).unwrap();
+    e.execute("INSERT INTO k VALUES (7), (8)").unwrap();
+    e.execute("DELETE FROM t WHERE a % 10 = 0").unwrap();
+    assert_eq!(one(&mut e, "SELECT count(*) FROM t"), "36");
+    e.execute("BEGIN").unwrap();
+    e.execute("INSERT INTO t VALUES (50, 'x', 1.0), (60, 'y', 2.0)").unwrap();
+    e.execute("DELETE FROM t WHERE c < 2.0 OR b = 'v3'").unwrap();
+    e.execute("COMMIT").unwrap();
+    e.execute("DELETE FROM t WHERE a IN (SELECT x FROM k)").unwrap();
+    e.execute("DELETE FROM t WHERE a = (SELECT min(a) FROM t)").unwrap();
+    e.execute("DELETE FROM t WHERE rowid = 3").unwrap();
+    e.execute("DELETE FROM t WHERE a > 35").unwrap();
+    let got: Vec<String> =
+        rows(&mut e, "SELECT a FROM t ORDER BY a").into_iter().map(|r| r[0].clone()).collect();
+    let want: Vec<String> = (1..=35)
+        .filter(|a| a % 10 != 0 && ![1, 2, 3, 4, 7, 8].contains(a))
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(one(&mut e, "SELECT count(*) FROM t WHERE a = 60"), "0");
+}

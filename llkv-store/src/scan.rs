@@ -86,10 +86,11 @@ impl ScanRequest {
 
     /// The schema of the batches this request yields on `table`.
     pub fn output_schema(&self, table: &TableMeta) -> SchemaRef {
-        let full = table.schema();
+        // Only the output's fields are built (this runs for every statement).
+        let field = |c: &crate::ColumnMeta| Field::new(&c.name, c.data_type.clone(), c.nullable);
         let mut fields: Vec<Field> = match &self.projection {
-            Some(p) => p.iter().map(|&i| full.field(i).clone()).collect(),
-            None => full.fields().iter().map(|f| f.as_ref().clone()).collect(),
+            Some(p) => p.iter().filter_map(|&i| table.columns.get(i)).map(field).collect(),
+            None => table.columns.iter().map(field).collect(),
         };
         if self.with_row_ids {
             fields.push(Field::new(ROW_ID_COLUMN, DataType::UInt64, false));
