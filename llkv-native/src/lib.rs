@@ -41,6 +41,7 @@ pub mod plan;
 mod planner;
 mod settings;
 mod triggers;
+mod user_types;
 pub mod value;
 
 pub use engine::NativeEngine;
