@@ -1,7 +1,9 @@
-//! The SQLite statements and query features of issue 6 on the native route:
-//! every `tests/sqlite/*.slt` file runs on a fresh in-memory database, and
-//! each record must give SQLite's answer (the files' expected values were
-//! produced and checked with sqlite3).
+//! SQL features on the native route: every `tests/features/*.slt` file runs
+//! on a fresh in-memory database. `queries.slt` and `statements.slt` hold the
+//! SQLite statements and query features of issue 6 and SQLite's answers
+//! (produced and checked with sqlite3); `schemas.slt` holds schemas
+//! (`CREATE SCHEMA`, `s.t`, `s.t.col`, `* EXCLUDE`, `CREATE TYPE`), as DuckDB
+//! answers them.
 //!
 //! The files use a subset of the sqllogictest format: `statement ok|error`,
 //! `query <type letters> [nosort|rowsort]` with the values one per line after
@@ -107,8 +109,8 @@ fn run_file(path: &Path) -> Vec<String> {
 }
 
 #[test]
-fn the_sqlite_feature_files_give_sqlites_answers() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sqlite");
+fn the_feature_files_give_the_expected_answers() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/features");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
