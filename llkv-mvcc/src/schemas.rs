@@ -113,10 +113,10 @@ impl Transaction {
                     next.push(t.clone());
                 }
             }
-            if next.len() == left.len() {
-                if let Some(e) = last_err {
-                    return Err(e);
-                }
+            if next.len() == left.len()
+                && let Some(e) = last_err
+            {
+                return Err(e);
             }
             left = next;
         }
