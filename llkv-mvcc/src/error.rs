@@ -29,6 +29,15 @@ pub enum Error {
     /// The table exists already.
     #[error("table {0} already exists")]
     TableExists(String),
+    /// No such schema.
+    #[error("schema {0} does not exist")]
+    NoSuchSchema(String),
+    /// The schema exists already.
+    #[error("schema {0} already exists")]
+    SchemaExists(String),
+    /// DROP SCHEMA without CASCADE on a schema that holds tables or views.
+    #[error("cannot drop schema {0}: it still holds tables or views (use CASCADE)")]
+    SchemaNotEmpty(String),
     /// A constraint would be violated.
     #[error("constraint violation: {0}")]
     Constraint(String),

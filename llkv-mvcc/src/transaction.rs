@@ -342,6 +342,7 @@ impl Transaction {
         self.check_writable()?;
         let mut meta = meta;
         crate::foreign_keys::prepare(self, &mut meta)?;
+        self.check_schema_of(&meta.name)?;
         let mut st = self.state.lock();
         Self::check_active(&st)?;
         if self.find_table(&st, &meta.name).is_some() {

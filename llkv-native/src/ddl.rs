@@ -9,13 +9,13 @@
 //! native route does not use secondary indexes yet).
 
 use crate::binder::view_key;
-use crate::binder::{Binder, object_name};
+use crate::binder::{Binder, table_name};
 use crate::convert::build_array;
 use crate::exec::{ExecCtx, execute};
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use arrow::datatypes::DataType;
 use llkv_mvcc::{FOREIGN_KEYS_PROPERTY, ForeignKey, Transaction};
-use llkv_sql::{Output, SqlError, SqlResult, types::arrow_type};
+use llkv_sql::{Output, SqlError, SqlResult};
 use llkv_store::{ColumnMeta, TableMeta};
 use sqlparser::ast::{self, ColumnOption, TableConstraint};
 
@@ -68,7 +68,7 @@ fn column_positions(meta: &TableMeta, cols: &[ast::IndexColumn]) -> SqlResult<Ve
 /// # Errors
 /// Bad definitions, an existing name (unless IF NOT EXISTS).
 pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output> {
-    let name = object_name(&c.name)?;
+    let name = table_name(&c.name)?;
     if c.or_replace && txn.table(&name)?.is_some() {
         drop(txn, &ast::ObjectType::Table, false, std::slice::from_ref(&c.name))?;
     }
@@ -85,7 +85,7 @@ pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output
     let mut checks = Vec::new();
     let mut fks = Vec::new();
     for col in &c.columns {
-        let t = arrow_type(&col.data_type)?;
+        let t = crate::user_types::column_type(txn, &col.data_type)?;
         let mut cm = ColumnMeta::new(col.name.value.clone(), t, true);
         for o in &col.options {
             match &o.option {
@@ -152,7 +152,7 @@ fn foreign_key(fk: &ast::ForeignKeyConstraint) -> SqlResult<ForeignKey> {
     }
     Ok(ForeignKey {
         columns: fk.columns.iter().map(crate::binder::ident_name).collect(),
-        parent: object_name(&fk.foreign_table)?,
+        parent: table_name(&fk.foreign_table)?,
         parent_columns: fk.referred_columns.iter().map(crate::binder::ident_name).collect(),
     })
 }
@@ -200,7 +200,7 @@ pub fn drop(
     names: &[ast::ObjectName],
 ) -> SqlResult<Output> {
     for n in names {
-        let name = object_name(n)?;
+        let name = table_name(n)?;
         match object_type {
             ast::ObjectType::Table => {
                 if txn.table(&name)?.is_some() {
@@ -230,10 +230,67 @@ pub fn drop(
                     return Err(SqlError::plan(format!("no such index: {name}")));
                 }
             }
+            ast::ObjectType::Type => crate::user_types::drop(txn, &name, if_exists)?,
             other => return Err(SqlError::plan(format!("unsupported DROP {other}"))),
         }
     }
     Ok(Output::Done(format!("DROP {object_type}")))
+}
+
+/// The name of a schema in `CREATE SCHEMA` / `DROP SCHEMA` (lower-case unless quoted).
+fn schema_name(n: &ast::ObjectName) -> SqlResult<String> {
+    match n.0.as_slice() {
+        [p] => p.as_ident().map(crate::binder::ident_name),
+        _ => None,
+    }
+    .ok_or_else(|| SqlError::plan(format!("unsupported schema name {n}")))
+}
+
+/// `CREATE SCHEMA [IF NOT EXISTS] name`.
+///
+/// # Errors
+/// An existing schema (unless IF NOT EXISTS), `AUTHORIZATION` forms.
+pub fn create_schema(
+    txn: &Transaction,
+    name: &ast::SchemaName,
+    if_not_exists: bool,
+) -> SqlResult<Output> {
+    let ast::SchemaName::Simple(n) = name else {
+        return Err(SqlError::plan(format!("unsupported CREATE SCHEMA form: {name}")));
+    };
+    let name = schema_name(n)?;
+    if txn.schema_exists(&name) {
+        if if_not_exists {
+            return Ok(Output::Done("CREATE SCHEMA".into()));
+        }
+        return Err(SqlError::plan(format!("schema {name} already exists")));
+    }
+    txn.create_schema(&name)?;
+    Ok(Output::Done("CREATE SCHEMA".into()))
+}
+
+/// `DROP SCHEMA [IF EXISTS] name, … [CASCADE]`: with CASCADE the schemas'
+/// tables (with their indexes and triggers) and views go too.
+///
+/// # Errors
+/// An unknown schema without IF EXISTS; a schema that is not empty without
+/// CASCADE; a table of another schema that references one being dropped.
+pub fn drop_schemas(
+    txn: &Transaction,
+    if_exists: bool,
+    cascade: bool,
+    names: &[ast::ObjectName],
+) -> SqlResult<Output> {
+    for n in names {
+        let name = schema_name(n)?;
+        if !txn.schema_exists(&name) && if_exists {
+            continue;
+        }
+        for t in txn.drop_schema(&name, cascade)? {
+            crate::triggers::drop_for_table(txn, &t)?;
+        }
+    }
+    Ok(Output::Done("DROP SCHEMA".into()))
 }
 
 /// `CREATE VIEW name AS query`: checks the query binds, then records its text.
@@ -241,13 +298,14 @@ pub fn drop(
 /// # Errors
 /// An existing name, a query that does not bind.
 pub fn create_view(txn: &Transaction, v: &ast::CreateView) -> SqlResult<Output> {
-    let name = object_name(&v.name)?;
+    let name = table_name(&v.name)?;
     if txn.table(&name)?.is_some() || (!v.or_replace && txn.property(&view_key(&name)).is_some()) {
         return Err(SqlError::plan(format!("table {name} already exists")));
     }
     if v.materialized {
         return Err(SqlError::plan("materialized views are not supported"));
     }
+    txn.check_schema_of(&name)?;
     // Stored as its CREATE VIEW text (as the DataFusion route stores views).
     let mut text = v.clone();
     text.or_replace = false;
@@ -264,11 +322,11 @@ pub fn create_view(txn: &Transaction, v: &ast::CreateView) -> SqlResult<Output> 
 /// Unknown table or columns, an existing name (unless IF NOT EXISTS), and
 /// duplicate keys for UNIQUE.
 pub fn create_index(txn: &Transaction, c: &ast::CreateIndex) -> SqlResult<Output> {
-    let table = object_name(&c.table_name)?;
+    let table = table_name(&c.table_name)?;
     let h = txn.table(&table)?.ok_or_else(|| SqlError::plan(format!("no such table: {table}")))?;
     let cols = column_positions(&h.meta, &c.columns)?;
     let name = match &c.name {
-        Some(n) => object_name(n)?,
+        Some(n) => table_name(n)?,
         None => return Err(SqlError::plan("CREATE INDEX needs a name")),
     };
     if txn.property(&index_key(&name)).is_some() {

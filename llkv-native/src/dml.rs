@@ -22,7 +22,7 @@ use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 
 fn table(txn: &Transaction, name: &ast::ObjectName) -> SqlResult<TableHandle> {
-    let n = object_name(name)?;
+    let n = crate::binder::table_name(name)?;
     txn.table(&n)?.ok_or_else(|| SqlError::plan(format!("no such table: {n}")))
 }
 

@@ -126,8 +126,14 @@ fn run_in_with(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlR
         Statement::AlterTable(a) => llkv_sql::alter::alter_table(txn, a),
         Statement::CreateTrigger(t) => crate::triggers::create(txn, t),
         Statement::DropTrigger(d) => crate::triggers::drop(txn, d),
+        Statement::Drop {
+            object_type: ast::ObjectType::Schema, if_exists, names, cascade, ..
+        } => ddl::drop_schemas(txn, *if_exists, *cascade, names),
         Statement::Drop { object_type, if_exists, names, .. } => {
             ddl::drop(txn, object_type, *if_exists, names)
+        }
+        Statement::CreateSchema { schema_name, if_not_exists, .. } => {
+            ddl::create_schema(txn, schema_name, *if_not_exists)
         }
         Statement::Explain { statement, .. } => match statement.as_ref() {
             Statement::Query(q) => {
@@ -195,6 +201,12 @@ impl Engine for NativeEngine {
     fn execute(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
         if let Some(out) = self.reindex(sql)? {
             return Ok(vec![out]);
+        }
+        if let Some((name, ty)) = crate::user_types::parse_create_type(sql) {
+            let st = self.session.statement_txn();
+            let r = crate::user_types::create(&st.txn, &name, &ty);
+            st.finish(r.map_err(|e| llkv_mvcc::Error::TransactionState(e.message)))?;
+            return Ok(vec![Output::Done("CREATE TYPE".into())]);
         }
         let stmts = parse_sql(sql)?;
         let mut out = Vec::with_capacity(stmts.len());

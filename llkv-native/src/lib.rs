@@ -40,6 +40,7 @@ pub mod plan;
 mod planner;
 mod settings;
 mod triggers;
+use llkv_sql::user_types;
 pub mod value;
 
 pub use engine::NativeEngine;

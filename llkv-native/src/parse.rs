@@ -59,7 +59,8 @@ pub fn parse_query(sql: &str) -> SqlResult<Box<Query>> {
             }
             // Keep the column names: SELECT * FROM (q) AS name(cols).
             let cols: Vec<String> = v.columns.iter().map(|c| c.name.to_string()).collect();
-            let wrapped = format!("SELECT * FROM ({}) AS {}({})", v.query, v.name, cols.join(", "));
+            let alias = v.name.0.last().map(ToString::to_string).unwrap_or_default();
+            let wrapped = format!("SELECT * FROM ({}) AS {alias}({})", v.query, cols.join(", "));
             parse_query(&wrapped)
         }
         _ => Err(SqlError::plan(format!("not a query: {sql}"))),

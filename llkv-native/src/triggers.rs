@@ -8,7 +8,7 @@
 //! after it) with `NEW.col` / `OLD.col` replaced by that row's values. With
 //! neither BEFORE nor AFTER a trigger is BEFORE, as in SQLite.
 
-use crate::binder::{Binder, object_name};
+use crate::binder::{Binder, object_name, table_name};
 use crate::eval::eval;
 use crate::exec::ExecCtx;
 use crate::value::{Row, Value};
@@ -36,7 +36,7 @@ fn key(name: &str) -> String {
 /// An unknown table, an existing trigger name, an unsupported form.
 pub fn create(txn: &Transaction, t: &ast::CreateTrigger) -> SqlResult<Output> {
     let name = object_name(&t.name)?;
-    let table = object_name(&t.table_name)?;
+    let table = table_name(&t.table_name)?;
     if txn.table(&table)?.is_none() {
         return Err(SqlError::plan(format!("no such table: {table}")));
     }
@@ -80,7 +80,7 @@ pub fn drop(txn: &Transaction, d: &ast::DropTrigger) -> SqlResult<Output> {
 /// A stored trigger that does not parse.
 pub fn drop_for_table(txn: &Transaction, table: &str) -> SqlResult<()> {
     for (k, t) in all(txn)? {
-        if object_name(&t.table_name)? == table {
+        if table_name(&t.table_name)? == table {
             txn.set_property(&k, None)?;
         }
     }
@@ -124,7 +124,7 @@ pub fn matching(
     }
     let mut out = Vec::new();
     for (_, t) in all(txn)? {
-        if object_name(&t.table_name)? != h.name {
+        if table_name(&t.table_name)? != h.name {
             continue;
         }
         let hit = t.events.iter().any(|e| match (e, event) {

@@ -8,13 +8,13 @@
 //! (for DROP) a PRIMARY KEY / UNIQUE constraint uses cannot be renamed,
 //! retyped or dropped, and a table other tables reference cannot be renamed.
 
-use crate::{CHECK_PREFIX, Output, SqlError, SqlResult, types::arrow_type};
+use crate::{CHECK_PREFIX, Output, SqlError, SqlResult};
 use llkv_mvcc::{ForeignKey, TableHandle, Transaction};
 use llkv_store::{ColumnMeta, ScanRequest, TableMeta};
 use sqlparser::ast::{self, AlterColumnOperation as C, AlterTableOperation as Op};
 use std::sync::Arc;
 
-/// The name of an object, lower-cased unless quoted.
+/// The last part of an object's name, lower-cased unless quoted.
 fn object_name(n: &ast::ObjectName) -> SqlResult<String> {
     let last =
         n.0.last()
@@ -43,7 +43,7 @@ fn nullable_schema(meta: &TableMeta) -> Arc<arrow::datatypes::Schema> {
 /// # Errors
 /// Unknown names, unsupported operations, columns in use by constraints.
 pub fn alter_table(txn: &Transaction, a: &ast::AlterTable) -> SqlResult<Output> {
-    let name = object_name(&a.name)?;
+    let name = crate::names::table_name(&a.name)?;
     let Some(mut h) = txn.table(&name)? else {
         if a.if_exists {
             return Ok(Output::Done("ALTER TABLE".into()));
@@ -144,7 +144,14 @@ fn apply(txn: &Transaction, h: &TableHandle, op: &Op) -> SqlResult<TableHandle> 
                     h.name
                 )));
             }
-            let new = object_name(n)?;
+            // A bare new name stays in the table's schema.
+            let new = match n.0.len() {
+                1 => llkv_mvcc::qualified_name(
+                    llkv_mvcc::split_qualified(&h.name).0,
+                    &object_name(n)?,
+                ),
+                _ => crate::names::table_name(n)?,
+            };
             if txn.table(&new)?.is_some() {
                 return Err(SqlError::plan(format!("table {new} already exists")));
             }
@@ -201,13 +208,17 @@ fn apply(txn: &Transaction, h: &TableHandle, op: &Op) -> SqlResult<TableHandle> 
                     "ADD COLUMN with constraints or DEFAULT is not supported",
                 ));
             }
-            meta.columns.push(ColumnMeta::new(n, arrow_type(&column_def.data_type)?, true));
+            meta.columns.push(ColumnMeta::new(
+                n,
+                crate::user_types::column_type(txn, &column_def.data_type)?,
+                true,
+            ));
             source.push(None);
         }
         Op::AlterColumn { column_name, op: C::SetDataType { data_type, using: None, .. } } => {
             let c = column(&meta, column_name)?;
             in_use(txn, h, c, "change the type of")?;
-            let t = arrow_type(data_type)?;
+            let t = crate::user_types::column_type(txn, data_type)?;
             meta.columns[c].data_type = llkv_store::chunk::storage_type(&t);
         }
         Op::AlterColumn { column_name, op: C::SetNotNull } => {

@@ -67,7 +67,11 @@ impl From<llkv_mvcc::Error> for SqlError {
             E::Serialization { .. } => ErrorKind::Conflict,
             E::Aborted(_) | E::Ended | E::TransactionState(_) => ErrorKind::Transaction,
             E::Constraint(_) => ErrorKind::Constraint,
-            E::NoSuchTable(_) | E::TableExists(_) => ErrorKind::Plan,
+            E::NoSuchTable(_)
+            | E::TableExists(_)
+            | E::NoSuchSchema(_)
+            | E::SchemaExists(_)
+            | E::SchemaNotEmpty(_) => ErrorKind::Plan,
             E::Store(s) => return store_error(s),
             _ => ErrorKind::Execution,
         };

@@ -10,7 +10,9 @@ pub mod alter;
 mod cancel;
 mod engine;
 mod error;
+pub mod names;
 pub mod types;
+pub mod user_types;
 
 pub use cancel::{CANCELLED, CancelFlag, Cancelled, cancelled};
 pub use engine::{Engine, Output};

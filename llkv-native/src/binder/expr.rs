@@ -49,7 +49,13 @@ impl Binder<'_> {
                             let _ = t;
                         })?
                     }
-                    [_, t, c] => self.resolve(Some(&t.to_ascii_lowercase()), c, scope)?,
+                    [_, _, c] => {
+                        let table = llkv_mvcc::qualified_name(
+                            &ident_name(&parts[0]),
+                            &ident_name(&parts[1]),
+                        );
+                        self.resolve(Some(&table), c, scope)?
+                    }
                     _ => return Err(SqlError::plan(format!("unsupported column reference {e}"))),
                 }
             }
@@ -215,7 +221,7 @@ impl Binder<'_> {
                 }
                 Expr::Func("substr".into(), args)
             }
-            ast::Expr::Trim { expr, trim_where, trim_what, .. } => {
+            ast::Expr::Trim { expr, trim_where, trim_what, trim_characters } => {
                 let name = match trim_where {
                     Some(ast::TrimWhereField::Leading) => "ltrim",
                     Some(ast::TrimWhereField::Trailing) => "rtrim",
@@ -224,6 +230,12 @@ impl Binder<'_> {
                 let mut args = vec![self.bind_expr(expr, scope)?];
                 if let Some(w) = trim_what {
                     args.push(self.bind_expr(w, scope)?);
+                }
+                // SQLite's `trim(x, chars)` parses as trim characters.
+                match trim_characters.as_deref() {
+                    None | Some([]) => {}
+                    Some([c]) if trim_what.is_none() => args.push(self.bind_expr(c, scope)?),
+                    Some(_) => return Err(SqlError::plan(format!("unsupported TRIM form: {e}"))),
                 }
                 Expr::Func(name.into(), args)
             }

@@ -196,7 +196,7 @@ impl Binder<'_> {
     fn bind_factor(&mut self, f: &ast::TableFactor) -> SqlResult<(Plan, Scope)> {
         match f {
             ast::TableFactor::Table { name, alias, args: None, .. } => {
-                let tname = object_name(name)?;
+                let tname = super::table_name(name)?;
                 let qual = alias.as_ref().map_or_else(|| tname.clone(), |a| ident_name(&a.name));
                 if let Some(q) = self.ctes.iter().rev().find_map(|m| m.get(&tname)).cloned() {
                     return Ok(derived(q, &qual, alias));

@@ -43,26 +43,35 @@ impl Scope {
     /// Finds a column; errors when an unqualified name is ambiguous.
     fn find(&self, table: Option<&str>, name: &str) -> SqlResult<Option<usize>> {
         let mut hit = None;
+        // A qualified name: an exact qualifier first, then the bare name of a
+        // schema-qualified table (`t.a` for `s.t`), which must be unique.
+        if let Some(t) = table {
+            let cols =
+                || self.cols.iter().enumerate().filter(|(_, c)| c.name.eq_ignore_ascii_case(name));
+            if let Some((i, _)) = cols()
+                .find(|(_, c)| c.table.as_deref().is_some_and(|ct| ct.eq_ignore_ascii_case(t)))
+            {
+                return Ok(Some(i));
+            }
+            let mut by_suffix = cols()
+                .filter(|(_, c)| c.table.as_deref().is_some_and(|ct| qualifier_matches(ct, t)));
+            let first = by_suffix.next().map(|(i, _)| i);
+            if by_suffix.next().is_some() {
+                return Err(SqlError::plan(format!("ambiguous column name: {t}.{name}")));
+            }
+            return Ok(first);
+        }
         for (i, c) in self.cols.iter().enumerate() {
             if !c.name.eq_ignore_ascii_case(name) {
                 continue;
             }
-            match table {
-                Some(t) => {
-                    if c.table.as_deref().is_some_and(|ct| ct.eq_ignore_ascii_case(t)) {
-                        return Ok(Some(i));
-                    }
-                }
-                None => {
-                    if c.hidden {
-                        continue;
-                    }
-                    if hit.is_some() {
-                        return Err(SqlError::plan(format!("ambiguous column name: {name}")));
-                    }
-                    hit = Some(i);
-                }
+            if c.hidden {
+                continue;
             }
+            if hit.is_some() {
+                return Err(SqlError::plan(format!("ambiguous column name: {name}")));
+            }
+            hit = Some(i);
         }
         Ok(hit)
     }
@@ -238,7 +247,15 @@ pub fn object_name(n: &ast::ObjectName) -> SqlResult<String> {
     Ok(ident_name(last))
 }
 
-/// An identifier's name: lower-case unless quoted.
-pub fn ident_name(i: &ast::Ident) -> String {
-    if i.quote_style.is_some() { i.value.clone() } else { i.value.to_ascii_lowercase() }
+pub use llkv_sql::names::table_name;
+
+/// Whether a scope column's table qualifier answers to `reference` (a name
+/// made by [`table_name`]): the same name, or the bare name of a table of
+/// another schema that was not given an alias (`t` for `s.t`).
+pub(crate) fn qualifier_matches(qualifier: &str, reference: &str) -> bool {
+    qualifier.eq_ignore_ascii_case(reference)
+        || (!reference.contains('.')
+            && qualifier.split_once('.').is_some_and(|(_, t)| t.eq_ignore_ascii_case(reference)))
 }
+
+pub use llkv_sql::names::ident_name;

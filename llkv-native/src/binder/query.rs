@@ -257,19 +257,26 @@ impl Binder<'_> {
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     proj.push((expr.clone(), alias.value.clone()))
                 }
-                ast::SelectItem::Wildcard(_) => {
+                ast::SelectItem::Wildcard(opts) => {
                     if scope.cols.is_empty() {
                         return Err(SqlError::plan("no tables specified"));
                     }
-                    for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden) {
+                    let excluded = excluded_columns(opts, &scope)?;
+                    for (i, c) in scope
+                        .cols
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, c)| !c.hidden && !excluded.contains(i))
+                    {
                         star_cols.push((proj.len(), i));
                         proj.push((ast::Expr::Value(ast::Value::Null.into()), c.name.clone()));
                     }
                 }
-                ast::SelectItem::QualifiedWildcard(kind, _) => {
+                ast::SelectItem::QualifiedWildcard(kind, opts) => {
+                    let excluded = excluded_columns(opts, &scope)?;
                     let t = match kind {
                         ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
-                            super::object_name(n)?
+                            super::table_name(n)?
                         }
                         ast::SelectItemQualifiedWildcardKind::Expr(e) => {
                             e.to_string().to_ascii_lowercase()
@@ -277,8 +284,11 @@ impl Binder<'_> {
                     };
                     let mut any = false;
                     for (i, c) in scope.cols.iter().enumerate() {
-                        if c.table.as_deref().is_some_and(|ct| ct.eq_ignore_ascii_case(&t)) {
+                        if c.table.as_deref().is_some_and(|ct| super::qualifier_matches(ct, &t)) {
                             any = true;
+                            if excluded.contains(&i) {
+                                continue;
+                            }
                             star_cols.push((proj.len(), i));
                             proj.push((ast::Expr::Value(ast::Value::Null.into()), c.name.clone()));
                         }
@@ -449,6 +459,63 @@ impl Binder<'_> {
 }
 
 /// `ORDER BY 2`: a result column position (1-based), checked for range.
+/// The scope columns that `* EXCLUDE (…)` / `* EXCEPT (…)` leave out. A
+/// name may be qualified (`t.c`, `s.t.c`); a bare name leaves out every
+/// column of that name. ILIKE, REPLACE and RENAME are refused.
+fn excluded_columns(opts: &ast::WildcardAdditionalOptions, scope: &Scope) -> SqlResult<Vec<usize>> {
+    if opts.opt_ilike.is_some() || opts.opt_replace.is_some() || opts.opt_rename.is_some() {
+        return Err(SqlError::plan("unsupported wildcard option: ILIKE, REPLACE or RENAME"));
+    }
+    let mut names: Vec<Vec<String>> = Vec::new();
+    match &opts.opt_exclude {
+        Some(ast::ExcludeSelectItem::Single(n)) => names.push(name_parts(n)),
+        Some(ast::ExcludeSelectItem::Multiple(ns)) => names.extend(ns.iter().map(name_parts)),
+        None => {}
+    }
+    if let Some(e) = &opts.opt_except {
+        names.push(vec![e.first_element.value.clone()]);
+        names.extend(e.additional_elements.iter().map(|i| vec![i.value.clone()]));
+    }
+    let mut out = Vec::new();
+    for parts in names {
+        let (table, col) = match parts.as_slice() {
+            [c] => (None, c),
+            [t, c] => (Some(t.clone()), c),
+            [s, t, c] => (Some(llkv_mvcc::qualified_name(s, t)), c),
+            _ => {
+                return Err(SqlError::plan(format!(
+                    "unsupported EXCLUDE name {}",
+                    parts.join(".")
+                )));
+            }
+        };
+        let before = out.len();
+        match table {
+            None => out.extend(
+                scope
+                    .cols
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.name.eq_ignore_ascii_case(col))
+                    .map(|(i, _)| i),
+            ),
+            Some(t) => out.extend(scope.find(Some(&t), col)?),
+        }
+        if out.len() == before {
+            return Err(SqlError::plan(format!(
+                "column {} in EXCLUDE list not found in FROM clause",
+                parts.join(".")
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// The parts of a name, lower-case unless quoted.
+fn name_parts(n: &ast::ObjectName) -> Vec<String> {
+    n.0.iter().map(|p| p.as_ident().map_or_else(|| p.to_string(), super::ident_name)).collect()
+}
+
 fn output_position(e: &ast::Expr, n: usize) -> SqlResult<Option<usize>> {
     if let ast::Expr::Value(v) = e
         && let ast::Value::Number(s, _) = &v.value
