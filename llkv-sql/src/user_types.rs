@@ -95,7 +95,7 @@ pub fn column_type(txn: &Transaction, t: &ast::DataType) -> SqlResult<DataType> 
         && args.is_empty()
         && let Some(last) = name.0.last().and_then(|p| p.as_ident())
         && let Some(text) =
-            txn.property(&format!("{TYPE_PREFIX}{}", crate::binder::ident_name(last)))
+            txn.property(&format!("{TYPE_PREFIX}{}", crate::names::ident_name(last)))
     {
         return arrow_type(&parse_type(&text)?);
     }
