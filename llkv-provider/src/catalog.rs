@@ -31,10 +31,19 @@ use std::sync::{OnceLock, Weak};
 
 /// The name llkv's catalog is registered under.
 pub const CATALOG_NAME: &str = "llkv";
-/// The one schema of llkv's catalog.
-pub const SCHEMA_NAME: &str = "public";
+/// The default schema of llkv's catalog (llkv's [`llkv_mvcc::DEFAULT_SCHEMA`]),
+/// where unqualified names live. `public` is another name for it.
+pub const SCHEMA_NAME: &str = llkv_mvcc::DEFAULT_SCHEMA;
 
-/// An llkv database as a DataFusion catalog with one schema, [`SCHEMA_NAME`].
+/// The other name of [`SCHEMA_NAME`] (DataFusion's default schema name).
+const SCHEMA_ALIAS: &str = "public";
+
+/// Session state holder shared by a catalog's schema providers.
+type StateCell = Arc<OnceLock<Weak<RwLock<SessionState>>>>;
+
+/// An llkv database as a DataFusion catalog: one [`LlkvSchema`] per llkv
+/// schema, the default one being [`SCHEMA_NAME`]. `CREATE SCHEMA` and `DROP
+/// SCHEMA [CASCADE]` change llkv's catalog (they persist).
 ///
 /// The catalog is bound to one llkv [`Session`]: every statement on its tables
 /// runs in that session's explicit transaction when one is open (see
@@ -46,6 +55,8 @@ pub const SCHEMA_NAME: &str = "public";
 #[derive(Debug)]
 pub struct LlkvCatalog {
     schema: Arc<LlkvSchema>,
+    /// Providers of the other schemas, made on first use.
+    others: RwLock<HashMap<String, Arc<LlkvSchema>>>,
 }
 
 impl LlkvCatalog {
@@ -59,11 +70,13 @@ impl LlkvCatalog {
         Arc::new(Self {
             schema: Arc::new(LlkvSchema {
                 session,
+                name: SCHEMA_NAME.to_string(),
                 foreign: RwLock::default(),
-                state: OnceLock::new(),
-                rowid: RwLock::default(),
-                declared: RwLock::default(),
+                state: StateCell::default(),
+                rowid: Arc::default(),
+                declared: Arc::default(),
             }),
+            others: RwLock::default(),
         })
     }
 
@@ -133,13 +146,69 @@ impl LlkvCatalog {
     }
 }
 
+impl LlkvCatalog {
+    /// The provider of llkv schema `name` (which exists).
+    fn other_schema(&self, name: &str) -> Arc<LlkvSchema> {
+        if let Some(s) = self.others.read().get(name) {
+            return Arc::clone(s);
+        }
+        let s = Arc::new(LlkvSchema {
+            session: Arc::clone(&self.schema.session),
+            name: name.to_string(),
+            foreign: RwLock::default(),
+            state: Arc::clone(&self.schema.state),
+            rowid: Arc::clone(&self.schema.rowid),
+            declared: Arc::clone(&self.schema.declared),
+        });
+        self.others.write().insert(name.to_string(), Arc::clone(&s));
+        s
+    }
+}
+
 impl CatalogProvider for LlkvCatalog {
     fn schema_names(&self) -> Vec<String> {
-        vec![SCHEMA_NAME.to_string()]
+        self.schema.session.statement_txn().txn.schema_names()
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        (name == SCHEMA_NAME).then(|| Arc::clone(&self.schema) as _)
+        if name == SCHEMA_NAME || name == SCHEMA_ALIAS {
+            return Some(Arc::clone(&self.schema) as _);
+        }
+        if !self.schema.session.statement_txn().txn.schema_exists(name) {
+            return None;
+        }
+        Some(self.other_schema(name) as _)
+    }
+
+    /// `CREATE SCHEMA`: the provider DataFusion passes is ignored; the schema
+    /// is made in llkv's catalog.
+    fn register_schema(
+        &self,
+        name: &str,
+        _schema: Arc<dyn SchemaProvider>,
+    ) -> Result<Option<Arc<dyn SchemaProvider>>> {
+        let st = self.schema.session.statement_txn();
+        let result = st.txn.create_schema(name);
+        st.finish(result).map_err(wrap_error)?;
+        Ok(None)
+    }
+
+    /// `DROP SCHEMA [CASCADE]`: without CASCADE the schema must be empty.
+    fn deregister_schema(
+        &self,
+        name: &str,
+        cascade: bool,
+    ) -> Result<Option<Arc<dyn SchemaProvider>>> {
+        if name == SCHEMA_NAME || name == SCHEMA_ALIAS {
+            return exec_err!("cannot drop schema {name}");
+        }
+        let st = self.schema.session.statement_txn();
+        if !st.txn.schema_exists(name) {
+            return Ok(None);
+        }
+        let result = st.txn.drop_schema(name, cascade).map(drop);
+        st.finish(result).map_err(wrap_error)?;
+        Ok(self.others.write().remove(name).map(|s| s as _))
     }
 }
 
@@ -156,20 +225,36 @@ impl CatalogProvider for LlkvCatalog {
 #[derive(Debug)]
 pub struct LlkvSchema {
     session: Arc<Session>,
+    /// The llkv schema's name ([`SCHEMA_NAME`] for the default one).
+    name: String,
     foreign: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
-    state: OnceLock<Weak<RwLock<SessionState>>>,
-    /// Set while a statement that names `rowid` is planned (see `crate::rowid`).
-    rowid: RwLock<Option<RowidScope>>,
-    /// CHECK / FOREIGN KEY clauses of the `CREATE TABLE` being run (see `crate::declare`).
-    declared: RwLock<Option<Declared>>,
+    state: StateCell,
+    /// Set while a statement that names `rowid` is planned (see `crate::rowid`);
+    /// shared by the catalog's schemas.
+    rowid: Arc<RwLock<Option<RowidScope>>>,
+    /// CHECK / FOREIGN KEY clauses of the `CREATE TABLE` being run (see
+    /// `crate::declare`); shared by the catalog's schemas.
+    declared: Arc<RwLock<Option<Declared>>>,
 }
 
 /// Database property prefix of persisted views.
 pub const VIEW_PREFIX: &str = "view.";
 
 impl LlkvSchema {
+    /// The llkv catalog name of this schema's table (or view) `name`.
+    fn full(&self, name: &str) -> String {
+        llkv_mvcc::qualified_name(&self.name, name)
+    }
+
+    /// This schema's name for a table of llkv's catalog, if it is one of its tables.
+    fn local<'n>(&self, full: &'n str) -> Option<&'n str> {
+        let (schema, name) = llkv_mvcc::split_qualified(full);
+        (schema == self.name).then_some(name)
+    }
+
     /// The persisted view `name`, planned again.
     async fn view(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let name = &self.full(name);
         let st = self.session.statement_txn();
         let Some(sql) = st.txn.property(&format!("{VIEW_PREFIX}{name}")) else {
             return Ok(None);
@@ -214,9 +299,13 @@ impl LlkvSchema {
 impl SchemaProvider for LlkvSchema {
     fn table_names(&self) -> Vec<String> {
         let st = self.session.statement_txn();
-        let mut names = st.txn.table_names().unwrap_or_default();
+        let all = st.txn.table_names().unwrap_or_default();
+        let mut names: Vec<String> =
+            all.iter().filter_map(|t| self.local(t)).map(str::to_string).collect();
         let views = st.txn.properties_with_prefix(VIEW_PREFIX);
-        names.extend(views.keys().map(|k| k[VIEW_PREFIX.len()..].to_string()));
+        names.extend(
+            views.keys().filter_map(|k| self.local(&k[VIEW_PREFIX.len()..])).map(str::to_string),
+        );
         names.extend(self.foreign.read().keys().cloned());
         names.sort();
         names.dedup();
@@ -227,7 +316,8 @@ impl SchemaProvider for LlkvSchema {
         if let Some(t) = self.foreign.read().get(name).cloned() {
             return Ok(Some(t));
         }
-        let handle = self.session.statement_txn().txn.table(name).map_err(wrap_error)?;
+        let handle =
+            self.session.statement_txn().txn.table(&self.full(name)).map_err(wrap_error)?;
         match handle {
             Some(h) => Ok(Some(self.provider(h.meta))),
             None => self.view(name).await,
@@ -249,8 +339,9 @@ impl SchemaProvider for LlkvSchema {
             }
             return Ok(self.foreign.write().insert(name, table));
         }
-        let mut meta = meta_from_provider(&name, table.as_ref())?;
-        if let Some(d) = self.declared.write().take_if(|d| d.table == name) {
+        let full = self.full(&name);
+        let mut meta = meta_from_provider(&full, table.as_ref())?;
+        if let Some(d) = self.declared.write().take_if(|d| d.table == full) {
             d.apply(&mut meta);
         }
         let rows = match table.downcast_ref::<MemTable>() {
@@ -272,8 +363,11 @@ impl SchemaProvider for LlkvSchema {
                     && let Some(sql) = table.get_table_definition()
                 {
                     let st = self.session.statement_txn();
-                    let key = format!("{VIEW_PREFIX}{name}");
-                    let result = st.txn.set_property(&key, Some(sql.to_string()));
+                    let key = format!("{VIEW_PREFIX}{}", self.full(&name));
+                    let result = st
+                        .txn
+                        .check_schema_of(&self.full(&name))
+                        .and_then(|()| st.txn.set_property(&key, Some(sql.to_string())));
                     st.finish(result).map_err(wrap_error)?;
                     return Ok(None);
                 }
@@ -296,6 +390,7 @@ impl SchemaProvider for LlkvSchema {
         if let Some(t) = self.foreign.write().remove(name) {
             return Ok(Some(t));
         }
+        let name = &self.full(name);
         let st = self.session.statement_txn();
         let handle = match st.txn.table(name) {
             Ok(Some(h)) => h,
@@ -316,7 +411,7 @@ impl SchemaProvider for LlkvSchema {
         let result = st.txn.drop_table(name).and_then(|()| {
             for (key, def) in st.txn.properties_with_prefix("index.") {
                 let def = def.strip_prefix("UNIQUE ").unwrap_or(&def);
-                if def.split('(').next() == Some(name) {
+                if def.split('(').next() == Some(name.as_str()) {
                     st.txn.set_property(&key, None)?;
                 }
             }
@@ -330,6 +425,7 @@ impl SchemaProvider for LlkvSchema {
         if self.foreign.read().contains_key(name) {
             return true;
         }
+        let name = &self.full(name);
         let st = self.session.statement_txn();
         matches!(st.txn.table(name), Ok(Some(_)))
             || st.txn.property(&format!("{VIEW_PREFIX}{name}")).is_some()

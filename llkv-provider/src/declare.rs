@@ -20,7 +20,7 @@ use std::ops::ControlFlow;
 /// The CHECK and FOREIGN KEY clauses of one `CREATE TABLE`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Declared {
-    /// The table being created (as DataFusion names it).
+    /// The table being created (its llkv catalog name).
     pub(crate) table: String,
     /// CHECK expressions as SQL text.
     pub(crate) checks: Vec<String>,
@@ -71,7 +71,7 @@ pub(crate) fn take_declared(
     is_aggregate: &dyn Fn(&str) -> bool,
 ) -> SqlResult<Option<Declared>> {
     let Statement::CreateTable(ct) = stmt else { return Ok(None) };
-    let Some(table) = ct.name.0.last().and_then(ObjectNamePart::as_ident).map(normalize) else {
+    let Ok(table) = llkv_sql::names::table_name(&ct.name) else {
         return Ok(None);
     };
     if ct.query.is_some() && ct.columns.is_empty() {
@@ -123,12 +123,11 @@ fn foreign_key(fk: &ForeignKeyConstraint) -> SqlResult<ForeignKey> {
             )));
         }
     }
-    let Some(parent) = fk.foreign_table.0.last().and_then(ObjectNamePart::as_ident) else {
-        return Err(SqlError::plan(format!("bad FOREIGN KEY table {}", fk.foreign_table)));
-    };
+    let parent = llkv_sql::names::table_name(&fk.foreign_table)
+        .map_err(|_| SqlError::plan(format!("bad FOREIGN KEY table {}", fk.foreign_table)))?;
     Ok(ForeignKey {
         columns: fk.columns.iter().map(normalize).collect(),
-        parent: normalize(parent),
+        parent,
         parent_columns: fk.referred_columns.iter().map(normalize).collect(),
     })
 }

@@ -200,7 +200,10 @@ impl DataFusionEngine {
     }
 
     fn create_index(&self, ci: &datafusion::logical_expr::CreateIndex) -> SqlResult<Output> {
-        let table = ci.table.table().to_string();
+        let table = match ci.table.schema() {
+            Some(schema) => llkv_mvcc::qualified_name(schema, ci.table.table()),
+            None => ci.table.table().to_string(),
+        };
         let columns: Vec<String> = ci.columns.iter().map(|c| c.expr.to_string()).collect();
         let name = ci.name.clone().unwrap_or_else(|| format!("{table}_{}_idx", columns.join("_")));
         let st = self.session().statement_txn();
