@@ -24,6 +24,7 @@ use crate::pager::file::FileState;
 use crate::pager::{FilePager, Location, MemoryPager, Pager, Placement, read_one};
 use crate::table::{GenerationPin, Segment, TableData};
 use parking_lot::{Mutex, MutexGuard, RwLock};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -442,10 +443,18 @@ fn recover(pager: &dyn Pager, generation: &GenerationPin) -> Result<Version> {
             TableData::decode_manifest(*mkey, blob.as_slice(), generation.clone())?;
         pager.learn(&seg_locations);
         let segs = pager.read_metadata(&seg_keys)?;
-        for (skey, sblob) in seg_keys.iter().zip(segs) {
-            let sblob =
-                sblob.ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
-            let (seg, locations) = Segment::decode(*skey, sblob.as_slice(), &table.meta)?;
+        // Decoded in parallel: open reads every segment record.
+        let decoded: Vec<(Segment, crate::table::Locations)> = seg_keys
+            .par_iter()
+            .zip(segs.into_par_iter())
+            .map(|(skey, sblob)| {
+                let sblob =
+                    sblob.ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
+                Segment::decode(*skey, sblob.as_slice(), &table.meta)
+            })
+            .collect::<Result<_>>()?;
+        table.segments.reserve(decoded.len());
+        for (seg, locations) in decoded {
             chunk_locations.extend(locations);
             table.segments.push(Arc::new(seg));
         }
