@@ -257,7 +257,8 @@ fn bench_point(c: &mut Criterion) {
 /// `reopen` is `Store::open` alone; `reopen_and_read_one_row` adds the first
 /// chunk read (from llkv's own map, at the location the segment record
 /// carries) and closing the store. Neither opens simd-r-drive, whose open
-/// reads the whole file; the first write does (docs/design.md §3).
+/// reads the whole file; the first write does (docs/design.md §3), which
+/// `reopen_and_first_commit` shows.
 fn bench_open(c: &mut Criterion) {
     let mut g = c.benchmark_group("open");
     g.sample_size(10);
@@ -286,6 +287,18 @@ fn bench_open(c: &mut Criterion) {
                 let v = store.current();
                 let t = v.table_by_name("t").unwrap();
                 store.read_rows(t, &[rows as u64 / 2], &[0]).unwrap()
+            })
+        });
+        // The deferred cost: the first write after a reopen waits for
+        // simd-r-drive's open of the whole file (started by `begin_write`).
+        g.bench_function(BenchmarkId::new("reopen_and_first_commit", &label), |b| {
+            let mut n = 0u64;
+            b.iter(|| {
+                n += 1;
+                let store = Store::open(&path, StoreOptions::default()).unwrap();
+                let mut w = store.begin_write().unwrap();
+                w.set_property("bench", Some(n.to_string()));
+                w.commit().unwrap();
             })
         });
     }
