@@ -99,6 +99,51 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// Tag of the optional trailing field of a catalog, manifest or segment
+/// record that gives the file locations of the records or chunks it names.
+pub(crate) const LOCATIONS_TAG: u8 = 2;
+
+/// Writes the locations field for `keys` (tag, count, then per key the
+/// payload's offset and length, `(0, 0)` when unknown); nothing when no
+/// location is known (in-memory stores, files written before the field).
+pub(crate) fn encode_locations(
+    e: &mut Encoder,
+    keys: &[u64],
+    locate: &dyn Fn(u64) -> Option<crate::pager::Location>,
+) {
+    let locs: Vec<Option<crate::pager::Location>> = keys.iter().map(|&k| locate(k)).collect();
+    if locs.iter().all(Option::is_none) {
+        return;
+    }
+    e.u8(LOCATIONS_TAG);
+    e.u64(keys.len() as u64);
+    for loc in locs {
+        let loc = loc.unwrap_or(crate::pager::Location { start: 0, len: 0 });
+        e.u64(loc.start);
+        e.u64(loc.len);
+    }
+}
+
+/// Reads a locations field (its tag already read) for `keys`: the known ones.
+pub(crate) fn decode_locations(
+    d: &mut Decoder,
+    keys: &[u64],
+) -> Result<Vec<(u64, crate::pager::Location)>> {
+    let n = d.count(16)?;
+    if n != keys.len() {
+        return Err(Error::Corrupt(format!("{} record has a wrong number of locations", d.what)));
+    }
+    let mut out = Vec::with_capacity(n);
+    for &k in keys {
+        let start = d.u64()?;
+        let len = d.u64()?;
+        if len > 0 {
+            out.push((k, crate::pager::Location { start, len }));
+        }
+    }
+    Ok(out)
+}
+
 /// The xxh3 checksum used for every llkv record.
 pub(crate) fn checksum(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)

@@ -16,12 +16,15 @@
 //! durable, the previous commit is what a reopen sees.
 
 use crate::catalog::{TableId, TableMeta, decode_props, encode_props};
-use crate::codec::{Decoder, Encoder, open_sealed, seal};
+use crate::codec::{
+    Decoder, Encoder, LOCATIONS_TAG, decode_locations, encode_locations, open_sealed, seal,
+};
 use crate::error::{Error, Result};
 use crate::pager::file::FileState;
-use crate::pager::{FilePager, MemoryPager, Pager, read_one};
+use crate::pager::{FilePager, Location, MemoryPager, Pager, Placement, read_one};
 use crate::table::{GenerationPin, Segment, TableData};
 use parking_lot::{Mutex, MutexGuard, RwLock};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -79,8 +82,9 @@ pub struct Version {
 }
 
 impl Version {
-    /// The catalog record of this version (tables' manifest keys must be set).
-    pub(crate) fn encode_catalog(&self) -> Vec<u8> {
+    /// The catalog record of this version (tables' manifest keys must be
+    /// set); `locate` gives the manifests' file locations, when known.
+    pub(crate) fn encode_catalog(&self, locate: &dyn Fn(u64) -> Option<Location>) -> Vec<u8> {
         let mut e = Encoder::default();
         e.u64(self.next_table_id);
         encode_props(&self.properties, &mut e);
@@ -89,6 +93,8 @@ impl Version {
             e.u64(*id);
             e.u64(t.manifest_key);
         }
+        let keys: Vec<u64> = self.tables.values().map(|t| t.manifest_key).collect();
+        encode_locations(&mut e, &keys, locate);
         seal(CATALOG_MAGIC, &e.buf)
     }
 
@@ -296,6 +302,8 @@ impl Store {
         }
         self.release_retired();
         let work = (*self.current()).clone();
+        let pager = self.pager();
+        pager.prepare_write();
         Ok(WriteTxn {
             store: self,
             _guard: guard,
@@ -303,6 +311,7 @@ impl Store {
             pending: Vec::new(),
             pending_index: HashMap::new(),
             pending_bytes: 0,
+            placement: Placement::new(pager.as_ref()),
             rewritten: Vec::new(),
         })
     }
@@ -422,21 +431,37 @@ fn recover(pager: &dyn Pager, generation: &GenerationPin) -> Result<Version> {
         d.u64()?;
         manifest_keys.push(d.u64()?);
     }
+    if !d.at_end() && d.u8()? == LOCATIONS_TAG {
+        pager.learn(&decode_locations(&mut d, &manifest_keys)?);
+    }
     let manifests = pager.read_metadata(&manifest_keys)?;
+    let mut chunk_locations = Vec::new();
     for (mkey, blob) in manifest_keys.iter().zip(manifests) {
         let blob =
             blob.ok_or_else(|| Error::Corrupt(format!("table manifest {mkey} is missing")))?;
-        let (mut table, seg_keys) =
+        let (mut table, seg_keys, seg_locations) =
             TableData::decode_manifest(*mkey, blob.as_slice(), generation.clone())?;
+        pager.learn(&seg_locations);
         let segs = pager.read_metadata(&seg_keys)?;
-        for (skey, sblob) in seg_keys.iter().zip(segs) {
-            let sblob =
-                sblob.ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
-            table.segments.push(Arc::new(Segment::decode(*skey, sblob.as_slice(), &table.meta)?));
+        // Decoded in parallel: open reads every segment record.
+        let decoded: Vec<(Segment, crate::table::Locations)> = seg_keys
+            .par_iter()
+            .zip(segs.into_par_iter())
+            .map(|(skey, sblob)| {
+                let sblob =
+                    sblob.ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
+                Segment::decode(*skey, sblob.as_slice(), &table.meta)
+            })
+            .collect::<Result<_>>()?;
+        table.segments.reserve(decoded.len());
+        for (seg, locations) in decoded {
+            chunk_locations.extend(locations);
+            table.segments.push(Arc::new(seg));
         }
         v.names.insert(table.meta.name.clone(), table.id);
         v.tables.insert(table.id, Arc::new(table));
     }
+    pager.learn(&chunk_locations);
     Ok(v)
 }
 
@@ -450,6 +475,8 @@ pub struct WriteTxn<'a> {
     /// Key → position in `pending`, so the transaction can read what it wrote.
     pending_index: HashMap<u64, usize>,
     pending_bytes: usize,
+    /// Where the queued blobs land in the file, so records can name them.
+    placement: Placement,
     /// Columns changed in place (`None`: the table was dropped); their
     /// indexes are discarded once the commit is published.
     pub(crate) rewritten: Vec<(TableId, Option<usize>)>,
@@ -470,20 +497,32 @@ impl WriteTxn<'_> {
     /// Queues a blob under a fresh key and returns the key.
     pub(crate) fn put_blob(&mut self, bytes: Vec<u8>) -> Result<u64> {
         let key = self.alloc_key();
-        self.pending_bytes += bytes.len();
-        self.pending_index.insert(key, self.pending.len());
-        self.pending.push((key, bytes));
+        self.queue(key, bytes);
         if self.pending_bytes >= FLUSH_BYTES {
             self.flush()?;
         }
         Ok(key)
     }
 
+    /// Queues a blob under `key`.
+    fn queue(&mut self, key: u64, bytes: Vec<u8>) {
+        self.pending_bytes += bytes.len();
+        self.placement.place(key, bytes.len());
+        self.pending_index.insert(key, self.pending.len());
+        self.pending.push((key, bytes));
+    }
+
+    /// The file location of a blob (queued in this transaction or written before).
+    fn locate(&self, key: u64) -> Option<Location> {
+        self.placement.get(self.store.pager().as_ref(), key)
+    }
+
     /// Writes queued blobs early. They stay unreachable until the commit record.
     fn flush(&mut self) -> Result<()> {
         let entries: Vec<(u64, &[u8])> =
             self.pending.iter().map(|(k, b)| (*k, b.as_slice())).collect();
-        let r = self.store.pager().write(&entries);
+        let pager = self.store.pager();
+        let r = pager.write(&entries).and_then(|()| self.placement.check(pager.as_ref()));
         self.pending.clear();
         self.pending_index.clear();
         self.pending_bytes = 0;
@@ -619,19 +658,19 @@ impl WriteTxn<'_> {
             let mut table = (*self.work.tables[&id]).clone();
             for seg in &mut table.segments {
                 if seg.key == 0 {
-                    let bytes = seg.encode()?;
+                    let bytes = seg.encode(&|k| self.locate(k))?;
                     let key = self.put_blob(bytes)?;
                     Arc::make_mut(seg).key = key;
                 }
             }
             table.manifest_key = self.alloc_key();
-            let manifest = table.encode_manifest();
-            self.pending_bytes += manifest.len();
-            self.pending.push((table.manifest_key, manifest));
+            let manifest = table.encode_manifest(&|k| self.locate(k));
+            self.queue(table.manifest_key, manifest);
             self.work.tables.insert(id, Arc::new(table));
         }
         let catalog_key = self.alloc_key();
-        self.pending.push((catalog_key, self.work.encode_catalog()));
+        let catalog = self.work.encode_catalog(&|k| self.locate(k));
+        self.queue(catalog_key, catalog);
         self.work.seq += 1;
         let commit = self.work.encode_commit(catalog_key);
 

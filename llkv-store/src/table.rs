@@ -6,8 +6,11 @@
 //! change to one rewrites only that segment's record and the table's manifest.
 
 use crate::catalog::{TableId, TableMeta};
-use crate::codec::{Decoder, Encoder, open_sealed, seal};
+use crate::codec::{
+    Decoder, Encoder, LOCATIONS_TAG, decode_locations, encode_locations, open_sealed, seal,
+};
 use crate::error::{Error, Result};
+use crate::pager::Location;
 use crate::patch::ChunkPatch;
 use crate::stats::ChunkStats;
 use arrow::buffer::BooleanBuffer;
@@ -15,6 +18,11 @@ use std::sync::Arc;
 
 pub(crate) const SEGMENT_MAGIC: [u8; 4] = *b"LKSG";
 pub(crate) const MANIFEST_MAGIC: [u8; 4] = *b"LKTM";
+/// Blob locations that a record carries, by key.
+pub(crate) type Locations = Vec<(u64, Location)>;
+
+/// Tag of a segment record's optional row-map field.
+const ROW_MAP_TAG: u8 = 1;
 
 /// One column's chunk in a segment.
 #[derive(Debug, Clone)]
@@ -133,7 +141,8 @@ impl Segment {
         }
     }
 
-    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+    /// The segment record; `locate` gives the chunks' file locations, when known.
+    pub(crate) fn encode(&self, locate: &dyn Fn(u64) -> Option<Location>) -> Result<Vec<u8>> {
         let mut e = Encoder::default();
         e.u64(self.first_row_id);
         e.u64(self.row_count);
@@ -162,14 +171,21 @@ impl Segment {
         }
         // Optional trailing field (absent in records written before vacuum existed).
         if let Some(m) = &self.row_map {
-            e.u8(1);
+            e.u8(ROW_MAP_TAG);
             e.u64(m.span());
             e.bytes(m.bits.sliced().as_slice());
         }
+        let keys: Vec<u64> = self.columns.iter().map(|c| c.key).collect();
+        encode_locations(&mut e, &keys, locate);
         Ok(seal(SEGMENT_MAGIC, &e.buf))
     }
 
-    pub(crate) fn decode(key: u64, bytes: &[u8], meta: &TableMeta) -> Result<Self> {
+    /// Decodes a segment record, with the chunk locations it carries.
+    pub(crate) fn decode(
+        key: u64,
+        bytes: &[u8],
+        meta: &TableMeta,
+    ) -> Result<(Self, Vec<(u64, Location)>)> {
         let body = open_sealed(SEGMENT_MAGIC, bytes, "segment")?;
         let mut d = Decoder::new(body, "segment");
         let first_row_id = d.u64()?;
@@ -218,22 +234,37 @@ impl Segment {
                 Some(BooleanBuffer::new(buf, 0, row_count as usize))
             }
         };
-        let row_map = if d.at_end() {
-            None
-        } else {
-            d.u8()?;
-            let span = d.u64()?;
-            let bytes = d.bytes()?;
-            if (bytes.len() as u64).saturating_mul(8) < span {
-                return Err(Error::Corrupt("segment row map is too short".into()));
+        // Optional trailing fields, each behind a tag.
+        let mut row_map = None;
+        let mut locations = Vec::new();
+        while !d.at_end() {
+            match d.u8()? {
+                ROW_MAP_TAG if row_map.is_none() => {
+                    let span = d.u64()?;
+                    let bytes = d.bytes()?;
+                    if (bytes.len() as u64).saturating_mul(8) < span {
+                        return Err(Error::Corrupt("segment row map is too short".into()));
+                    }
+                    let bits = BooleanBuffer::new(bytes.to_vec().into(), 0, span as usize);
+                    if bits.count_set_bits() as u64 != row_count {
+                        return Err(Error::Corrupt(
+                            "segment row map does not match its rows".into(),
+                        ));
+                    }
+                    row_map = Some(Arc::new(RowMap::new(bits)));
+                }
+                LOCATIONS_TAG if locations.is_empty() => {
+                    let keys: Vec<u64> = columns.iter().map(|c| c.key).collect();
+                    locations = decode_locations(&mut d, &keys)?;
+                }
+                tag => {
+                    return Err(Error::Corrupt(format!(
+                        "segment record has a bad field tag {tag}"
+                    )));
+                }
             }
-            let bits = BooleanBuffer::new(bytes.to_vec().into(), 0, span as usize);
-            if bits.count_set_bits() as u64 != row_count {
-                return Err(Error::Corrupt("segment row map does not match its rows".into()));
-            }
-            Some(Arc::new(RowMap::new(bits)))
-        };
-        Ok(Self { key, first_row_id, row_count, columns, deleted, row_map })
+        }
+        Ok((Self { key, first_row_id, row_count, columns, deleted, row_map }, locations))
     }
 }
 
@@ -272,7 +303,8 @@ impl TableData {
         (i < self.segments.len() && self.segments[i].contains(row_id)).then_some(i)
     }
 
-    pub(crate) fn encode_manifest(&self) -> Vec<u8> {
+    /// The manifest record; `locate` gives the segment records' file locations.
+    pub(crate) fn encode_manifest(&self, locate: &dyn Fn(u64) -> Option<Location>) -> Vec<u8> {
         let mut e = Encoder::default();
         e.u64(self.id);
         e.u64(self.next_row_id);
@@ -283,15 +315,18 @@ impl TableData {
             e.u64(s.first_row_id);
             e.u64(s.row_count);
         }
+        let keys: Vec<u64> = self.segments.iter().map(|s| s.key).collect();
+        encode_locations(&mut e, &keys, locate);
         seal(MANIFEST_MAGIC, &e.buf)
     }
 
-    /// Decodes a manifest into the table and its segments' keys.
+    /// Decodes a manifest into the table, its segments' keys and the segment
+    /// records' locations it carries.
     pub(crate) fn decode_manifest(
         key: u64,
         bytes: &[u8],
         generation: GenerationPin,
-    ) -> Result<(Self, Vec<u64>)> {
+    ) -> Result<(Self, Vec<u64>, Locations)> {
         let body = open_sealed(MANIFEST_MAGIC, bytes, "table manifest")?;
         let mut d = Decoder::new(body, "table manifest");
         let id = d.u64()?;
@@ -304,8 +339,13 @@ impl TableData {
             d.u64()?;
             d.u64()?;
         }
+        let locations = if !d.at_end() && d.u8()? == LOCATIONS_TAG {
+            decode_locations(&mut d, &keys)?
+        } else {
+            Vec::new()
+        };
         let table =
             Self { id, meta, segments: Vec::new(), next_row_id, manifest_key: key, generation };
-        Ok((table, keys))
+        Ok((table, keys, locations))
     }
 }

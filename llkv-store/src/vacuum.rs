@@ -24,7 +24,7 @@
 
 use crate::chunk;
 use crate::error::{Error, Result};
-use crate::pager::Pager;
+use crate::pager::{Location, Pager, Placement};
 use crate::stats::ChunkStats;
 use crate::store::{COMMIT_KEY, FLUSH_BYTES, HEADER_KEY, Store, Version};
 use crate::table::{ColumnChunk, GenerationPin, RowMap, Segment, TableData};
@@ -56,19 +56,33 @@ struct Sink {
     pager: Arc<dyn Pager>,
     pending: Vec<(u64, Buffer)>,
     bytes: usize,
+    /// Where the queued records land in the new file.
+    placement: Placement,
 }
 
 impl Sink {
+    fn new(pager: &Arc<dyn Pager>) -> Self {
+        let placement = Placement::new(pager.as_ref());
+        Self { pager: Arc::clone(pager), pending: Vec::new(), bytes: 0, placement }
+    }
+
     fn put(&mut self, key: u64, blob: Buffer) -> Result<()> {
         self.bytes += blob.len();
+        self.placement.place(key, blob.len());
         self.pending.push((key, blob));
         if self.bytes >= FLUSH_BYTES { self.flush() } else { Ok(()) }
+    }
+
+    /// The location of a record in the new file (queued or written).
+    fn locate(&self, key: u64) -> Option<Location> {
+        self.placement.get(self.pager.as_ref(), key)
     }
 
     fn flush(&mut self) -> Result<()> {
         let entries: Vec<(u64, &[u8])> =
             self.pending.iter().map(|(k, b)| (*k, b.as_slice())).collect();
         self.pager.write(&entries)?;
+        self.placement.check(self.pager.as_ref())?;
         self.pending.clear();
         self.bytes = 0;
         Ok(())
@@ -126,7 +140,7 @@ impl Store {
         stats: &mut VacuumStats,
     ) -> Result<Version> {
         let mut v = current.clone();
-        let mut sink = Sink { pager: Arc::clone(fresh), pending: Vec::new(), bytes: 0 };
+        let mut sink = Sink::new(fresh);
         let mut header = crate::pager::file::FILE_MAGIC.to_vec();
         header.extend_from_slice(&crate::FORMAT_VERSION.to_le_bytes());
         sink.put(HEADER_KEY, Buffer::from_vec(header))?;
@@ -153,17 +167,20 @@ impl Store {
                 }
                 let mut seg = self.compact_segment(old, seg, &mut alloc, &mut sink, stats)?;
                 seg.key = alloc();
-                sink.put(seg.key, Buffer::from_vec(seg.encode()?))?;
+                let record = seg.encode(&|k| sink.locate(k))?;
+                sink.put(seg.key, Buffer::from_vec(record))?;
                 table.segments.push(Arc::new(seg));
             }
             table.manifest_key = alloc();
-            sink.put(table.manifest_key, Buffer::from_vec(table.encode_manifest()))?;
+            let manifest = table.encode_manifest(&|k| sink.locate(k));
+            sink.put(table.manifest_key, Buffer::from_vec(manifest))?;
             v.tables_mut().insert(id, Arc::new(table));
             sink.flush()?;
         }
         let catalog_key = alloc();
         v.next_key = next_key;
-        sink.put(catalog_key, Buffer::from_vec(v.encode_catalog()))?;
+        let catalog = v.encode_catalog(&|k| sink.locate(k));
+        sink.put(catalog_key, Buffer::from_vec(catalog))?;
         v.seq += 1;
         sink.flush()?;
         fresh.sync()?;

@@ -127,15 +127,11 @@ fn mappings_of(path: &Path) -> Vec<(usize, usize)> {
         .collect()
 }
 
-#[test]
-fn scanned_fixed_width_buffers_point_into_the_mapped_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db.llkv");
-    make_db(&path, 100_000);
-    let store = Store::open(&path, StoreOptions::default()).unwrap();
+/// Scans `t` and checks that every value buffer lies inside a mapping of `path`.
+fn assert_scan_is_zero_copy(store: &Store, path: &Path) {
     let v = store.current();
     let batches = store.scan(v.table_by_name("t").unwrap(), &ScanRequest::all()).unwrap();
-    let maps = mappings_of(&path);
+    let maps = mappings_of(path);
     assert!(!maps.is_empty(), "the database file is not mapped");
     for b in &batches {
         let values = b.column(0).as_primitive::<Int64Type>().values();
@@ -147,6 +143,21 @@ fn scanned_fixed_width_buffers_point_into_the_mapped_file() {
         assert_eq!(ptr % 64, 0, "buffer is not 64-byte aligned");
         assert_eq!(b.column(0).null_count(), 0);
     }
+}
+
+#[test]
+fn scanned_fixed_width_buffers_point_into_the_mapped_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 100_000);
+    // Right after open, reads go through llkv's own map of the file.
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    assert_scan_is_zero_copy(&store, &path);
+    // After a write, through simd-r-drive's map.
+    let mut w = store.begin_write().unwrap();
+    w.set_property("x", Some("1".into()));
+    w.commit().unwrap();
+    assert_scan_is_zero_copy(&store, &path);
 }
 
 #[test]

@@ -102,6 +102,22 @@ impl Pager for FaultyPager {
         self.inner.is_persistent()
     }
 
+    fn tail(&self) -> Option<u64> {
+        self.inner.tail()
+    }
+
+    fn locate(&self, key: u64) -> Option<super::Location> {
+        self.inner.locate(key)
+    }
+
+    fn learn(&self, locations: &[(u64, super::Location)]) {
+        self.inner.learn(locations);
+    }
+
+    fn prepare_write(&self) {
+        self.inner.prepare_write();
+    }
+
     /// The rewrite's writes count and fail with this pager's.
     fn start_rewrite(&self) -> Result<Box<dyn Rewrite>> {
         if *self.dead.lock() {

@@ -13,17 +13,20 @@
 //! [`FilePager::start_rewrite`]) and renames it over the file; an open first
 //! removes a `<file>.vacuum` left behind by a crash.
 
-use super::{Pager, Rewrite};
+use super::recovery::EntryIndex;
+use super::{Location, Pager, Rewrite};
 use crate::error::{Error, Result};
 use arrow::buffer::Buffer;
+use memmap2::Mmap;
 use parking_lot::{Mutex, RwLock};
-use simd_r_drive::DataStore;
 use simd_r_drive::traits::{DataStoreReader, DataStoreWriter};
+use simd_r_drive::{DataStore, EntryHandle, EntryMetadata};
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 /// The first bytes of every llkv file: the payload of key [`crate::HEADER_KEY`],
@@ -37,24 +40,51 @@ pub(crate) fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Size of simd-r-drive's per-entry metadata: key hash, previous tail, checksum.
+pub(crate) const ENTRY_METADATA: u64 = 20;
+/// Payload alignment in a simd-r-drive file.
+const PAYLOAD_ALIGN: u64 = 64;
+
+/// Where a (non-empty, non-tombstone) payload of `len` bytes written at
+/// `tail` lands in a simd-r-drive file, and the tail after its entry: the
+/// payload is padded to 64 bytes and followed by 20 bytes of metadata. This
+/// is simd-r-drive's layout (`batch_write_with_key_hashes`); every write
+/// checks the tail it predicts against the one simd-r-drive returns.
+pub(crate) fn layout(tail: u64, len: u64) -> (super::Location, u64) {
+    let start = tail + (PAYLOAD_ALIGN - tail % PAYLOAD_ALIGN) % PAYLOAD_ALIGN;
+    (super::Location { start, len }, start + len + ENTRY_METADATA)
+}
+
 /// A [`Pager`] over a simd-r-drive file.
 ///
 /// simd-r-drive's `DataStore::open` reads the whole file (in 64 MiB windows)
 /// to rebuild its key index, so it takes time proportional to the file size.
-/// An existing file is therefore opened by simd-r-drive on a background
-/// thread; until that finishes, [`Pager::read_metadata`] is served from the
-/// entry index that llkv's own recovery builds while it checks the entry
-/// chain (20 bytes read per entry, never the payloads). Chunk reads, writes and
-/// syncs wait for the background open. See `docs/design.md` §3.
+/// An existing file is therefore not handed to simd-r-drive at open: reads
+/// are served zero-copy from llkv's own read-only map of the file, at
+/// locations that llkv's records carry (learned through [`Pager::learn`]) or,
+/// for a key without one, from an index built by one walk of the entry chain.
+/// simd-r-drive opens the file when the first write needs it (in the
+/// background from [`Pager::prepare_write`]), after that walk has verified
+/// the chain it would otherwise cut. From then on reads go through
+/// simd-r-drive. See `docs/design.md` §3.
 pub struct FilePager {
     path: PathBuf,
-    /// A plain handle on the file: fsync, size, and positional reads.
+    /// A plain handle on the file: fsync, size, and the chain walk.
     file: File,
-    /// simd-r-drive's handle; `None` while it is being opened in the background.
+    /// simd-r-drive's handle; `None` until the first write needs it.
     store: RwLock<Option<DataStore>>,
-    opening: Mutex<Option<JoinHandle<std::io::Result<DataStore>>>>,
-    /// Payload ranges by key hash, from recovery; dropped once `store` is ready.
-    early: RwLock<Option<super::recovery::EntryIndex>>,
+    /// simd-r-drive's open, running in the background.
+    opening: Mutex<Option<JoinHandle<Result<DataStore>>>>,
+    /// The file as recovered at open, mapped read-only; `None` for pagers
+    /// whose simd-r-drive handle is opened right away (new files, rewrites).
+    map: Option<Arc<Mmap>>,
+    /// Payload locations by key hash: from recovery, from records, from writes.
+    known: RwLock<HashMap<u64, Location>>,
+    /// Every key's newest entry up to the committed end, from a chain walk,
+    /// built the first time a key has no known location.
+    chain: Mutex<Option<Arc<EntryIndex>>>,
+    /// Where the next entry will start.
+    tail: AtomicU64,
     /// File length before and after recovery trimmed a torn tail.
     trimmed: Option<(u64, u64)>,
     /// Shared with the pagers of later rewrites of the same database.
@@ -65,8 +95,8 @@ pub struct FilePager {
 
 impl Drop for FilePager {
     fn drop(&mut self) {
-        // The background open must end before the lock is released: it could
-        // otherwise trim a tail another handle is writing.
+        // A background open must end before the lock is released: it could
+        // otherwise read a file another handle is writing.
         if let Some(h) = self.opening.get_mut().take() {
             let _ = h.join();
         }
@@ -82,6 +112,22 @@ pub enum FileState {
     Existing,
 }
 
+/// Takes `<file>.lock`, exclusively or shared.
+fn take_lock(path: &Path, shared: bool) -> Result<File> {
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(lock_path(path))?;
+    let r = if shared { lock.try_lock_shared() } else { lock.try_lock() };
+    match r {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path: path.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(e)),
+    }
+}
+
 impl FilePager {
     /// Opens (creating if needed) the database file at `path`.
     ///
@@ -90,64 +136,110 @@ impl FilePager {
     /// [`Error::NotADatabase`] when the file is not an llkv file (it is not modified),
     /// [`Error::Io`] for I/O failures, including a missing parent directory.
     pub fn open(path: &Path) -> Result<(Self, FileState)> {
-        let lock_path = lock_path(path);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&lock_path)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::Locked { path: path.to_path_buf() });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(e)),
-        }
+        let lock = Arc::new(take_lock(path, false)?);
         remove_stale_rewrite(path)?;
         let state = check_header(path)?;
-        let lock = Arc::new(lock);
         if state == FileState::New {
             return Ok((Self::open_now(path, path, lock)?, state));
         }
         let recovered = super::recovery::recover_file(path)?;
-        let file = OpenOptions::new().read(true).open(path)?;
-        let bg_path = path.to_path_buf();
-        let opening = std::thread::Builder::new()
-            .name("llkv-open".into())
-            .spawn(move || DataStore::open(&bg_path))?;
         let trimmed =
             (recovered.trimmed > 0).then_some((recovered.len, recovered.len - recovered.trimmed));
-        let pager = Self {
-            path: path.to_path_buf(),
-            file,
-            store: RwLock::new(None),
-            opening: Mutex::new(Some(opening)),
-            early: RwLock::new(Some(recovered.entries)),
-            trimmed,
-            _lock: lock,
-            read_only: false,
-        };
+        let mut pager = Self::open_mapped(path, lock, recovered.end, &recovered.known)?;
+        pager.trimmed = trimmed;
         Ok((pager, state))
     }
 
-    /// A pager whose simd-r-drive handle is opened right away (new files).
-    fn open_now(file_path: &Path, db_path: &Path, lock: Arc<File>) -> Result<Self> {
-        let store = DataStore::open(file_path)?;
-        let file = OpenOptions::new().read(true).open(file_path)?;
+    /// A pager over an existing, recovered file of `end` bytes, reading
+    /// through its own map; simd-r-drive is not opened yet.
+    fn open_mapped(
+        path: &Path,
+        lock: Arc<File>,
+        end: u64,
+        found: &[(u64, Location)],
+    ) -> Result<Self> {
+        let file = OpenOptions::new().read(true).open(path)?;
+        let map = super::map::map_file(&file, end)?;
+        let mut known: HashMap<u64, Location> = found.iter().copied().collect();
+        known.insert(
+            mix(crate::store::HEADER_KEY),
+            Location { start: 0, len: super::recovery::HEADER_LEN },
+        );
         Ok(Self {
-            path: db_path.to_path_buf(),
+            path: path.to_path_buf(),
             file,
-            store: RwLock::new(Some(store)),
+            store: RwLock::new(None),
             opening: Mutex::new(None),
-            early: RwLock::new(None),
+            map: Some(map),
+            known: RwLock::new(known),
+            chain: Mutex::new(None),
+            tail: AtomicU64::new(end),
             trimmed: None,
             _lock: lock,
             read_only: false,
         })
     }
 
-    /// Waits for the background open, then runs `f` on simd-r-drive's handle.
+    /// A pager whose simd-r-drive handle is opened right away (new files).
+    fn open_now(file_path: &Path, db_path: &Path, lock: Arc<File>) -> Result<Self> {
+        let store = DataStore::open(file_path)?;
+        let file = OpenOptions::new().read(true).open(file_path)?;
+        let len = file.metadata()?.len();
+        Ok(Self {
+            path: db_path.to_path_buf(),
+            file,
+            store: RwLock::new(Some(store)),
+            opening: Mutex::new(None),
+            map: None,
+            known: RwLock::new(HashMap::new()),
+            chain: Mutex::new(None),
+            tail: AtomicU64::new(len),
+            trimmed: None,
+            _lock: lock,
+            read_only: false,
+        })
+    }
+
+    /// The chain index (built on first use by a walk of the entry chain).
+    fn chain_index(&self) -> Result<Arc<EntryIndex>> {
+        let mut chain = self.chain.lock();
+        if let Some(index) = chain.as_ref() {
+            return Ok(Arc::clone(index));
+        }
+        let end = self.map.as_ref().map_or(0, |m| m.len() as u64);
+        let index = Arc::new(super::recovery::verify_chain(&self.file, end)?);
+        *chain = Some(Arc::clone(&index));
+        Ok(index)
+    }
+
+    /// Starts simd-r-drive's open in the background, once: the chain is
+    /// verified first, so simd-r-drive finds the committed end valid and
+    /// truncates nothing.
+    fn start_opening(&self) {
+        if self.read_only || self.store.read().is_some() {
+            return;
+        }
+        let mut opening = self.opening.lock();
+        if opening.is_some() || self.store.read().is_some() {
+            return;
+        }
+        let path = self.path.clone();
+        let end = self.map.as_ref().map_or(0, |m| m.len() as u64);
+        let verified = self.chain.lock().is_some();
+        let spawned = std::thread::Builder::new().name("llkv-open".into()).spawn(move || {
+            if !verified {
+                let file = File::open(&path)?;
+                super::recovery::verify_chain(&file, end)?;
+            }
+            Ok(DataStore::open(&path)?)
+        });
+        // If no thread can be spawned, the first write opens synchronously.
+        if let Ok(h) = spawned {
+            *opening = Some(h);
+        }
+    }
+
+    /// Runs `f` on simd-r-drive's handle, opening it first if needed.
     fn with_store<R>(&self, f: impl FnOnce(&DataStore) -> Result<R>) -> Result<R> {
         if let Some(s) = self.store.read().as_ref() {
             return f(s);
@@ -155,22 +247,44 @@ impl FilePager {
         {
             let mut opening = self.opening.lock();
             if self.store.read().is_none() {
-                let Some(h) = opening.take() else {
-                    return Err(Error::Io(std::io::Error::other(
-                        "the database file failed to open earlier",
-                    )));
+                let store = match opening.take() {
+                    Some(h) => h.join().map_err(|_| {
+                        Error::Io(std::io::Error::other("opening the file panicked"))
+                    })??,
+                    None => {
+                        self.chain_index()?;
+                        DataStore::open(&self.path)?
+                    }
                 };
-                let store = h
-                    .join()
-                    .map_err(|_| Error::Io(std::io::Error::other("opening the file panicked")))??;
+                let want = self.tail.load(Ordering::Acquire);
+                let len = self.file.metadata()?.len();
+                if len != want {
+                    return Err(Error::Corrupt(format!(
+                        "{} is {len} bytes after simd-r-drive opened it, {want} expected",
+                        self.path.display()
+                    )));
+                }
                 *self.store.write() = Some(store);
-                *self.early.write() = None;
             }
         }
         match self.store.read().as_ref() {
             Some(s) => f(s),
             None => Err(Error::Io(std::io::Error::other("the database file is not open"))),
         }
+    }
+
+    /// The blob at `loc` in the map, if the entry there is `hash`'s.
+    fn entry_at(map: &Arc<Mmap>, hash: u64, loc: Location) -> Option<Buffer> {
+        let start = usize::try_from(loc.start).ok()?;
+        let end = start.checked_add(usize::try_from(loc.len).ok()?)?;
+        let meta_bytes = map.get(end..end.checked_add(ENTRY_METADATA as usize)?)?;
+        let meta = EntryMetadata::deserialize(meta_bytes);
+        let prev = meta.prev_offset;
+        let aligned = prev.checked_add((PAYLOAD_ALIGN - prev % PAYLOAD_ALIGN) % PAYLOAD_ALIGN);
+        if meta.key_hash != hash || aligned != Some(loc.start) || loc.len == 0 {
+            return None;
+        }
+        Some(EntryHandle::from_arc_mmap(Arc::clone(map), start..end, meta).into_arrow_buffer())
     }
 
     /// The database file's path.
@@ -182,29 +296,19 @@ impl FilePager {
     /// other read-only opens may share the file, a writer may not. The file is
     /// never modified, so one whose tail was torn by a crash is refused until a
     /// read-write open has recovered it. Writes through this pager fail with
-    /// [`Error::ReadOnly`].
+    /// [`Error::ReadOnly`]; simd-r-drive never opens the file.
     ///
     /// # Errors
     /// [`Error::Locked`] when a writer holds the database,
     /// [`Error::NotFound`] when there is no database at `path`,
     /// [`Error::ReadOnly`] when the file needs recovery, and as for [`FilePager::open`].
     pub fn open_read_only(path: &Path) -> Result<Self> {
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(lock_path(path))?;
-        match lock.try_lock_shared() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::Locked { path: path.to_path_buf() });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(e)),
-        }
+        let lock = take_lock(path, true)?;
         if check_header(path)? == FileState::New {
             return Err(Error::NotFound(format!("database {}", path.display())));
         }
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
         if super::recovery::has_torn_tail(path)? {
             return Err(Error::ReadOnly(format!(
                 "{} has an incomplete tail from an interrupted write; open it read-write once \
@@ -212,7 +316,8 @@ impl FilePager {
                 path.display()
             )));
         }
-        let mut pager = Self::open_now(path, path, Arc::new(lock))?;
+        let found = super::recovery::tail_entries(&file, len)?;
+        let mut pager = Self::open_mapped(path, Arc::new(lock), len, &found)?;
         pager.read_only = true;
         Ok(pager)
     }
@@ -324,30 +429,47 @@ fn check_header(path: &Path) -> Result<FileState> {
 impl Pager for FilePager {
     fn read(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>> {
         let hashes: Vec<u64> = keys.iter().map(|&k| mix(k)).collect();
-        let handles = self.with_store(|s| Ok(s.batch_read_hashed_keys(&hashes, None)?))?;
-        Ok(handles.into_iter().map(|h| h.map(|h| h.into_arrow_buffer())).collect())
-    }
-
-    /// Before the background open finishes: a positional read of each
-    /// payload (a copy, 64-byte aligned) located by recovery's entry index.
-    fn read_metadata(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>> {
-        let early = self.early.read();
-        let Some(index) = early.as_ref() else {
-            drop(early);
-            return self.read(keys);
+        let map = match (&self.map, self.store.read().as_ref()) {
+            (Some(map), None) => map,
+            (_, Some(s)) => {
+                let handles = s.batch_read_hashed_keys(&hashes, None)?;
+                return Ok(handles.into_iter().map(|h| h.map(|h| h.into_arrow_buffer())).collect());
+            }
+            (None, None) => {
+                let handles = self.with_store(|s| Ok(s.batch_read_hashed_keys(&hashes, None)?))?;
+                return Ok(handles.into_iter().map(|h| h.map(|h| h.into_arrow_buffer())).collect());
+            }
         };
-        keys.iter()
-            .map(|&k| match index.get(&mix(k)).copied().flatten() {
-                None => Ok(None),
-                Some((start, end)) => {
-                    let len = usize::try_from(end - start)
-                        .map_err(|_| Error::Corrupt("an entry is too large".into()))?;
-                    let mut buf = arrow::buffer::MutableBuffer::from_len_zeroed(len);
-                    self.file.read_exact_at(buf.as_slice_mut(), start)?;
-                    Ok(Some(buf.into()))
+        // simd-r-drive is not open, so nothing was written since open and
+        // every committed key lies in the map.
+        let mut out = Vec::with_capacity(keys.len());
+        let mut unknown = Vec::new();
+        {
+            let known = self.known.read();
+            for (i, &h) in hashes.iter().enumerate() {
+                let blob = known.get(&h).and_then(|&loc| Self::entry_at(map, h, loc));
+                if blob.is_none() {
+                    unknown.push(i);
                 }
-            })
-            .collect()
+                out.push(blob);
+            }
+        }
+        if !unknown.is_empty() {
+            let index = self.chain_index()?;
+            for i in unknown {
+                if let Some(Some((start, end))) = index.get(&hashes[i]).copied() {
+                    let loc = Location { start, len: end - start };
+                    out[i] = Self::entry_at(map, hashes[i], loc);
+                    if out[i].is_none() {
+                        return Err(Error::Corrupt(format!(
+                            "entry of key {} at offset {start} is not readable",
+                            keys[i]
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn write(&self, entries: &[(u64, &[u8])]) -> Result<()> {
@@ -356,8 +478,24 @@ impl Pager for FilePager {
             return Ok(());
         }
         let batch: Vec<(u64, &[u8])> = entries.iter().map(|(k, b)| (mix(*k), *b)).collect();
-        self.with_store(|s| Ok(s.batch_write_with_key_hashes(batch, false)?))?;
-        Ok(())
+        self.with_store(|s| {
+            let mut tail = self.tail.load(Ordering::Acquire);
+            let mut placed = Vec::with_capacity(batch.len());
+            for (h, b) in &batch {
+                let (loc, next) = layout(tail, b.len() as u64);
+                placed.push((*h, loc));
+                tail = next;
+            }
+            let written = s.batch_write_with_key_hashes(batch, false)?;
+            self.tail.store(written, Ordering::Release);
+            if written != tail {
+                return Err(Error::Io(std::io::Error::other(format!(
+                    "simd-r-drive wrote up to offset {written}, {tail} was expected"
+                ))));
+            }
+            self.known.write().extend(placed);
+            Ok(())
+        })
     }
 
     fn delete(&self, keys: &[u64]) -> Result<()> {
@@ -366,8 +504,15 @@ impl Pager for FilePager {
             return Ok(());
         }
         let hashes: Vec<u64> = keys.iter().map(|&k| mix(k)).collect();
-        self.with_store(|s| Ok(s.batch_delete_key_hashes(&hashes)?))?;
-        Ok(())
+        self.with_store(|s| {
+            let written = s.batch_delete_key_hashes(&hashes)?;
+            self.tail.store(written, Ordering::Release);
+            let mut known = self.known.write();
+            for h in &hashes {
+                known.remove(h);
+            }
+            Ok(())
+        })
     }
 
     fn sync(&self) -> Result<()> {
@@ -388,6 +533,25 @@ impl Pager for FilePager {
         self.read_only
     }
 
+    fn tail(&self) -> Option<u64> {
+        Some(self.tail.load(Ordering::Acquire))
+    }
+
+    fn locate(&self, key: u64) -> Option<Location> {
+        self.known.read().get(&mix(key)).copied()
+    }
+
+    fn learn(&self, locations: &[(u64, Location)]) {
+        let mut known = self.known.write();
+        for &(key, loc) in locations {
+            known.insert(mix(key), loc);
+        }
+    }
+
+    fn prepare_write(&self) {
+        self.start_opening();
+    }
+
     /// Creates `<file>.vacuum` (replacing a leftover) as the new database file.
     fn start_rewrite(&self) -> Result<Box<dyn Rewrite>> {
         self.check_writable()?;
@@ -401,6 +565,9 @@ impl Pager for FilePager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ColumnMeta, ScanRequest, Store, StoreOptions, TableMeta};
+    use arrow::array::{AsArray, Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Int64Type};
 
     #[test]
     fn mix_is_a_bijection_on_a_sample() {
@@ -408,5 +575,137 @@ mod tests {
         for k in 0..100_000u64 {
             assert!(seen.insert(mix(k)));
         }
+    }
+
+    #[test]
+    fn layout_pads_payloads_to_64_bytes() {
+        assert_eq!(layout(0, 12), (Location { start: 0, len: 12 }, 32));
+        assert_eq!(layout(32, 100), (Location { start: 64, len: 100 }, 184));
+        assert_eq!(layout(128, 1), (Location { start: 128, len: 1 }, 149));
+    }
+
+    const ROWS: i64 = 5_000;
+
+    /// A database of 5 segments of 1,000 rows, closed; returns its path.
+    fn make_db(dir: &Path) -> PathBuf {
+        let path = dir.join("db.llkv");
+        let opts = StoreOptions { chunk_rows: 1_000, ..StoreOptions::default() };
+        let store = Store::open(&path, opts).unwrap();
+        let mut w = store.begin_write().unwrap();
+        let meta = TableMeta::new("t", vec![ColumnMeta::new("v", DataType::Int64, false)]);
+        let id = w.create_table(meta.clone()).unwrap();
+        let values = Int64Array::from_iter_values(0..ROWS);
+        w.append(id, &RecordBatch::try_new(meta.schema(), vec![Arc::new(values)]).unwrap())
+            .unwrap();
+        w.commit().unwrap();
+        path
+    }
+
+    fn reopen(path: &Path) -> (Arc<FilePager>, Store) {
+        let (pager, state) = FilePager::open(path).unwrap();
+        assert_eq!(state, FileState::Existing);
+        let pager = Arc::new(pager);
+        let store =
+            Store::with_pager(Arc::clone(&pager) as Arc<dyn Pager>, StoreOptions::default())
+                .unwrap();
+        (pager, store)
+    }
+
+    fn sum(store: &Store) -> crate::Result<i64> {
+        let v = store.current();
+        let t = v.table_by_name("t").unwrap();
+        let batches = store.scan(t, &ScanRequest::all())?;
+        Ok(batches
+            .iter()
+            .map(|b| b.column(0).as_primitive::<Int64Type>().values().iter().sum::<i64>())
+            .sum())
+    }
+
+    #[test]
+    fn reads_after_reopen_use_recorded_locations_not_a_chain_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = make_db(dir.path());
+        let (pager, store) = reopen(&path);
+        assert_eq!(sum(&store).unwrap(), (0..ROWS).sum::<i64>());
+        assert!(pager.chain.lock().is_none(), "no chain walk was needed");
+        assert!(pager.store.read().is_none(), "simd-r-drive was not opened");
+        let v = store.current();
+        let seg = &v.table_by_name("t").unwrap().segments[4];
+        assert!(pager.locate(seg.columns[0].key).is_some());
+    }
+
+    #[test]
+    fn a_wrong_location_falls_back_to_the_chain_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = make_db(dir.path());
+        let (pager, store) = reopen(&path);
+        let v = store.current();
+        let t = v.table_by_name("t").unwrap();
+        let a = t.segments[0].columns[0].key;
+        let b = t.segments[1].columns[0].key;
+        // Point the first chunk at the second chunk's bytes.
+        pager.learn(&[(a, pager.locate(b).unwrap())]);
+        assert_eq!(sum(&store).unwrap(), (0..ROWS).sum::<i64>());
+        assert!(pager.chain.lock().is_some(), "the chain index answered");
+    }
+
+    #[test]
+    fn writes_after_a_lazy_open_land_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = make_db(dir.path());
+        {
+            let (pager, store) = reopen(&path);
+            let id = store.current().table_by_name("t").unwrap().id;
+            let meta = store.current().table(id).unwrap().meta.schema();
+            let mut w = store.begin_write().unwrap();
+            let extra = Int64Array::from_iter_values([10, 20, 30]);
+            w.append(id, &RecordBatch::try_new(meta, vec![Arc::new(extra)]).unwrap()).unwrap();
+            w.commit().unwrap();
+            assert!(pager.store.read().is_some());
+            assert_eq!(sum(&store).unwrap(), (0..ROWS).sum::<i64>() + 60);
+        }
+        let (pager, store) = reopen(&path);
+        assert_eq!(sum(&store).unwrap(), (0..ROWS).sum::<i64>() + 60);
+        assert!(pager.chain.lock().is_none());
+    }
+
+    #[test]
+    fn a_broken_chain_fails_the_first_write_and_the_file_is_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = make_db(dir.path());
+        let (loc, key) = {
+            let (pager, store) = reopen(&path);
+            let key = store.current().table_by_name("t").unwrap().segments[1].columns[0].key;
+            (pager.locate(key).unwrap(), key)
+        };
+        // Damage the `prev` pointer of that chunk's entry.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = (loc.start + loc.len + 8) as usize;
+        bytes[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let len = bytes.len() as u64;
+
+        let (pager, store) = reopen(&path);
+        let err = pager.read(&[key]).unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{err}");
+        let mut w = store.begin_write().unwrap();
+        w.set_property("x", Some("1".into()));
+        let err = w.commit().unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{err}");
+        drop(store);
+        drop(pager);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len, "nothing was trimmed");
+    }
+
+    #[test]
+    fn a_read_only_open_never_opens_simd_r_drive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = make_db(dir.path());
+        let pager = Arc::new(FilePager::open_read_only(&path).unwrap());
+        let store =
+            Store::with_pager(Arc::clone(&pager) as Arc<dyn Pager>, StoreOptions::default())
+                .unwrap();
+        assert_eq!(sum(&store).unwrap(), (0..ROWS).sum::<i64>());
+        assert!(pager.store.read().is_none());
     }
 }

@@ -6,6 +6,7 @@
 
 mod faulty;
 pub(crate) mod file;
+mod map;
 mod memory;
 pub(crate) mod recovery;
 
@@ -15,7 +16,17 @@ pub use memory::MemoryPager;
 
 use crate::error::{Error, Result};
 use arrow::buffer::Buffer;
+use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Where a blob's payload lies in a file backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// Offset of the payload's first byte.
+    pub start: u64,
+    /// Payload length in bytes.
+    pub len: u64,
+}
 
 /// A key-value backend for immutable blobs.
 ///
@@ -44,6 +55,25 @@ pub trait Pager: Send + Sync {
     fn is_read_only(&self) -> bool {
         false
     }
+
+    /// Where the next write's first entry starts, for a backend whose layout
+    /// is predictable (files, see [`file::layout`]); `None` otherwise.
+    fn tail(&self) -> Option<u64> {
+        None
+    }
+
+    /// The location of `key`'s blob, when the backend knows it (it wrote the
+    /// blob, or [`Pager::learn`] was told).
+    fn locate(&self, _key: u64) -> Option<Location> {
+        None
+    }
+
+    /// Records blob locations read from the store's own records, so that
+    /// reading those keys needs no index of the whole file.
+    fn learn(&self, _locations: &[(u64, Location)]) {}
+
+    /// A hint that writes follow soon: a backend may start getting ready.
+    fn prepare_write(&self) {}
 
     /// Starts a rewrite (vacuum): an empty pager of the same kind that can
     /// replace this one's contents atomically through [`Rewrite::install`].
@@ -77,4 +107,53 @@ pub trait Rewrite: Send {
 /// Reads one metadata record, mapping "absent" to `None`.
 pub(crate) fn read_one(pager: &dyn Pager, key: u64) -> Result<Option<Buffer>> {
     Ok(pager.read_metadata(&[key])?.pop().flatten())
+}
+
+/// Predicts where queued blobs land when they are written, in queue order, to
+/// a backend with a predictable layout, so records can name the locations of
+/// blobs written in the same batch.
+#[derive(Debug, Default)]
+pub(crate) struct Placement {
+    /// Where the next queued blob's entry starts; `None`: not predictable.
+    next: Option<u64>,
+    placed: HashMap<u64, Location>,
+}
+
+impl Placement {
+    /// Placement of blobs queued from now on for `pager`.
+    pub(crate) fn new(pager: &dyn Pager) -> Self {
+        Self { next: pager.tail(), placed: HashMap::new() }
+    }
+
+    /// Queues a blob of `len` bytes under `key`.
+    pub(crate) fn place(&mut self, key: u64, len: usize) {
+        if let Some(tail) = self.next {
+            let (loc, next) = file::layout(tail, len as u64);
+            self.placed.insert(key, loc);
+            self.next = Some(next);
+        }
+    }
+
+    /// The location of `key`: queued here, or known to the backend.
+    pub(crate) fn get(&self, pager: &dyn Pager, key: u64) -> Option<Location> {
+        self.placed.get(&key).copied().or_else(|| pager.locate(key))
+    }
+
+    /// Checks, after everything placed was written, that it landed where
+    /// predicted; the records naming these locations must not be committed
+    /// otherwise.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the backend's tail is not the predicted one.
+    pub(crate) fn check(&self, pager: &dyn Pager) -> Result<()> {
+        match self.next {
+            Some(want) if pager.tail() != Some(want) => {
+                Err(Error::Io(std::io::Error::other(format!(
+                    "blobs did not land where predicted (tail {:?}, expected {want})",
+                    pager.tail()
+                ))))
+            }
+            _ => Ok(()),
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! llkv's own recovery of a database file, run before simd-r-drive opens it.
+//! llkv's own recovery of a database file, run before anything else reads it.
 //!
 //! simd-r-drive's recovery walks back from the end of the file looking for a
 //! plausible entry chain and truncates whatever lies after it. It checks no
@@ -12,14 +12,18 @@
 //!    cleanly closed file the last entry is that record: O(1). After a crash
 //!    the file is scanned backwards, 64 bytes at a time, over the torn tail
 //!    only, for the newest intact commit record (sealed with a checksum).
-//! 2. The chain of entries from there back to offset 0 is checked (one
-//!    20-byte read per entry). A broken chain is reported, never "repaired".
-//! 3. Everything after the commit record (the writes of a commit that never
-//!    completed) is trimmed; simd-r-drive then opens a file whose tail is valid.
+//! 2. Everything after the commit record (the writes of a commit that never
+//!    completed) is trimmed. Opening reads nothing else of the chain: records
+//!    are found by the locations the records that name them carry.
+//! 3. The chain of entries from the commit back to offset 0 is checked (one
+//!    20-byte read per entry) before simd-r-drive ever opens the file (the
+//!    first write), and whenever a key has no known location: a broken chain
+//!    is reported, never "repaired", so simd-r-drive never cuts it.
 
 use super::file::mix;
 use crate::codec::open_sealed;
 use crate::error::{Error, Result};
+use crate::pager::Location;
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -116,7 +120,7 @@ pub(crate) type EntryIndex = HashMap<u64, Option<(u64, u64)>>;
 
 /// Checks that the entries ending at `end` chain back to offset 0, and
 /// indexes each key's newest entry on the way.
-fn verify_chain(file: &File, end: u64) -> Result<EntryIndex> {
+pub(crate) fn verify_chain(file: &File, end: u64) -> Result<EntryIndex> {
     let mut cursor = end;
     let mut index = EntryIndex::new();
     while cursor != 0 {
@@ -132,8 +136,11 @@ fn verify_chain(file: &File, end: u64) -> Result<EntryIndex> {
         let payload_end = cursor - METADATA;
         // A tombstone is a single byte written without padding.
         let tombstone = payload_end.checked_sub(meta.prev) == Some(1);
+        if meta.prev >= payload_end {
+            return Err(broken());
+        }
         let payload_start = if tombstone { meta.prev } else { meta.prev + prepad(meta.prev) };
-        if meta.prev >= payload_end || payload_start >= payload_end {
+        if payload_start >= payload_end {
             return Err(broken());
         }
         // Walking backwards, the first entry seen for a key is its newest.
@@ -152,7 +159,6 @@ pub(crate) fn has_torn_tail(path: &std::path::Path) -> Result<bool> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
     let end = committed_end(&file, len)?;
-    verify_chain(&file, end)?;
     Ok(end < len)
 }
 
@@ -162,8 +168,11 @@ pub(crate) struct Recovered {
     pub(crate) len: u64,
     /// Bytes trimmed from the tail (0 for a cleanly closed file).
     pub(crate) trimmed: u64,
-    /// The newest entry of every key.
-    pub(crate) entries: EntryIndex,
+    /// Where the committed entries end (the file length after recovery).
+    pub(crate) end: u64,
+    /// Entries found on the way, by key hash: the header, the commit record
+    /// and the entry written just before it (the commit's catalog).
+    pub(crate) known: Vec<(u64, Location)>,
 }
 
 /// Recovers the file to its last complete commit.
@@ -174,10 +183,45 @@ pub(crate) fn recover_file(path: &std::path::Path) -> Result<Recovered> {
     let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
     let len = file.metadata()?.len();
     let end = committed_end(&file, len)?;
-    let entries = verify_chain(&file, end)?;
     if end < len {
         file.set_len(end)?;
         file.sync_all()?;
     }
-    Ok(Recovered { len, trimmed: len - end, entries })
+    Ok(Recovered { len, trimmed: len - end, end, known: tail_entries(&file, end)? })
+}
+
+/// The key hash, payload location and previous tail of the entry ending at
+/// `end`; `None` for a tombstone or an entry that does not fit.
+fn entry_ending_at(file: &File, end: u64) -> Result<Option<(u64, Location, u64)>> {
+    if end < METADATA + 1 {
+        return Ok(None);
+    }
+    let meta = read_meta(file, end)?;
+    let payload_end = end - METADATA;
+    if meta.prev >= payload_end {
+        return Ok(None);
+    }
+    let start = meta.prev + prepad(meta.prev);
+    if start >= payload_end {
+        return Ok(None);
+    }
+    Ok(Some((meta.key_hash, Location { start, len: payload_end - start }, meta.prev)))
+}
+
+/// The last entry of a recovered file (the commit record, or the header) and
+/// the entry before it. Reads never trust these blindly: a read checks the
+/// key hash stored with the entry, and records are sealed.
+pub(crate) fn tail_entries(file: &File, end: u64) -> Result<Vec<(u64, Location)>> {
+    let mut out = Vec::with_capacity(2);
+    let mut cursor = end;
+    while out.len() < 2 && cursor > 0 {
+        match entry_ending_at(file, cursor)? {
+            Some((hash, loc, prev)) => {
+                out.push((hash, loc));
+                cursor = prev;
+            }
+            None => break,
+        }
+    }
+    Ok(out)
 }
