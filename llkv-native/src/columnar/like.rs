@@ -93,6 +93,7 @@ pub fn substr(s: &StringArray, start: i64, len: i64) -> StringArray {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::Array;
 
     #[test]
     fn fast_patterns_agree_with_the_row_matcher() {

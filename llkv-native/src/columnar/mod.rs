@@ -8,6 +8,14 @@
 //!                                                                  └─ Sort [+ Limit] (top-k)
 //! ```
 //!
+//! A pipeline's source is a table scan or an inner equi-join of two or more
+//! pipelines (module `join`, in the row path's join order). DECIMAL columns are
+//! read as the row path reads them (REAL, or INTEGER for scale 0) straight
+//! from their integers, DATE columns stay day numbers for comparisons and
+//! EXTRACT ([`vexpr::VType::Date`]). Subqueries are resolved before
+//! compilation ([`subquery`]: uncorrelated ones run once, correlated EXISTS
+//! and scalar aggregates keyed by equalities are decorrelated).
+//!
 //! A plan node takes this path when its whole subtree is such a pipeline and
 //! every expression compiles into the vectorized subset of [`vexpr`]. Results
 //! are those of the row path (the corpus checks it with

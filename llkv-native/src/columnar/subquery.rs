@@ -142,6 +142,14 @@ fn keys_of(arrays: &[ArrayRef]) -> VResult<Vec<Option<Key>>> {
         .collect())
 }
 
+/// The group keys of an array's values (INTEGERs without boxing).
+fn group_keys(a: &ArrayRef) -> VResult<Vec<GroupKey>> {
+    if let Some(p) = a.as_primitive_opt::<Int64Type>() {
+        return Ok(p.iter().map(|v| v.map_or(GroupKey::Null, GroupKey::Int)).collect());
+    }
+    Ok(array_values(a.as_ref())?.iter().map(Value::group_key).collect())
+}
+
 fn key_from(k: Vec<GroupKey>) -> Key {
     match k.as_slice() {
         [GroupKey::Int(i)] => Key::Int(*i),
@@ -231,7 +239,7 @@ impl Lookup {
             Lookup::Exists(keys, ne, m) => {
                 let ks = keys_of(&arrays(keys)?)?;
                 let ne_vals = match ne {
-                    Some(e) => Some(array_values(e.eval(input)?.into_array(n)?.as_ref())?),
+                    Some(e) => Some(group_keys(&e.eval(input)?.into_array(n)?)?),
                     None => None,
                 };
                 let out: BooleanArray = ks
@@ -243,8 +251,8 @@ impl Lookup {
                             Some(d) => match &ne_vals {
                                 None => true,
                                 Some(v) => {
-                                    let g = v[i].group_key();
-                                    g != GroupKey::Null && d.0.iter().any(|x| *x != g)
+                                    let g = &v[i];
+                                    *g != GroupKey::Null && d.0.iter().any(|x| x != g)
                                 }
                             },
                         };
@@ -581,12 +589,14 @@ fn exists(plan: &Plan, negated: bool, ctx: &ExecCtx<'_>) -> VResult<Resolved> {
     }
     let proj = Plan::Project { input: Box::new(s.plan), exprs };
     let mut map: FxMap<Key, Distinct2> = FxMap::default();
-    let mut add = |keys: Vec<Option<Key>>, ne: Option<Vec<Value>>| {
-        for (i, k) in keys.into_iter().enumerate() {
+    let mut add = |keys: Vec<Option<Key>>, ne: Option<Vec<GroupKey>>| {
+        let mut ne = ne.map(Vec::into_iter);
+        for k in keys {
+            let v = ne.as_mut().and_then(Iterator::next);
             if let Some(k) = k {
                 let d = map.entry(k).or_default();
-                if let Some(v) = &ne {
-                    d.add(v[i].group_key());
+                if let Some(v) = v {
+                    d.add(v);
                 }
             }
         }
@@ -602,7 +612,7 @@ fn exists(plan: &Plan, negated: bool, ctx: &ExecCtx<'_>) -> VResult<Resolved> {
                         .collect::<VResult<_>>()?;
                     let keys = keys_of(&cols[..nk])?;
                     let ne = match cols.get(nk) {
-                        Some(a) => Some(array_values(a.as_ref())?),
+                        Some(a) => Some(group_keys(a)?),
                         None => None,
                     };
                     Ok((keys, ne))
@@ -617,7 +627,7 @@ fn exists(plan: &Plan, negated: bool, ctx: &ExecCtx<'_>) -> VResult<Resolved> {
             for r in rows {
                 let k: Vec<GroupKey> = r[..nk].iter().map(Value::group_key).collect();
                 let key = (!k.contains(&GroupKey::Null)).then(|| key_from(k));
-                add(vec![key], r.get(nk).map(|v| vec![v.clone()]));
+                add(vec![key], r.get(nk).map(|v| vec![v.group_key()]));
             }
         }
     }
