@@ -288,15 +288,17 @@ impl Lookup {
     }
 }
 
+/// All resolutions of a statement, by subquery plan address.
+type Resolutions = Arc<HashMap<usize, Arc<Resolved>>>;
+
 thread_local! {
     /// The resolutions visible to [`compiled`] while a plan is compiled on
     /// this thread.
-    static CURRENT: RefCell<Option<Arc<HashMap<usize, Arc<Resolved>>>>> =
-        const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Resolutions>> = const { RefCell::new(None) };
 }
 
 /// Makes `r` visible to compilation on this thread until dropped.
-pub(super) struct Installed(Option<Arc<HashMap<usize, Arc<Resolved>>>>);
+pub(super) struct Installed(Option<Resolutions>);
 
 impl Drop for Installed {
     fn drop(&mut self) {
@@ -305,7 +307,7 @@ impl Drop for Installed {
     }
 }
 
-fn install(r: Arc<HashMap<usize, Arc<Resolved>>>) -> Installed {
+fn install(r: Resolutions) -> Installed {
     Installed(CURRENT.with(|c| c.borrow_mut().replace(r)))
 }
 
