@@ -17,7 +17,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// The date of a day number (inverse of [`days_from_civil`]).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -48,6 +48,21 @@ pub fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
     ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m) && (0..=9999).contains(&y))
         .then_some((y, m, d))
 }
+
+/// The day number (days since 1970-01-01) of a date written exactly as
+/// [`format_date`] writes it; `None` for any other text. Such texts compare
+/// (as bytes) in the order of their day numbers.
+pub fn canonical_days(s: &str) -> Option<i32> {
+    let d = parse_date(s)?;
+    if s.len() != 10 || format_date(d) != s {
+        return None;
+    }
+    i32::try_from(days_from_civil(d.0, d.1, d.2)).ok()
+}
+
+/// Day numbers of 0000-01-01 and 9999-12-31: dates in this range are
+/// written `yyyy-mm-dd` in ten characters.
+pub const CANONICAL_DAYS: std::ops::RangeInclusive<i32> = -719_528..=2_932_896;
 
 /// `yyyy-mm-dd`.
 pub fn format_date((y, m, d): (i64, u32, u32)) -> String {
@@ -83,6 +98,16 @@ pub fn add(date: (i64, u32, u32), n: i64, unit: Unit) -> Option<(i64, u32, u32)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_days_are_the_day_numbers() {
+        assert_eq!(canonical_days("1970-01-01"), Some(0));
+        assert_eq!(canonical_days("1995-06-01"), Some(9282));
+        assert_eq!(canonical_days("0000-01-01"), Some(*CANONICAL_DAYS.start()));
+        assert_eq!(canonical_days("9999-12-31"), Some(*CANONICAL_DAYS.end()));
+        assert_eq!(canonical_days("1995-6-01"), None);
+        assert_eq!(canonical_days(" 1995-06-01"), None);
+    }
 
     #[test]
     fn date_arithmetic_matches_the_calendar() {

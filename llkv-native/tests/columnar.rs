@@ -83,6 +83,9 @@ const QUERIES: &[&str] = &[
     "SELECT d.name, count(*) FROM t, d WHERE t.g = d.g AND t.b = d.g GROUP BY d.name",
 ];
 
+/// The tests switch the process-wide mode: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn show(out: &[Output]) -> String {
     match out.last() {
         Some(Output::Rows { schema, batches }) => {
@@ -94,6 +97,7 @@ fn show(out: &[Output]) -> String {
 
 #[test]
 fn columnar_path_matches_the_row_path() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut e = NativeEngine::new(llkv_mvcc::Database::in_memory());
     setup(&mut e);
     let before = runs();
@@ -121,4 +125,104 @@ fn columnar_path_matches_the_row_path() {
     assert_eq!(runs() - r0, 2, "auto mode");
     // Most of these take the columnar path (some fall back on purpose).
     assert!(runs() - before >= 20, "columnar path taken only {} times", runs() - before);
+}
+
+/// DATE and DECIMAL columns, joins of three and four tables, LIKE, substr,
+/// EXTRACT, outer joins and subqueries (uncorrelated, correlated EXISTS with
+/// `=` and `<>`, correlated scalar aggregates), as TPC-H uses them.
+const TPCH_SHAPES: &[&str] = &[
+    "SELECT sum(p), min(p), max(p), avg(q), count(*) FROM o",
+    "SELECT count(*) FROM o WHERE dt BETWEEN date '1995-01-10' AND date '1995-03-01'",
+    "SELECT st, pr, sum(p), count(*), avg(q) FROM o WHERE dt <= '1995-06-01' GROUP BY st, pr",
+    "SELECT extract(year FROM dt), extract(month FROM dt), count(*) FROM o GROUP BY 1, 2",
+    "SELECT dt, count(*) FROM o WHERE dt < dt2 GROUP BY dt ORDER BY 2 DESC, 1 LIMIT 5",
+    "SELECT substr(c, 1, 2), count(*) FROM o WHERE c LIKE '%ab%' GROUP BY 1",
+    "SELECT count(*) FROM o WHERE c NOT LIKE 'x%y%' AND c LIKE '%_%'",
+    "SELECT cu.n, sum(o.p) FROM cu, o, d WHERE cu.id = o.cid AND o.st = d.g AND d.name <> 'n3' GROUP BY cu.n",
+    "SELECT cu.id, o.k, d.name FROM cu, o, d, cu c2 WHERE cu.id = o.cid AND d.g = o.st AND c2.id = cu.id + 1 AND o.k < 900",
+    "SELECT o.k, o.p FROM o, cu WHERE o.cid = cu.id AND cu.n = 'c3' ORDER BY o.p DESC, o.k LIMIT 10",
+    "SELECT count(*) FROM o WHERE cid IN (SELECT id FROM cu WHERE n = 'c2')",
+    "SELECT count(*) FROM o WHERE cid NOT IN (SELECT id FROM cu WHERE n > 'c5')",
+    "SELECT count(*) FROM o WHERE p > (SELECT avg(p) FROM o WHERE st = 3)",
+    "SELECT count(*) FROM cu WHERE EXISTS (SELECT * FROM o WHERE o.cid = cu.id AND o.q > 40)",
+    "SELECT count(*) FROM cu WHERE NOT EXISTS (SELECT * FROM o WHERE o.cid = cu.id AND o.st = 2)",
+    "SELECT count(*), sum(a.p) FROM o a WHERE EXISTS (SELECT * FROM o b WHERE b.cid = a.cid AND b.st <> a.st) \
+     AND NOT EXISTS (SELECT * FROM o c WHERE c.cid = a.cid AND c.st <> a.st AND c.dt > c.dt2)",
+    "SELECT count(*) FROM o a WHERE a.q < (SELECT 0.5 * avg(b.q) FROM o b WHERE b.cid = a.cid)",
+    "SELECT cu.id, count(*) FROM cu, o WHERE cu.id = o.cid AND o.p = (SELECT min(p) FROM o x WHERE x.cid = cu.id) GROUP BY cu.id",
+    "SELECT count(*) FROM o a WHERE a.q > (SELECT count(*) FROM o b WHERE b.cid = a.cid AND b.st = a.st)",
+    "SELECT cu.id, count(o.k) FROM cu LEFT JOIN o ON cu.id = o.cid AND o.c NOT LIKE '%ab%' GROUP BY cu.id",
+];
+
+fn setup_tpch(e: &mut NativeEngine) {
+    e.execute(
+        "CREATE TABLE o(k INTEGER, cid INTEGER, st INTEGER, pr TEXT, p DECIMAL(15,2), \
+         q DECIMAL(15,2), dt DATE, dt2 DATE, c TEXT)",
+    )
+    .unwrap();
+    e.execute("CREATE TABLE cu(id INTEGER, n TEXT)").unwrap();
+    e.execute("CREATE TABLE d(g INTEGER, name TEXT)").unwrap();
+    let mut state: u64 = 7;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    let words = ["ab", "xAby", "quick", "ABc", "y", "x_y", "é ab"];
+    for chunk in 0..6 {
+        let mut vals = Vec::new();
+        for i in 0..800 {
+            let k = chunk * 800 + i;
+            let r = next();
+            let cid = if r % 23 == 0 { "NULL".to_string() } else { (r % 300).to_string() };
+            // Quarters: REAL sums of these are exact in any order.
+            let quarter = ["00", "25", "50", "75"];
+            let p = if r % 29 == 0 {
+                "NULL".to_string()
+            } else {
+                format!("{}.{}", r % 5000, quarter[(r % 4) as usize])
+            };
+            let day = |x: u64| format!("'1995-{:02}-{:02}'", 1 + x % 6, 1 + x % 28);
+            let dt = if r % 31 == 0 { "NULL".to_string() } else { day(r / 7) };
+            let c = format!("'{} {}'", words[(r % 7) as usize], words[(r / 11 % 7) as usize]);
+            vals.push(format!(
+                "({k}, {cid}, {}, 'p{}', {p}, {}.{}, {dt}, {}, {c})",
+                r % 5,
+                r % 3,
+                r % 50,
+                quarter[(r / 5 % 4) as usize],
+                day(r / 13)
+            ));
+        }
+        e.execute(&format!("INSERT INTO o VALUES {}", vals.join(", "))).unwrap();
+    }
+    let cus: Vec<String> = (0..320).map(|i| format!("({i}, 'c{}')", i % 9)).collect();
+    e.execute(&format!("INSERT INTO cu VALUES {}", cus.join(", "))).unwrap();
+    let dims: Vec<String> = (0..5).map(|g| format!("({g}, 'n{}')", g + 1)).collect();
+    e.execute(&format!("INSERT INTO d VALUES {}", dims.join(", "))).unwrap();
+}
+
+#[test]
+fn columnar_path_matches_the_row_path_on_tpch_shapes() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut e = NativeEngine::new(llkv_mvcc::Database::in_memory());
+    setup_tpch(&mut e);
+    let mut taken = 0;
+    for q in TPCH_SHAPES {
+        ColumnarMode::set(Some(ColumnarMode::Off));
+        let rows = e.execute(q).map(|o| show(&o));
+        ColumnarMode::set(Some(ColumnarMode::Always));
+        let r0 = runs();
+        let cols = e.execute(q).map(|o| show(&o));
+        if runs() == r0 {
+            eprintln!("row path only: {q}");
+        } else {
+            taken += 1;
+        }
+        ColumnarMode::set(None);
+        match (rows, cols) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "results differ for {q}"),
+            (a, b) => panic!("{q}: {a:?} vs {b:?}"),
+        }
+    }
+    assert!(taken >= 15, "columnar path taken for only {taken} queries");
 }

@@ -416,6 +416,45 @@ fn partial_text(b: &Batch, key: &VExpr, specs: &[Spec]) -> VResult<Partial<Optio
     Ok(p)
 }
 
+/// [`partial`] for several keys of classes INTEGER, REAL and TEXT: each row's
+/// key is its Arrow row-format bytes (equal bytes ⟺ equal group keys within
+/// one class per column, REAL `-0.0` normalized to `0.0` first), looked up by
+/// slice and allocated once per group.
+fn partial_bytes(b: &Batch, keys: &[VExpr], specs: &[Spec]) -> VResult<Partial<Box<[u8]>>> {
+    use arrow::row::{RowConverter, SortField};
+    let n = b.rows;
+    let key_arrays: Vec<ArrayRef> = keys
+        .iter()
+        .map(|k| super::vexpr::normalized(k.eval(b)?.into_array(n)?))
+        .collect::<VResult<_>>()?;
+    let conv = RowConverter::new(
+        key_arrays.iter().map(|a| SortField::new(a.data_type().clone())).collect(),
+    )?;
+    let rows = conv.convert_columns(&key_arrays)?;
+    let args: Vec<Option<ArrayRef>> = specs
+        .iter()
+        .map(|s| s.arg.as_ref().map(|e| e.eval(b)?.into_array(n)).transpose())
+        .collect::<VResult<_>>()?;
+    let mut p = Partial::<Box<[u8]>>::new(specs.len());
+    let mut gids = Vec::with_capacity(n);
+    for (i, r) in rows.iter().enumerate() {
+        let bytes: &[u8] = r.as_ref();
+        let g = match p.index.get(bytes) {
+            Some(&g) => g,
+            None => p.group(
+                bytes.into(),
+                || key_arrays.iter().map(|a| value_at(a, i).unwrap_or(Value::Null)).collect(),
+                specs,
+            ),
+        };
+        gids.push(g as usize);
+    }
+    for ((st, spec), a) in p.states.iter_mut().zip(specs).zip(&args) {
+        update_groups(st, spec, a.as_ref(), &gids);
+    }
+    Ok(p)
+}
+
 /// The single-group case: one state per aggregate over whole batches.
 fn fold_all(b: &Batch, specs: &[Spec]) -> VResult<Vec<St>> {
     let n = b.rows;
@@ -522,6 +561,12 @@ pub(super) fn run(
         match parts {
             None => return Ok(None),
             Some(parts) => Some(finish_groups(parts, 1, &specs)?),
+        }
+    } else if keys.iter().all(|k| matches!(class(k), VType::Int | VType::Real | VType::Text)) {
+        let parts = p.run(ctx, &needed, &|_, b| partial_bytes(&b, &keys, &specs))?;
+        match parts {
+            None => return Ok(None),
+            Some(parts) => Some(finish_groups(parts, keys.len(), &specs)?),
         }
     } else {
         grouped::<Vec<GroupKey>>(&p, ctx, &needed, &keys, &specs)?

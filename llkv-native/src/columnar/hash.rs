@@ -56,5 +56,8 @@ impl Hasher for FxHasher {
     }
 }
 
+/// The [`FxHasher`] builder.
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
 /// A `HashMap` with [`FxHasher`].
 pub type FxMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;

@@ -8,6 +8,14 @@
 //!                                                                  └─ Sort [+ Limit] (top-k)
 //! ```
 //!
+//! A pipeline's source is a table scan or an inner equi-join of two or more
+//! pipelines (module `join`, in the row path's join order). DECIMAL columns are
+//! read as the row path reads them (REAL, or INTEGER for scale 0) straight
+//! from their integers, DATE columns stay day numbers for comparisons and
+//! EXTRACT ([`vexpr::VType::Date`]). Subqueries are resolved before
+//! compilation ([`subquery`]: uncorrelated ones run once, correlated EXISTS
+//! and scalar aggregates keyed by equalities are decorrelated).
+//!
 //! A plan node takes this path when its whole subtree is such a pipeline and
 //! every expression compiles into the vectorized subset of [`vexpr`]. Results
 //! are those of the row path (the corpus checks it with
@@ -25,6 +33,8 @@
 mod agg;
 mod hash;
 mod join;
+mod like;
+pub mod subquery;
 mod topk;
 pub mod vexpr;
 
@@ -106,6 +116,8 @@ pub fn try_execute(plan: &Plan, ctx: &ExecCtx<'_>) -> SqlResult<Option<Vec<Row>>
     if ctx.columnar == ColumnarMode::Off {
         return Ok(None);
     }
+    // Subqueries resolved for the compilation below (dropped at return).
+    let _resolved = subquery::prepare(plan, ctx);
     let r = match plan {
         Plan::Aggregate { input, groups, aggs } => agg::run(input, groups, aggs, ctx),
         Plan::Filter { .. } | Plan::Project { .. } | Plan::MultiJoin { .. } => rows(plan, ctx),
@@ -188,7 +200,8 @@ fn class_of(t: &DataType) -> Option<VType> {
         D::Boolean => VType::Int,
         D::Float32 | D::Float64 => VType::Real,
         D::Utf8 | D::LargeUtf8 | D::Utf8View => VType::Text,
-        D::Date32 | D::Date64 | D::Timestamp(..) => VType::Text,
+        D::Date32 => VType::Date,
+        D::Date64 | D::Timestamp(..) => VType::Text,
         D::Decimal128(_, 0) => VType::Int,
         D::Decimal128(..) => VType::Real,
         _ => return None,
@@ -216,7 +229,17 @@ fn convert(a: &ArrayRef) -> VResult<ArrayRef> {
             }
             f
         }
-        D::LargeUtf8 | D::Utf8View | D::Date32 | D::Date64 | D::Timestamp(..) => cast(a, &D::Utf8)?,
+        D::Date32 => {
+            // Kept as days while every date reads as ten-character text.
+            let d = a.as_primitive::<arrow::datatypes::Date32Type>();
+            let range = crate::dates::CANONICAL_DAYS;
+            if d.values().iter().any(|v| !range.contains(v)) {
+                return Err(Fail::Unsupported);
+            }
+            Arc::clone(a)
+        }
+        D::LargeUtf8 | D::Utf8View | D::Date64 | D::Timestamp(..) => cast(a, &D::Utf8)?,
+        D::Decimal128(_, scale) if (0..=18).contains(scale) => decimal(a, *scale)?,
         D::Decimal128(_, scale) => {
             // As the row path: through the decimal's text.
             let text = cast(a, &D::Utf8)?;
@@ -249,6 +272,27 @@ fn convert(a: &ArrayRef) -> VResult<ArrayRef> {
         }
         _ => return Err(Fail::Unsupported),
     })
+}
+
+/// A Decimal128 column as the row path reads it (through its text, see
+/// [`crate::convert::array_values`]), computed from the unscaled integers:
+/// scale 0 gives INTEGERs; otherwise the text has a decimal point and parses
+/// as the REAL nearest to `v / 10^scale`, which is what the division of the
+/// two exactly held doubles `v` and `10^scale` (`|v| <= 2^53`, scale <= 18)
+/// rounds to. Anything larger falls back.
+fn decimal(a: &ArrayRef, scale: i8) -> VResult<ArrayRef> {
+    use arrow::datatypes::Decimal128Type;
+    let d = a.as_primitive::<Decimal128Type>();
+    let limit = 1i128 << 53;
+    if d.values().iter().any(|v| v.unsigned_abs() > limit as u128) {
+        return Err(Fail::Unsupported);
+    }
+    if scale == 0 {
+        return Ok(Arc::new(d.unary::<_, arrow::datatypes::Int64Type>(|v| v as i64)));
+    }
+    // 10^scale <= 10^18 is an integer a double holds exactly.
+    let p = 10i64.pow(u32::from(scale.unsigned_abs())) as f64;
+    Ok(Arc::new(d.unary::<_, arrow::datatypes::Float64Type>(|v| v as f64 / p)))
 }
 
 /// One step of a pipeline.

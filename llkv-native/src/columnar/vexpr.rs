@@ -22,12 +22,12 @@
 use crate::expr::{BinOp, CastTo, Expr, UnOp};
 use crate::value::{Value, format_real, real_to_int};
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Datum, Float64Array, Int64Array, NullArray, Scalar,
-    StringArray, UInt32Array, new_null_array,
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Datum, Float64Array, Int64Array,
+    NullArray, Scalar, StringArray, UInt32Array, new_null_array,
 };
 use arrow::compute::kernels::{boolean, cmp, numeric, zip::zip};
 use arrow::compute::{cast, prep_null_mask_filter, take};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use llkv_sql::SqlError;
 use std::sync::Arc;
 
@@ -69,6 +69,9 @@ pub enum VType {
     Bool,
     /// All NULL.
     Null,
+    /// Date32 days: a TEXT `yyyy-mm-dd` kept as its day number until a
+    /// text is needed ([`VExpr::DateText`]); only table columns have it.
+    Date,
 }
 
 impl VType {
@@ -80,6 +83,7 @@ impl VType {
             VType::Text => DataType::Utf8,
             VType::Bool => DataType::Boolean,
             VType::Null => DataType::Null,
+            VType::Date => DataType::Date32,
         }
     }
 
@@ -128,6 +132,17 @@ pub enum VExpr {
     ToText(Box<VExpr>, VType),
     /// A constant NULL of some class.
     Null(VType),
+    /// A Date32 column as its TEXT `yyyy-mm-dd` (the row path's reading).
+    DateText(Box<VExpr>),
+    /// `CAST(substr(date, start, len) AS INTEGER)` of a Date32 column, i.e.
+    /// `EXTRACT(YEAR|MONTH|DAY …)`: the year (start 1), month (6) or day (9).
+    DatePart(Box<VExpr>, i64),
+    /// `substr(text, start, len)` with constants `start >= 1`, `len >= 0`.
+    Substr(Box<VExpr>, i64, i64),
+    /// `text [NOT] LIKE pattern` with a constant pattern and no ESCAPE.
+    Like(Box<VExpr>, Arc<super::like::Pattern>, bool),
+    /// A resolved subquery ([`super::subquery`]).
+    Lookup(Box<super::subquery::Lookup>),
 }
 
 /// An evaluated operand: a full array or a one-element constant.
@@ -187,7 +202,10 @@ pub trait Columns {
 /// available). `None` when `e` is outside the subset.
 pub fn compile(e: &Expr, types: &[Option<VType>]) -> Option<VExpr> {
     Some(match e {
-        Expr::Column(i) => VExpr::Col(*i, (*types.get(*i)?)?),
+        Expr::Column(i) => match (*types.get(*i)?)? {
+            VType::Date => VExpr::DateText(Box::new(VExpr::Col(*i, VType::Date))),
+            t => VExpr::Col(*i, t),
+        },
         Expr::Literal(v) => literal(v)?,
         Expr::Unary(op, x) => {
             let x = compile(x, types)?;
@@ -276,6 +294,30 @@ pub fn compile(e: &Expr, types: &[Option<VType>]) -> Option<VExpr> {
                 ty,
             )
         }
+        Expr::Cast(x, CastTo::Integer) if date_part(x, types).is_some() => date_part(x, types)?,
+        Expr::Func(name, args) if name == "substr" || name == "substring" => {
+            let [x, Expr::Literal(Value::Int(start)), Expr::Literal(Value::Int(len))] =
+                args.as_slice()
+            else {
+                return None;
+            };
+            let x = compile(x, types)?;
+            if class(&x) != VType::Text || *start < 1 || *len < 0 {
+                return None;
+            }
+            VExpr::Substr(Box::new(x), *start, *len)
+        }
+        Expr::Like { expr, pattern, escape: None, negated, glob: false } => {
+            let Expr::Literal(Value::Text(p)) = pattern.as_ref() else { return None };
+            let x = compile(expr, types)?;
+            if class(&x) != VType::Text {
+                return None;
+            }
+            VExpr::Like(Box::new(x), Arc::new(super::like::Pattern::new(p)?), *negated)
+        }
+        Expr::InSubquery { .. } | Expr::Exists { .. } | Expr::Subquery { .. } => {
+            super::subquery::compiled(e, types)?
+        }
         Expr::Cast(x, to) => {
             let x = as_value(compile(x, types)?);
             match (class(&x), to) {
@@ -291,6 +333,25 @@ pub fn compile(e: &Expr, types: &[Option<VType>]) -> Option<VExpr> {
         }
         _ => return None,
     })
+}
+
+/// `substr(date_column, 1|6|9, 4|2|2)` (what `EXTRACT` binds to) as a
+/// [`VExpr::DatePart`].
+fn date_part(e: &Expr, types: &[Option<VType>]) -> Option<VExpr> {
+    let Expr::Func(name, args) = e else { return None };
+    if name != "substr" && name != "substring" {
+        return None;
+    }
+    let [Expr::Column(c), Expr::Literal(Value::Int(start)), Expr::Literal(Value::Int(len))] =
+        args.as_slice()
+    else {
+        return None;
+    };
+    if (*start, *len) != (1, 4) && (*start, *len) != (6, 2) && (*start, *len) != (9, 2) {
+        return None;
+    }
+    (*types.get(*c)? == Some(VType::Date))
+        .then(|| VExpr::DatePart(Box::new(VExpr::Col(*c, VType::Date)), *start))
 }
 
 fn literal(v: &Value) -> Option<VExpr> {
@@ -319,7 +380,10 @@ pub fn class(e: &VExpr) -> VType {
         | VExpr::IsNull(..) => VType::Bool,
         VExpr::ToReal(_) => VType::Real,
         VExpr::BoolToInt(_) | VExpr::RealToInt(_) => VType::Int,
-        VExpr::ToText(..) => VType::Text,
+        VExpr::ToText(..) | VExpr::DateText(_) | VExpr::Substr(..) => VType::Text,
+        VExpr::DatePart(..) => VType::Int,
+        VExpr::Like(..) => VType::Bool,
+        VExpr::Lookup(l) => l.class(),
     }
 }
 
@@ -335,7 +399,7 @@ fn truthy(e: VExpr) -> Option<VExpr> {
         VType::Null => VExpr::Null(VType::Bool),
         VType::Int => VExpr::Cmp(BinOp::NotEq, Box::new(e), Box::new(lit_int(0))),
         VType::Real => VExpr::Cmp(BinOp::NotEq, Box::new(e), Box::new(lit_real(0.0))),
-        VType::Text => return None,
+        VType::Text | VType::Date => return None,
     })
 }
 
@@ -374,6 +438,11 @@ fn binary(op: BinOp, a: VExpr, b: VExpr) -> Option<VExpr> {
             Some(VExpr::Arith(op, Box::new(to_real(a)), Box::new(to_real(b)), VType::Real))
         }
         B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::Is | B::IsNot => {
+            // Dates against dates or canonical date texts: by day number,
+            // which is the order of their texts (see `dates::canonical_days`).
+            if let Some((x, y)) = as_days(&a).zip(as_days(&b)) {
+                return Some(VExpr::Cmp(op, Box::new(x), Box::new(y)));
+            }
             let (a, b) = (as_value(a), as_value(b));
             let (ta, tb) = (class(&a), class(&b));
             let is = matches!(op, B::Is | B::IsNot);
@@ -410,9 +479,35 @@ fn binary(op: BinOp, a: VExpr, b: VExpr) -> Option<VExpr> {
     }
 }
 
+/// A date column or a canonical date literal as Date32 days.
+fn as_days(e: &VExpr) -> Option<VExpr> {
+    match e {
+        VExpr::DateText(x) => Some(x.as_ref().clone()),
+        VExpr::Lit(a, VType::Text) => {
+            let s = a.as_string_opt::<i32>()?;
+            if s.len() != 1 || s.is_null(0) {
+                return None;
+            }
+            let d = crate::dates::canonical_days(s.value(0))?;
+            Some(VExpr::Lit(Arc::new(Date32Array::from(vec![d])), VType::Date))
+        }
+        _ => None,
+    }
+}
+
 /// Whether a Float64 array holds a NaN (then the row path decides).
 pub fn has_nan(a: &dyn Array) -> bool {
     a.as_primitive_opt::<Float64Type>().is_some_and(|f| f.values().iter().any(|v| v.is_nan()))
+}
+
+/// An array with REAL `-0.0` turned into `0.0` (other arrays unchanged).
+///
+/// # Errors
+/// Arrow errors (none expected).
+pub fn normalized(a: ArrayRef) -> VResult<ArrayRef> {
+    match normalize(Col::Array(a))? {
+        Col::Array(a) | Col::Scalar(a) => Ok(a),
+    }
 }
 
 /// `-0.0` → `0.0`, so that Arrow's total order compares like SQLite.
@@ -572,6 +667,36 @@ impl VExpr {
                 let p = a.as_primitive_opt::<Float64Type>().ok_or(Fail::Unsupported)?;
                 Ok(Arc::new(p.unary::<_, Int64Type>(real_to_int)) as ArrayRef)
             })?,
+            VExpr::DateText(x) => x.eval(input)?.map(|a| Ok(cast(a, &DataType::Utf8)?))?,
+            VExpr::DatePart(x, start) => {
+                let start = *start;
+                x.eval(input)?.map(|a| {
+                    let d = a.as_primitive_opt::<Date32Type>().ok_or(Fail::Unsupported)?;
+                    Ok(Arc::new(d.unary::<_, Int64Type>(|v| {
+                        let (y, m, dd) = crate::dates::civil_from_days(i64::from(v));
+                        match start {
+                            1 => y,
+                            6 => i64::from(m),
+                            _ => i64::from(dd),
+                        }
+                    })) as ArrayRef)
+                })?
+            }
+            VExpr::Substr(x, start, len) => {
+                let (start, len) = (*start, *len);
+                x.eval(input)?.map(|a| {
+                    let s = a.as_string_opt::<i32>().ok_or(Fail::Unsupported)?;
+                    Ok(Arc::new(super::like::substr(s, start, len)) as ArrayRef)
+                })?
+            }
+            VExpr::Lookup(l) => l.eval(input)?,
+            VExpr::Like(x, p, negated) => {
+                let negated = *negated;
+                x.eval(input)?.map(|a| {
+                    let s = a.as_string_opt::<i32>().ok_or(Fail::Unsupported)?;
+                    Ok(Arc::new(p.matches(s, negated)) as ArrayRef)
+                })?
+            }
             VExpr::ToText(x, t) => {
                 let real = *t == VType::Real;
                 x.eval(input)?.map(|a| {
@@ -623,7 +748,12 @@ impl VExpr {
             | VExpr::ToReal(x)
             | VExpr::BoolToInt(x)
             | VExpr::RealToInt(x)
+            | VExpr::DateText(x)
+            | VExpr::DatePart(x, _)
+            | VExpr::Substr(x, ..)
+            | VExpr::Like(x, ..)
             | VExpr::ToText(x, _) => x.visit_columns(f),
+            VExpr::Lookup(l) => l.visit_columns(f),
             VExpr::Case(arms, e, _) => {
                 for (c, v) in arms {
                     c.visit_columns(f);

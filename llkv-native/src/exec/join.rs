@@ -290,6 +290,12 @@ impl JoinExecutor {
         outer: Option<&Outer<'_>>,
         ctx: &ExecCtx<'_>,
     ) -> SqlResult<Vec<Row>> {
+        if let Some(on) = on
+            && let Some(out) =
+                hashed_outer(&left, &right, left_width, right_width, kind, on, outer, ctx)?
+        {
+            return Ok(out);
+        }
         let mut out = Vec::new();
         let mut right_matched = vec![false; right.len()];
         for l in &left {
@@ -326,4 +332,121 @@ impl JoinExecutor {
         }
         Ok(out)
     }
+}
+
+/// [`JoinExecutor::execute`] for an ON clause with equalities between the
+/// two sides: the right rows are hashed on their side of the equalities, and
+/// each left row meets only the right rows with its key (in their order)
+/// instead of all of them. Same rows in the same order as the nested loop:
+/// a pair passes `on` only if its keys are equal and non-NULL (`=` on values
+/// is equality of their group keys), and the other conjuncts are evaluated
+/// on the pairs that remain. `None` when the ON clause has no such equality
+/// (or has a subquery).
+#[expect(clippy::too_many_arguments, reason = "a join has this many inputs")]
+fn hashed_outer(
+    left: &[Row],
+    right: &[Row],
+    left_width: usize,
+    right_width: usize,
+    kind: JoinKind,
+    on: &Expr,
+    outer: Option<&Outer<'_>>,
+    ctx: &ExecCtx<'_>,
+) -> SqlResult<Option<Vec<Row>>> {
+    if on.has_subquery() {
+        return Ok(None);
+    }
+    let mut cs = Vec::new();
+    crate::planner::conjuncts(on, &mut cs);
+    let side = |e: &Expr| -> Option<bool> {
+        let cols = e.columns();
+        if cols.is_empty() {
+            None
+        } else if cols.iter().all(|&c| c < left_width) {
+            Some(false)
+        } else if cols.iter().all(|&c| c >= left_width) {
+            Some(true)
+        } else {
+            None
+        }
+    };
+    let (mut lk, mut rk, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+    for c in cs {
+        if let Expr::Binary(BinOp::Eq, a, b) = &c {
+            let (sa, sb) = (side(a), side(b));
+            if let (Some(x), Some(y)) = (sa, sb)
+                && x != y
+            {
+                let (l, mut r) =
+                    if x { ((**b).clone(), (**a).clone()) } else { ((**a).clone(), (**b).clone()) };
+                r.map_columns(&|k| k - left_width);
+                lk.push(l);
+                rk.push(r);
+                continue;
+            }
+        }
+        rest.push(c);
+    }
+    if lk.is_empty() {
+        return Ok(None);
+    }
+    let residual = rest.into_iter().reduce(|a, b| Expr::Binary(BinOp::And, a.into(), b.into()));
+    let mut table: HashMap<Vec<GroupKey>, Vec<usize>> = HashMap::new();
+    for (j, r) in right.iter().enumerate() {
+        if let Some(k) = key_of(&rk, r, outer, ctx)? {
+            table.entry(k).or_default().push(j);
+        }
+    }
+    let width = left_width + right_width;
+    let probe = |l: &Row| -> SqlResult<(Vec<Row>, Vec<usize>)> {
+        ctx.check_cancel()?;
+        let mut rows = Vec::new();
+        let mut hits = Vec::new();
+        if let Some(k) = key_of(&lk, l, outer, ctx)?
+            && let Some(ms) = table.get(&k)
+        {
+            for &j in ms {
+                let mut row = Vec::with_capacity(width);
+                row.extend(l.iter().cloned());
+                row.extend(right[j].iter().cloned());
+                let ok = match &residual {
+                    Some(e) => eval_pred(e, &row, outer, ctx)?,
+                    None => true,
+                };
+                if ok {
+                    rows.push(row);
+                    hits.push(j);
+                }
+            }
+        }
+        if rows.is_empty() && matches!(kind, JoinKind::Left | JoinKind::Full) {
+            let mut row = l.clone();
+            row.resize(width, Value::Null);
+            rows.push(row);
+        }
+        Ok((rows, hits))
+    };
+    let parts: Vec<(Vec<Row>, Vec<usize>)> = if left.len() >= super::PARALLEL_ROWS {
+        left.par_iter().map(probe).collect::<SqlResult<_>>()?
+    } else {
+        left.iter().map(probe).collect::<SqlResult<_>>()?
+    };
+    let mut right_matched = vec![false; right.len()];
+    let mut out = Vec::new();
+    for (rows, hits) in parts {
+        for j in hits {
+            right_matched[j] = true;
+        }
+        out.extend(rows);
+    }
+    if matches!(kind, JoinKind::Right | JoinKind::Full) {
+        for (j, r) in right.iter().enumerate() {
+            if !right_matched[j] {
+                let mut row = vec![Value::Null; left_width];
+                row.extend(r.iter().cloned());
+                out.push(row);
+            }
+        }
+    }
+    Ok(Some(out))
 }

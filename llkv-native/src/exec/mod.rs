@@ -40,6 +40,8 @@ pub struct ExecCtx<'a> {
     pub cancel: CancelFlag,
     /// When plans may take the columnar path ([`crate::columnar`]).
     pub columnar: crate::columnar::ColumnarMode,
+    /// Subqueries the columnar path resolved, by plan address.
+    pub columnar_subqueries: Mutex<HashMap<usize, Arc<crate::columnar::subquery::Resolved>>>,
 }
 
 impl<'a> ExecCtx<'a> {
@@ -52,6 +54,7 @@ impl<'a> ExecCtx<'a> {
             in_cache: Mutex::new(HashMap::new()),
             cancel: CancelFlag::default(),
             columnar: crate::columnar::ColumnarMode::from_env(),
+            columnar_subqueries: Mutex::new(HashMap::new()),
         }
     }
 
