@@ -6,9 +6,9 @@
 //! so the statement is recognised on its text. Other forms of CREATE TYPE
 //! (ENUM, composite, RANGE) are refused with an error naming them.
 
+use crate::{SqlError, SqlResult, types::arrow_type};
 use arrow::datatypes::DataType;
 use llkv_mvcc::Transaction;
-use crate::{SqlError, SqlResult, types::arrow_type};
 use sqlparser::ast;
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
