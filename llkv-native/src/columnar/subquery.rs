@@ -535,30 +535,17 @@ fn split(plan: &Plan) -> Option<Split> {
     };
     let and =
         |cs: Vec<Expr>| cs.into_iter().reduce(|a, b| Expr::Binary(BinOp::And, a.into(), b.into()));
-    let out = match plan {
+    // A Filter's own conjuncts first, then those of a join beneath it (or of
+    // a join at the top): the order in which `classify` meets them.
+    let (input, local) = match plan {
         Plan::Filter { input, predicate } => {
             let mut cs = Vec::new();
             crate::planner::conjuncts(predicate, &mut cs);
-            let local = classify(cs)?;
-            let input = match input.as_ref() {
-                Plan::MultiJoin { rels, conjuncts, width } => {
-                    if !rels.iter().all(|r| plan_is_closed(&r.plan)) {
-                        return None;
-                    }
-                    Plan::MultiJoin {
-                        rels: rels.clone(),
-                        conjuncts: classify(conjuncts.clone())?,
-                        width: *width,
-                    }
-                }
-                other if plan_is_closed(other) => other.clone(),
-                _ => return None,
-            };
-            match and(local) {
-                Some(p) => Plan::Filter { input: Box::new(input), predicate: p },
-                None => input,
-            }
+            (input.as_ref(), Some(classify(cs)?))
         }
+        other => (other, None),
+    };
+    let input = match input {
         Plan::MultiJoin { rels, conjuncts, width } => {
             if !rels.iter().all(|r| plan_is_closed(&r.plan)) {
                 return None;
@@ -569,7 +556,12 @@ fn split(plan: &Plan) -> Option<Split> {
                 width: *width,
             }
         }
+        other if local.is_some() && plan_is_closed(other) => other.clone(),
         _ => return None,
+    };
+    let out = match local.and_then(and) {
+        Some(p) => Plan::Filter { input: Box::new(input), predicate: p },
+        None => input,
     };
     if eqs.is_empty() {
         return None;
