@@ -153,10 +153,11 @@ impl KeyIndex {
         let parts: Vec<(Rows, Vec<u64>)> = segs
             .par_iter()
             .map(|seg| -> Result<(Rows, Vec<u64>)> {
-                let blobs = store.read_chunks(&chunk_keys(seg, &self.columns))?;
-                let cols = decode_columns(seg, &blobs, &table.meta, &self.columns)?;
+                let body = seg.body()?;
+                let blobs = store.read_chunks(&chunk_keys(body, &self.columns))?;
+                let cols = decode_columns(body, &blobs, &table.meta, &self.columns)?;
                 // Row ids of the stored rows (not contiguous after a vacuum).
-                let seg_ids = seg.row_ids();
+                let seg_ids = seg.row_ids()?;
                 let seg_ids = seg_ids.values();
                 let skip = seg_ids.partition_point(|&r| r < from);
                 let len = seg_ids.len() - skip;

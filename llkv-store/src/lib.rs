@@ -55,7 +55,7 @@ pub use scan::{ROW_ID_COLUMN, ScanRequest, VersionFilter};
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};
 pub use summary::{ColumnSummary, Figure, ScanSummary};
-pub use table::{ColumnChunk, RowMap, Segment, TableData};
+pub use table::{ColumnChunk, RowMap, Segment, SegmentBody, TableData};
 pub use vacuum::VacuumStats;
 
 /// The file format version. Bump it on any incompatible change of a record.

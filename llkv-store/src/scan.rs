@@ -6,7 +6,7 @@ use crate::chunk;
 use crate::error::{Error, Result};
 use crate::predicate::Predicate;
 use crate::store::Store;
-use crate::table::{Segment, TableData};
+use crate::table::{Segment, SegmentBody, TableData};
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
 use arrow::buffer::Buffer;
 use arrow::compute::{FilterBuilder, and};
@@ -49,7 +49,7 @@ pub struct VersionFilter {
 
 impl VersionFilter {
     /// Whether the statistics prove all rows of `seg` visible.
-    pub(crate) fn all_visible(&self, seg: &Segment) -> bool {
+    pub(crate) fn all_visible(&self, seg: &SegmentBody) -> bool {
         let created = &seg.columns[self.created].stats;
         let deleted = &seg.columns[self.deleted].stats;
         let max_created = created.max.as_ref().and_then(|m| {
@@ -59,7 +59,7 @@ impl VersionFilter {
     }
 
     /// Whether the statistics prove no row of `seg` visible.
-    pub(crate) fn none_visible(&self, seg: &Segment) -> bool {
+    pub(crate) fn none_visible(&self, seg: &SegmentBody) -> bool {
         let min_created = seg.columns[self.created].stats.min.as_ref().and_then(|m| {
             m.as_any().downcast_ref::<UInt64Array>().filter(|a| !a.is_empty()).map(|a| a.value(0))
         });
@@ -156,7 +156,7 @@ impl ScanRequest {
 }
 
 /// The keys of the chunks of `columns` in `seg`.
-pub(crate) fn chunk_keys(seg: &Segment, columns: &[usize]) -> Vec<u64> {
+pub(crate) fn chunk_keys(seg: &SegmentBody, columns: &[usize]) -> Vec<u64> {
     columns.iter().map(|&c| seg.columns[c].key).collect()
 }
 
@@ -164,7 +164,7 @@ pub(crate) fn chunk_keys(seg: &Segment, columns: &[usize]) -> Vec<u64> {
 ///
 /// A chunk that carries a patch is copied with the patch laid over it.
 pub(crate) fn decode_columns(
-    seg: &Segment,
+    seg: &SegmentBody,
     blobs: &[Buffer],
     meta: &TableMeta,
     columns: &[usize],
@@ -184,9 +184,13 @@ pub(crate) fn decode_columns(
 
 impl Store {
     /// Whether any row of `seg` may satisfy all predicates.
-    pub(crate) fn segment_may_match(seg: &Segment, predicates: &[Predicate]) -> bool {
+    pub(crate) fn segment_may_match(
+        seg: &Segment,
+        body: &SegmentBody,
+        predicates: &[Predicate],
+    ) -> bool {
         seg.live_rows() > 0
-            && predicates.iter().all(|p| p.may_match(&seg.columns[p.column()].stats))
+            && predicates.iter().all(|p| p.may_match(&body.columns[p.column()].stats))
     }
 
     /// Reads one segment; `None` when no row qualifies.
@@ -197,20 +201,24 @@ impl Store {
         req: &ScanRequest,
         schema: &SchemaRef,
     ) -> Result<Option<RecordBatch>> {
-        if !Self::segment_may_match(seg, &req.predicates) {
+        if seg.live_rows() == 0 {
             return Ok(None);
         }
-        let version = req.version.filter(|v| !v.all_visible(seg));
-        if version.is_some_and(|v| v.none_visible(seg)) {
+        let body = seg.body()?;
+        if !Self::segment_may_match(seg, body, &req.predicates) {
+            return Ok(None);
+        }
+        let version = req.version.filter(|v| !v.all_visible(body));
+        if version.is_some_and(|v| v.none_visible(body)) {
             return Ok(None);
         }
         let out_cols = req.columns(&table.meta);
         let needed = req.needed_columns(&out_cols, version.as_ref());
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
-        let blobs = self.read_chunks(&chunk_keys(seg, &needed))?;
-        let arrays = decode_columns(seg, &blobs, &table.meta, &needed)?;
+        let blobs = self.read_chunks(&chunk_keys(body, &needed))?;
+        let arrays = decode_columns(body, &blobs, &table.meta, &needed)?;
         let mut mask: Option<BooleanArray> =
-            seg.deleted.as_ref().map(|d| BooleanArray::new(!d, None));
+            body.deleted.as_ref().map(|d| BooleanArray::new(!d, None));
         let mut masks = Vec::new();
         if let Some(v) = version {
             masks.push(v.mask(arrays[pos(v.created)].as_ref(), arrays[pos(v.deleted)].as_ref())?);
@@ -220,8 +228,10 @@ impl Store {
             if hit.peek().is_some() {
                 let mut keep = arrow::array::BooleanBufferBuilder::new(seg.row_count as usize);
                 keep.append_n(seg.row_count as usize, true);
-                for off in hit.filter_map(|&r| seg.offset_of(r)) {
-                    keep.set_bit(off, false);
+                for &r in hit {
+                    if let Some(off) = seg.offset_of(r)? {
+                        keep.set_bit(off, false);
+                    }
                 }
                 masks.push(BooleanArray::new(keep.finish(), None));
             }
@@ -237,7 +247,7 @@ impl Store {
         }
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
-            columns.push(Arc::new(seg.row_ids()));
+            columns.push(Arc::new(seg.row_ids()?));
         }
         let rows = match &mask {
             None => seg.row_count as usize,
@@ -320,8 +330,8 @@ impl Store {
             let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
             let s = table.segment_of(rid).ok_or_else(missing)?;
             let seg = &table.segments[s];
-            let off = seg.offset_of(rid).ok_or_else(missing)?;
-            if seg.deleted.as_ref().is_some_and(|d| d.value(off)) {
+            let off = seg.offset_of(rid)?.ok_or_else(missing)?;
+            if seg.body()?.deleted.as_ref().is_some_and(|d| d.value(off)) {
                 return Err(missing());
             }
             let src = *seg_source.entry(s).or_insert_with(|| {

@@ -97,13 +97,21 @@ impl Store {
         schema: &SchemaRef,
         ids: &[u64],
     ) -> Result<Option<RecordBatch>> {
-        if !Self::segment_may_match(seg, &req.predicates) {
+        if seg.live_rows() == 0 {
+            return Ok(None);
+        }
+        let body = seg.body()?;
+        if !Self::segment_may_match(seg, body, &req.predicates) {
             return Ok(None);
         }
         // A segment compacted by a vacuum holds only some ids of its span.
-        let held: Vec<u64>;
-        let ids = if seg.row_map.is_some() {
-            held = ids.iter().copied().filter(|&r| seg.offset_of(r).is_some()).collect();
+        let mut held: Vec<u64> = Vec::new();
+        let ids = if !seg.is_dense() {
+            for &r in ids {
+                if seg.offset_of(r)?.is_some() {
+                    held.push(r);
+                }
+            }
             if held.is_empty() {
                 return Ok(None);
             }
@@ -111,19 +119,21 @@ impl Store {
         } else {
             ids
         };
-        let version = req.version.filter(|v| !v.all_visible(seg));
-        if version.is_some_and(|v| v.none_visible(seg)) {
+        let version = req.version.filter(|v| !v.all_visible(body));
+        if version.is_some_and(|v| v.none_visible(body)) {
             return Ok(None);
         }
         let out_cols = req.columns(&table.meta);
         let needed = req.needed_columns(&out_cols, version.as_ref());
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
-        let offsets = UInt32Array::from_iter_values(
-            ids.iter().map(|&r| seg.offset_of(r).unwrap_or_default() as u32),
-        );
+        let mut offsets = Vec::with_capacity(ids.len());
+        for &r in ids {
+            offsets.push(seg.offset_of(r)?.unwrap_or_default() as u32);
+        }
+        let offsets = UInt32Array::from(offsets);
         let arrays = self.take_rows(seg, &table.meta, &needed, offsets.values())?;
         let mut masks: Vec<BooleanArray> = Vec::new();
-        if let Some(d) = &seg.deleted {
+        if let Some(d) = &body.deleted {
             masks.push(offsets.values().iter().map(|&o| Some(!d.value(o as usize))).collect());
         }
         if let Some(v) = version {
@@ -177,7 +187,8 @@ impl Store {
         columns: &[usize],
         offsets: &[u32],
     ) -> Result<Vec<ArrayRef>> {
-        let blobs = self.read_chunks(&chunk_keys(seg, columns))?;
+        let body = seg.body()?;
+        let blobs = self.read_chunks(&chunk_keys(body, columns))?;
         let idx = UInt32Array::from(offsets.to_vec());
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len());
         for (blob, &c) in blobs.iter().zip(columns) {
@@ -188,7 +199,7 @@ impl Store {
                 let a = crate::chunk::decode(blob, dt)?;
                 arrow::compute::take(a.as_ref(), &idx, None)?
             };
-            arrays.push(match &seg.columns[c].patch {
+            arrays.push(match &body.columns[c].patch {
                 Some(p) => take_patched(base, p, offsets)?,
                 None => base,
             });

@@ -22,7 +22,7 @@ use crate::codec::{
 use crate::error::{Error, Result};
 use crate::pager::file::FileState;
 use crate::pager::{FilePager, Location, MemoryPager, Pager, Placement, read_one};
-use crate::table::{GenerationPin, Segment, TableData};
+use crate::table::{GenerationPin, Segment, SegmentSource, TableData};
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -242,7 +242,7 @@ impl Store {
             pager.sync()?;
             Version { next_key: FIRST_FREE_KEY, next_table_id: 1, ..Version::default() }
         } else {
-            recover(pager.as_ref(), &generation)?
+            recover(&pager, &generation)?
         };
         Ok(Self {
             inner: Arc::new(Inner {
@@ -396,7 +396,9 @@ impl Store {
 }
 
 /// Reads the commit record and everything it reaches (metadata only).
-fn recover(pager: &dyn Pager, generation: &GenerationPin) -> Result<Version> {
+fn recover(pager: &Arc<dyn Pager>, generation: &GenerationPin) -> Result<Version> {
+    let shared = pager;
+    let pager = shared.as_ref();
     let header = read_one(pager, HEADER_KEY)?
         .ok_or_else(|| Error::Corrupt("the header record is missing".into()))?;
     let h = header.as_slice();
@@ -439,24 +441,59 @@ fn recover(pager: &dyn Pager, generation: &GenerationPin) -> Result<Version> {
     for (mkey, blob) in manifest_keys.iter().zip(manifests) {
         let blob =
             blob.ok_or_else(|| Error::Corrupt(format!("table manifest {mkey} is missing")))?;
-        let (mut table, seg_keys, seg_locations) =
+        let (mut table, segs) =
             TableData::decode_manifest(*mkey, blob.as_slice(), generation.clone())?;
-        pager.learn(&seg_locations);
-        let segs = pager.read_metadata(&seg_keys)?;
-        // Decoded in parallel: open reads every segment record.
-        let decoded: Vec<(Segment, crate::table::Locations)> = seg_keys
-            .par_iter()
-            .zip(segs.into_par_iter())
-            .map(|(skey, sblob)| {
-                let sblob =
-                    sblob.ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
-                Segment::decode(*skey, sblob.as_slice(), &table.meta)
-            })
-            .collect::<Result<_>>()?;
-        table.segments.reserve(decoded.len());
-        for (seg, locations) in decoded {
-            chunk_locations.extend(locations);
-            table.segments.push(Arc::new(seg));
+        match &segs.summaries {
+            // Segment records are decoded on first use (docs/design.md §3).
+            Some(summaries) => {
+                let source = Arc::new(SegmentSource {
+                    pager: Arc::downgrade(shared),
+                    meta: Arc::clone(&table.meta),
+                });
+                table.segments = segs
+                    .entries
+                    .iter()
+                    .zip(summaries)
+                    .enumerate()
+                    .map(|(i, (&(key, first, rows), &(span, deleted)))| {
+                        let loc = segs.locations.get(i).copied().flatten();
+                        Arc::new(Segment::lazy(
+                            key,
+                            first,
+                            rows,
+                            span,
+                            deleted,
+                            loc,
+                            Arc::clone(&source),
+                        ))
+                    })
+                    .collect();
+            }
+            // A manifest written before the summaries existed: decode now.
+            None => {
+                let seg_keys: Vec<u64> = segs.entries.iter().map(|e| e.0).collect();
+                let located: crate::table::Locations = seg_keys
+                    .iter()
+                    .zip(&segs.locations)
+                    .filter_map(|(k, l)| l.map(|l| (*k, l)))
+                    .collect();
+                pager.learn(&located);
+                let blobs = pager.read_metadata(&seg_keys)?;
+                let decoded: Vec<(Segment, crate::table::Locations)> = seg_keys
+                    .par_iter()
+                    .zip(blobs.into_par_iter())
+                    .map(|(skey, sblob)| {
+                        let sblob = sblob
+                            .ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
+                        Segment::decode(*skey, sblob.as_slice(), &table.meta)
+                    })
+                    .collect::<Result<_>>()?;
+                table.segments.reserve(decoded.len());
+                for (seg, locations) in decoded {
+                    chunk_locations.extend(locations);
+                    table.segments.push(Arc::new(seg));
+                }
+            }
         }
         v.names.insert(table.meta.name.clone(), table.id);
         v.tables.insert(table.id, Arc::new(table));

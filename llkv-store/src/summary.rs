@@ -11,7 +11,7 @@
 
 use crate::scan::ScanRequest;
 use crate::stats::{ChunkStats, is_uncut};
-use crate::table::{Segment, TableData};
+use crate::table::{Segment, SegmentBody, TableData};
 use arrow::array::{Array, ArrayRef};
 use std::ops::Range;
 
@@ -37,6 +37,8 @@ pub struct ColumnSummary {
     pub bounds_exact: bool,
     /// Some non-null value was merged.
     has_values: bool,
+    /// Some segment's statistics could not be read: no bounds are known.
+    unknown: bool,
 }
 
 /// What statistics say about a scan (see the module docs).
@@ -72,7 +74,7 @@ impl ScanSummary {
 /// Merges chunk statistics `s` into the column summary `c`; `exact`: the
 /// chunk's values are exactly the values the scan returns.
 fn widen(c: &mut ColumnSummary, s: &ChunkStats, exact: bool) {
-    if s.null_count == s.row_count {
+    if c.unknown || s.null_count == s.row_count {
         return;
     }
     let uncut = |v: &Option<ArrayRef>| v.as_ref().is_some_and(|v| is_uncut(v.as_ref()));
@@ -97,6 +99,7 @@ impl ColumnSummary {
             max: None,
             bounds_exact: true,
             has_values: false,
+            unknown: false,
         }
     }
 }
@@ -110,15 +113,26 @@ impl ScanRequest {
         let end = segments.end.min(table.segments.len());
         let start = segments.start.min(end);
         for seg in &table.segments[start..end] {
-            let (rows, rows_exact) = self.segment_rows(seg);
+            let Ok(body) = seg.body() else {
+                // A segment record that cannot be read (the scan reports
+                // why): only its row count is known, as a bound.
+                out.rows.value += seg.live_rows();
+                out.rows.exact = false;
+                for c in &mut out.columns {
+                    c.null_count.value += seg.live_rows();
+                    (c.unknown, c.min, c.max) = (true, None, None);
+                }
+                continue;
+            };
+            let (rows, rows_exact) = self.segment_rows(seg, body);
             if rows == 0 && rows_exact {
                 continue;
             }
             out.rows.value += rows;
             out.rows.exact &= rows_exact;
-            let values_exact = out.rows.exact && seg.deleted.is_none();
+            let values_exact = out.rows.exact && body.deleted.is_none();
             for (c, &col) in out.columns.iter_mut().zip(&columns) {
-                let s = &seg.columns[col].stats;
+                let s = &body.columns[col].stats;
                 c.null_count.value += s.null_count.min(rows);
                 c.null_count.exact &= values_exact;
                 widen(c, s, values_exact);
@@ -134,12 +148,12 @@ impl ScanRequest {
     }
 
     /// Rows of `seg` the scan can return, and whether that count is exact.
-    fn segment_rows(&self, seg: &Segment) -> (u64, bool) {
+    fn segment_rows(&self, seg: &Segment, body: &SegmentBody) -> (u64, bool) {
         if let Some(v) = &self.version {
-            if v.none_visible(seg) {
+            if v.none_visible(body) {
                 return (0, true);
             }
-            if !v.all_visible(seg) {
+            if !v.all_visible(body) {
                 return (seg.live_rows(), false);
             }
         }

@@ -11,10 +11,11 @@ use crate::codec::{
 };
 use crate::error::{Error, Result};
 use crate::pager::Location;
+use crate::pager::Pager;
 use crate::patch::ChunkPatch;
 use crate::stats::ChunkStats;
 use arrow::buffer::BooleanBuffer;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
 pub(crate) const SEGMENT_MAGIC: [u8; 4] = *b"LKSG";
 pub(crate) const MANIFEST_MAGIC: [u8; 4] = *b"LKTM";
@@ -23,6 +24,8 @@ pub(crate) type Locations = Vec<(u64, Location)>;
 
 /// Tag of a segment record's optional row-map field.
 const ROW_MAP_TAG: u8 = 1;
+/// Tag of a manifest's segment summaries (span, deleted rows per segment).
+const SUMMARY_TAG: u8 = 3;
 
 /// One column's chunk in a segment.
 #[derive(Debug, Clone)]
@@ -84,15 +87,11 @@ impl RowMap {
     }
 }
 
-/// A range of row ids stored as one chunk per column.
+/// What a segment record holds beyond the summary its table's manifest
+/// repeats (row span, deleted count): the chunks, the deletion bitmap and the
+/// row map. A segment read from a file decodes it on first use (see [`Segment`]).
 #[derive(Debug, Clone)]
-pub struct Segment {
-    /// Key of the segment record; 0 while the segment is new or changed and not yet written.
-    pub(crate) key: u64,
-    /// Row id of the first row.
-    pub first_row_id: u64,
-    /// Rows stored in the segment, deleted ones included.
-    pub row_count: u64,
+pub struct SegmentBody {
     /// One chunk per table column.
     pub columns: Vec<ColumnChunk>,
     /// Bit `i` set: the row at offset `i` is deleted.
@@ -102,52 +101,237 @@ pub struct Segment {
     pub row_map: Option<Arc<RowMap>>,
 }
 
+impl SegmentBody {
+    /// Row ids spanned by a segment of `row_count` stored rows with this body.
+    fn span(&self, row_count: u64) -> u64 {
+        self.row_map.as_ref().map_or(row_count, |m| m.span())
+    }
+
+    /// Rows marked in the deletion bitmap.
+    fn deleted_rows(&self) -> u64 {
+        self.deleted.as_ref().map_or(0, |d| d.count_set_bits() as u64)
+    }
+}
+
+/// Where a segment not decoded yet finds its record: the backend its table
+/// was read from (weakly: a segment never keeps a closed store's file open)
+/// and the table's definition (the column types).
+pub(crate) struct SegmentSource {
+    pub(crate) pager: Weak<dyn Pager>,
+    pub(crate) meta: Arc<TableMeta>,
+}
+
+impl std::fmt::Debug for SegmentSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentSource").field("table", &self.meta.name).finish()
+    }
+}
+
+/// A range of row ids stored as one chunk per column.
+///
+/// The row range, the span and the number of deleted rows come from the
+/// table's manifest and are always at hand. The rest (chunks with their
+/// statistics and patches, the deletion bitmap, the row map) is the
+/// [`SegmentBody`]: a segment read from a file at open decodes its record
+/// (checksum first) the first time something needs it, and keeps it. A
+/// damaged record is reported then, as [`Error::Corrupt`] naming the segment.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Key of the segment record; 0 while the segment is new or changed and not yet written.
+    pub(crate) key: u64,
+    /// Row id of the first row.
+    pub first_row_id: u64,
+    /// Rows stored in the segment, deleted ones included.
+    pub row_count: u64,
+    /// Row ids spanned (stored or not).
+    span: u64,
+    /// Rows marked in the deletion bitmap.
+    deleted_rows: u64,
+    /// The record's file location, when the manifest gave one.
+    location: Option<Location>,
+    /// Where to decode the body from; `None` once it is set for good.
+    source: Option<Arc<SegmentSource>>,
+    body: OnceLock<Arc<SegmentBody>>,
+}
+
 impl Segment {
+    /// A segment with its body at hand (new, changed, or decoded eagerly).
+    pub(crate) fn new(first_row_id: u64, row_count: u64, body: SegmentBody) -> Self {
+        Self {
+            key: 0,
+            first_row_id,
+            row_count,
+            span: body.span(row_count),
+            deleted_rows: body.deleted_rows(),
+            location: None,
+            source: None,
+            body: OnceLock::from(Arc::new(body)),
+        }
+    }
+
+    /// A segment whose record is decoded on first use: `span` and `deleted`
+    /// as the manifest gives them (the decoded record must agree).
+    pub(crate) fn lazy(
+        key: u64,
+        first_row_id: u64,
+        row_count: u64,
+        span: u64,
+        deleted_rows: u64,
+        location: Option<Location>,
+        source: Arc<SegmentSource>,
+    ) -> Self {
+        Self {
+            key,
+            first_row_id,
+            row_count,
+            span,
+            deleted_rows,
+            location,
+            source: Some(source),
+            body: OnceLock::new(),
+        }
+    }
+
+    /// Whether the body is decoded (always, but for segments read lazily).
+    pub fn is_loaded(&self) -> bool {
+        self.body.get().is_some()
+    }
+
+    /// The body, decoded from the segment record on first use.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] naming the segment when its record is missing,
+    /// fails its checksum or disagrees with the manifest; [`Error::Invalid`]
+    /// when the store the table was read from is closed.
+    pub fn body(&self) -> Result<&SegmentBody> {
+        if let Some(b) = self.body.get() {
+            return Ok(b);
+        }
+        let decoded = Arc::new(self.load()?);
+        Ok(self.body.get_or_init(|| decoded))
+    }
+
+    /// Decodes the segment record from its source.
+    fn load(&self) -> Result<SegmentBody> {
+        let src = self.source.as_ref().ok_or_else(|| {
+            Error::Corrupt(format!("segment {} has neither a body nor a record", self.key))
+        })?;
+        let pager = src.pager.upgrade().ok_or_else(|| {
+            Error::Invalid(format!("table {} was read from a store that is closed", src.meta.name))
+        })?;
+        let damaged = |e: Error| match e {
+            Error::Corrupt(m) => Error::Corrupt(format!(
+                "segment {} (rows {}..) of table {}: {m}",
+                self.key, self.first_row_id, src.meta.name
+            )),
+            other => other,
+        };
+        if let Some(loc) = self.location {
+            pager.learn(&[(self.key, loc)]);
+        }
+        let blob = crate::pager::read_one(pager.as_ref(), self.key)?
+            .ok_or_else(|| damaged(Error::Corrupt("the record is missing".into())))?;
+        let (seg, locations) =
+            Segment::decode(self.key, blob.as_slice(), &src.meta).map_err(damaged)?;
+        if seg.first_row_id != self.first_row_id
+            || seg.row_count != self.row_count
+            || seg.span != self.span
+            || seg.deleted_rows != self.deleted_rows
+        {
+            return Err(damaged(Error::Corrupt(
+                "the record does not match the table manifest".into(),
+            )));
+        }
+        pager.learn(&locations);
+        let body = seg
+            .body
+            .into_inner()
+            .ok_or_else(|| damaged(Error::Corrupt("the record decoded to no body".into())))?;
+        Ok(Arc::unwrap_or_clone(body))
+    }
+
+    /// Changes the body (decoding it first if needed); the segment becomes
+    /// new (key 0, to be written at commit) and its summary follows the change.
+    ///
+    /// # Errors
+    /// As for [`Segment::body`].
+    pub(crate) fn modify<R>(&mut self, f: impl FnOnce(&mut SegmentBody) -> R) -> Result<R> {
+        let mut body = self.body()?.clone();
+        let r = f(&mut body);
+        *self = Segment::new(self.first_row_id, self.row_count, body);
+        Ok(r)
+    }
+
     /// Rows not deleted.
     pub fn live_rows(&self) -> u64 {
-        self.row_count - self.deleted.as_ref().map_or(0, |d| d.count_set_bits() as u64)
+        self.row_count - self.deleted_rows
+    }
+
+    /// Rows marked in the deletion bitmap.
+    pub fn deleted_rows(&self) -> u64 {
+        self.deleted_rows
     }
 
     /// Row ids spanned: `first_row_id + span()` is past the last one.
     pub fn span(&self) -> u64 {
-        self.row_map.as_ref().map_or(self.row_count, |m| m.span())
+        self.span
+    }
+
+    /// Whether the segment's rows are `first_row_id..first_row_id + row_count`
+    /// (no row map); known without the body.
+    pub fn is_dense(&self) -> bool {
+        self.span == self.row_count
     }
 
     /// Whether `row_id` is stored in this segment.
-    pub fn contains(&self, row_id: u64) -> bool {
-        self.offset_of(row_id).is_some()
+    ///
+    /// # Errors
+    /// As for [`Segment::body`] (read only for a segment compacted by a vacuum).
+    pub fn contains(&self, row_id: u64) -> Result<bool> {
+        Ok(self.offset_of(row_id)?.is_some())
     }
 
     /// The offset (in the chunks) of `row_id`, if this segment stores it.
-    pub fn offset_of(&self, row_id: u64) -> Option<usize> {
-        let i = row_id.checked_sub(self.first_row_id)?;
-        if i >= self.span() {
-            return None;
+    ///
+    /// # Errors
+    /// As for [`Segment::body`] (read only for a segment compacted by a vacuum).
+    pub fn offset_of(&self, row_id: u64) -> Result<Option<usize>> {
+        let Some(i) = row_id.checked_sub(self.first_row_id) else { return Ok(None) };
+        if i >= self.span {
+            return Ok(None);
         }
-        match &self.row_map {
+        if self.is_dense() {
+            return Ok(Some(i as usize));
+        }
+        Ok(match &self.body()?.row_map {
             None => Some(i as usize),
             Some(m) => m.offset_of(i as usize),
-        }
+        })
     }
 
     /// The row id of every stored row, in offset order.
-    pub fn row_ids(&self) -> arrow::array::UInt64Array {
+    ///
+    /// # Errors
+    /// As for [`Segment::body`] (read only for a segment compacted by a vacuum).
+    pub fn row_ids(&self) -> Result<arrow::array::UInt64Array> {
         let first = self.first_row_id;
-        match &self.row_map {
+        let map = if self.is_dense() { None } else { self.body()?.row_map.as_ref() };
+        Ok(match map {
             None => arrow::array::UInt64Array::from_iter_values(first..first + self.row_count),
             Some(m) => arrow::array::UInt64Array::from_iter_values(
                 m.bits.set_indices().map(|i| first + i as u64),
             ),
-        }
+        })
     }
 
     /// The segment record; `locate` gives the chunks' file locations, when known.
     pub(crate) fn encode(&self, locate: &dyn Fn(u64) -> Option<Location>) -> Result<Vec<u8>> {
+        let body = self.body()?;
         let mut e = Encoder::default();
         e.u64(self.first_row_id);
         e.u64(self.row_count);
-        e.u64(self.columns.len() as u64);
-        for c in &self.columns {
+        e.u64(body.columns.len() as u64);
+        for c in &body.columns {
             e.u64(c.key);
             c.stats.encode(&mut e)?;
             match &c.patch {
@@ -162,7 +346,7 @@ impl Segment {
                 None => e.u8(0),
             }
         }
-        match &self.deleted {
+        match &body.deleted {
             Some(bits) => {
                 e.u8(1);
                 e.bytes(bits.sliced().as_slice());
@@ -170,12 +354,12 @@ impl Segment {
             None => e.u8(0),
         }
         // Optional trailing field (absent in records written before vacuum existed).
-        if let Some(m) = &self.row_map {
+        if let Some(m) = &body.row_map {
             e.u8(ROW_MAP_TAG);
             e.u64(m.span());
             e.bytes(m.bits.sliced().as_slice());
         }
-        let keys: Vec<u64> = self.columns.iter().map(|c| c.key).collect();
+        let keys: Vec<u64> = body.columns.iter().map(|c| c.key).collect();
         encode_locations(&mut e, &keys, locate);
         Ok(seal(SEGMENT_MAGIC, &e.buf))
     }
@@ -264,7 +448,9 @@ impl Segment {
                 }
             }
         }
-        Ok((Self { key, first_row_id, row_count, columns, deleted, row_map }, locations))
+        let mut seg = Self::new(first_row_id, row_count, SegmentBody { columns, deleted, row_map });
+        seg.key = key;
+        Ok((seg, locations))
     }
 }
 
@@ -297,10 +483,11 @@ impl TableData {
         self.segments.iter().map(|s| s.live_rows()).sum()
     }
 
-    /// The index of the segment holding `row_id`.
+    /// The index of the segment whose span covers `row_id` (whether it
+    /// stores that row, [`Segment::offset_of`] tells).
     pub fn segment_of(&self, row_id: u64) -> Option<usize> {
         let i = self.segments.partition_point(|s| s.first_row_id + s.span() <= row_id);
-        (i < self.segments.len() && self.segments[i].contains(row_id)).then_some(i)
+        (i < self.segments.len() && self.segments[i].first_row_id <= row_id).then_some(i)
     }
 
     /// The manifest record; `locate` gives the segment records' file locations.
@@ -315,37 +502,104 @@ impl TableData {
             e.u64(s.first_row_id);
             e.u64(s.row_count);
         }
+        // A segment not decoded since open knows its own record's location.
+        let own: std::collections::HashMap<u64, Location> =
+            self.segments.iter().filter_map(|s| Some((s.key, s.location?))).collect();
         let keys: Vec<u64> = self.segments.iter().map(|s| s.key).collect();
-        encode_locations(&mut e, &keys, locate);
+        encode_locations(&mut e, &keys, &|k| locate(k).or_else(|| own.get(&k).copied()));
+        // What the segments' records would otherwise have to be read for.
+        e.u8(SUMMARY_TAG);
+        e.u64(self.segments.len() as u64);
+        for s in &self.segments {
+            e.u64(s.span());
+            e.u64(s.deleted_rows());
+        }
         seal(MANIFEST_MAGIC, &e.buf)
     }
 
-    /// Decodes a manifest into the table, its segments' keys and the segment
-    /// records' locations it carries.
+    /// Decodes a manifest into the table (without segments) and what it says
+    /// about each segment.
     pub(crate) fn decode_manifest(
         key: u64,
         bytes: &[u8],
         generation: GenerationPin,
-    ) -> Result<(Self, Vec<u64>, Locations)> {
+    ) -> Result<(Self, ManifestSegments)> {
         let body = open_sealed(MANIFEST_MAGIC, bytes, "table manifest")?;
         let mut d = Decoder::new(body, "table manifest");
         let id = d.u64()?;
         let next_row_id = d.u64()?;
         let meta = Arc::new(TableMeta::decode(&mut d)?);
         let n = d.count(24)?;
-        let mut keys = Vec::with_capacity(n);
-        for _ in 0..n {
-            keys.push(d.u64()?);
-            d.u64()?;
-            d.u64()?;
-        }
-        let locations = if !d.at_end() && d.u8()? == LOCATIONS_TAG {
-            decode_locations(&mut d, &keys)?
-        } else {
-            Vec::new()
+        let mut segs = ManifestSegments {
+            entries: Vec::with_capacity(n),
+            locations: Vec::new(),
+            summaries: None,
         };
+        let mut prev_end = 0u64;
+        for _ in 0..n {
+            let (k, first, rows) = (d.u64()?, d.u64()?, d.u64()?);
+            if first < prev_end {
+                return Err(Error::Corrupt(format!(
+                    "manifest of table {} lists overlapping segments",
+                    meta.name
+                )));
+            }
+            prev_end = first.saturating_add(rows);
+            segs.entries.push((k, first, rows));
+        }
+        // Optional trailing fields, each behind a tag.
+        while !d.at_end() {
+            match d.u8()? {
+                LOCATIONS_TAG if segs.locations.is_empty() => {
+                    if d.count(16)? != n {
+                        return Err(Error::Corrupt(
+                            "table manifest has a wrong number of locations".into(),
+                        ));
+                    }
+                    for _ in 0..n {
+                        let (start, len) = (d.u64()?, d.u64()?);
+                        segs.locations.push((len > 0).then_some(Location { start, len }));
+                    }
+                }
+                SUMMARY_TAG if segs.summaries.is_none() => {
+                    if d.count(16)? != n {
+                        return Err(Error::Corrupt(
+                            "table manifest has a wrong number of segment summaries".into(),
+                        ));
+                    }
+                    let mut sums = Vec::with_capacity(n);
+                    for &(_, _, rows) in &segs.entries {
+                        let (span, deleted) = (d.u64()?, d.u64()?);
+                        if span < rows || deleted > rows {
+                            return Err(Error::Corrupt(format!(
+                                "manifest of table {} has an impossible segment summary",
+                                meta.name
+                            )));
+                        }
+                        sums.push((span, deleted));
+                    }
+                    segs.summaries = Some(sums);
+                }
+                tag => {
+                    return Err(Error::Corrupt(format!(
+                        "table manifest has a bad field tag {tag}"
+                    )));
+                }
+            }
+        }
         let table =
             Self { id, meta, segments: Vec::new(), next_row_id, manifest_key: key, generation };
-        Ok((table, keys, locations))
+        Ok((table, segs))
     }
+}
+
+/// What a manifest says about its table's segments.
+pub(crate) struct ManifestSegments {
+    /// Per segment: record key, first row id, stored rows.
+    pub(crate) entries: Vec<(u64, u64, u64)>,
+    /// Per segment, the record's file location (empty: none recorded).
+    pub(crate) locations: Vec<Option<Location>>,
+    /// Per segment: span and deleted rows (`None`: a manifest written
+    /// before the field existed; its segments are decoded at open).
+    pub(crate) summaries: Option<Vec<(u64, u64)>>,
 }

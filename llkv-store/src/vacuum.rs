@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::pager::{Location, Pager, Placement};
 use crate::stats::ChunkStats;
 use crate::store::{COMMIT_KEY, FLUSH_BYTES, HEADER_KEY, Store, Version};
-use crate::table::{ColumnChunk, GenerationPin, RowMap, Segment, TableData};
+use crate::table::{ColumnChunk, GenerationPin, RowMap, Segment, SegmentBody, TableData};
 use arrow::array::BooleanArray;
 use arrow::buffer::{BooleanBuffer, Buffer};
 use arrow::compute::FilterBuilder;
@@ -199,14 +199,14 @@ impl Store {
         sink: &mut Sink,
         stats: &mut VacuumStats,
     ) -> Result<Segment> {
-        let keys: Vec<u64> = seg.columns.iter().map(|c| c.key).collect();
+        let body = seg.body()?;
+        let keys: Vec<u64> = body.columns.iter().map(|c| c.key).collect();
         let blobs = self.read_chunks(&keys)?;
-        let mut out = seg.clone();
-        out.key = 0;
-        if let Some(deleted) = seg.deleted.as_ref().filter(|d| d.count_set_bits() > 0) {
+        let mut out = body.clone();
+        if let Some(deleted) = body.deleted.as_ref().filter(|d| d.count_set_bits() > 0) {
             return self.drop_deleted_rows(table, seg, deleted, &blobs, alloc, sink, stats);
         }
-        for (i, (col, blob)) in seg.columns.iter().zip(blobs).enumerate() {
+        for (i, (col, blob)) in body.columns.iter().zip(blobs).enumerate() {
             match &col.patch {
                 None => {
                     sink.put(col.key, blob)?;
@@ -223,7 +223,8 @@ impl Store {
                 }
             }
         }
-        Ok(out)
+        // A new segment (key 0) with its body: it names nothing of the old backend.
+        Ok(Segment::new(seg.first_row_id, seg.row_count, out))
     }
 
     /// The segment with its deleted rows physically removed: every chunk is
@@ -242,8 +243,9 @@ impl Store {
     ) -> Result<Segment> {
         let keep = BooleanArray::new(!deleted, None);
         let filter = FilterBuilder::new(&keep).optimize().build();
-        let mut columns = Vec::with_capacity(seg.columns.len());
-        for (i, (col, blob)) in seg.columns.iter().zip(blobs).enumerate() {
+        let old = seg.body()?;
+        let mut columns = Vec::with_capacity(old.columns.len());
+        for (i, (col, blob)) in old.columns.iter().zip(blobs).enumerate() {
             let base = chunk::decode(blob, &table.meta.columns[i].data_type)?;
             let full = match &col.patch {
                 Some(p) => p.apply(&base)?,
@@ -263,7 +265,7 @@ impl Store {
         let span = seg.span() as usize;
         let mut bits = arrow::array::BooleanBufferBuilder::new(span);
         bits.append_n(span, false);
-        let ids = seg.row_ids();
+        let ids = seg.row_ids()?;
         for (off, id) in ids.values().iter().enumerate() {
             if !deleted.value(off) {
                 bits.set_bit((id - seg.first_row_id) as usize, true);
@@ -271,13 +273,11 @@ impl Store {
         }
         let dropped = deleted.count_set_bits() as u64;
         stats.rows_dropped += dropped;
-        Ok(Segment {
-            key: 0,
-            first_row_id: seg.first_row_id,
-            row_count: seg.row_count - dropped,
+        let body = SegmentBody {
             columns,
             deleted: None,
             row_map: Some(Arc::new(RowMap::new(bits.finish()))),
-        })
+        };
+        Ok(Segment::new(seg.first_row_id, seg.row_count - dropped, body))
     }
 }

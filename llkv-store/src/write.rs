@@ -12,7 +12,7 @@ use crate::patch::{ChunkPatch, fold_threshold};
 use crate::scan::{chunk_keys, decode_columns};
 use crate::stats::ChunkStats;
 use crate::store::WriteTxn;
-use crate::table::{ColumnChunk, Segment, TableData};
+use crate::table::{ColumnChunk, Segment, SegmentBody, TableData};
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::buffer::BooleanBuffer;
 use std::collections::BTreeMap;
@@ -64,7 +64,11 @@ impl WriteTxn<'_> {
             chunks.push(ColumnChunk { key, stats, patch: None });
         }
         let deleted = deleted.filter(|d| d.count_set_bits() > 0);
-        Ok(Segment { key: 0, first_row_id, row_count, columns: chunks, deleted, row_map: None })
+        Ok(Segment::new(
+            first_row_id,
+            row_count,
+            SegmentBody { columns: chunks, deleted, row_map: None },
+        ))
     }
 
     /// Merges trailing segments while the last is at least as large as the one
@@ -88,21 +92,22 @@ impl WriteTxn<'_> {
             // Only two dense, adjacent segments concatenate into one: a
             // vacuum may have compacted a segment or dropped one in between.
             let adjacent = a.first_row_id + a.row_count == b.first_row_id;
-            if !adjacent || a.row_map.is_some() || b.row_map.is_some() {
+            if !adjacent || !a.is_dense() || !b.is_dense() {
                 return Ok(());
             }
             let (a, b) = (Arc::clone(a), Arc::clone(b));
-            let ncols = a.columns.len();
+            let (ba, bb) = (a.body()?, b.body()?);
+            let ncols = ba.columns.len();
             let all: Vec<usize> = (0..ncols).collect();
             let meta = self.work.tables_meta(id)?;
-            let ca = decode_columns(&a, &self.read_chunks(&chunk_keys(&a, &all))?, &meta, &all)?;
-            let cb = decode_columns(&b, &self.read_chunks(&chunk_keys(&b, &all))?, &meta, &all)?;
+            let ca = decode_columns(ba, &self.read_chunks(&chunk_keys(ba, &all))?, &meta, &all)?;
+            let cb = decode_columns(bb, &self.read_chunks(&chunk_keys(bb, &all))?, &meta, &all)?;
             let merged: Vec<ArrayRef> = ca
                 .iter()
                 .zip(&cb)
                 .map(|(x, y)| arrow::compute::concat(&[x.as_ref(), y.as_ref()]))
                 .collect::<Result<_, _>>()?;
-            let deleted = concat_deleted(&a, &b);
+            let deleted = concat_deleted(&a, ba, &b, bb);
             let total = a.row_count + b.row_count;
             let first_len = total.min(cap) as usize;
             let mut new_segs = Vec::new();
@@ -154,7 +159,7 @@ impl WriteTxn<'_> {
         self.rewritten.push((id, Some(column)));
         for (seg_idx, items) in group_by_segment(&table, row_ids)? {
             let seg = &table.segments[seg_idx];
-            let old = &seg.columns[column];
+            let old = &seg.body()?.columns[column];
             let patch = ChunkPatch::merged(old.patch.as_deref(), &items, &values)?;
             let blobs = self.read_chunks(&[old.key])?;
             let new_chunk = if patch.offsets.len() > fold_threshold(seg.row_count) {
@@ -183,9 +188,7 @@ impl WriteTxn<'_> {
                 ColumnChunk { key: old.key, stats, patch: Some(Arc::new(patch)) }
             };
             let t = self.table_mut(id)?;
-            let seg = Arc::make_mut(&mut t.segments[seg_idx]);
-            seg.columns[column] = new_chunk;
-            seg.key = 0;
+            Arc::make_mut(&mut t.segments[seg_idx]).modify(|b| b.columns[column] = new_chunk)?;
         }
         Ok(())
     }
@@ -199,7 +202,7 @@ impl WriteTxn<'_> {
             Arc::clone(self.work.table(id).ok_or_else(|| Error::NotFound(format!("table {id}")))?);
         for (seg_idx, items) in group_by_segment(&table, row_ids)? {
             let seg = &table.segments[seg_idx];
-            let mut bits = match &seg.deleted {
+            let mut bits = match &seg.body()?.deleted {
                 Some(d) => d.iter().collect::<Vec<bool>>(),
                 None => vec![false; seg.row_count as usize],
             };
@@ -207,9 +210,8 @@ impl WriteTxn<'_> {
                 bits[offset] = true;
             }
             let t = self.table_mut(id)?;
-            let seg = Arc::make_mut(&mut t.segments[seg_idx]);
-            seg.deleted = Some(BooleanBuffer::from(bits));
-            seg.key = 0;
+            let bits = BooleanBuffer::from(bits);
+            Arc::make_mut(&mut t.segments[seg_idx]).modify(|b| b.deleted = Some(bits))?;
         }
         Ok(())
     }
@@ -231,8 +233,8 @@ fn group_by_segment(
         let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
         let s = table.segment_of(rid).ok_or_else(missing)?;
         let seg = &table.segments[s];
-        let off = seg.offset_of(rid).ok_or_else(missing)?;
-        if seg.deleted.as_ref().is_some_and(|d| d.value(off)) {
+        let off = seg.offset_of(rid)?.ok_or_else(missing)?;
+        if seg.body()?.deleted.as_ref().is_some_and(|d| d.value(off)) {
             return Err(missing());
         }
         groups.entry(s).or_default().push((off, i));
@@ -240,16 +242,21 @@ fn group_by_segment(
     Ok(groups)
 }
 
-fn concat_deleted(a: &Segment, b: &Segment) -> Option<BooleanBuffer> {
-    if a.deleted.is_none() && b.deleted.is_none() {
+fn concat_deleted(
+    a: &Segment,
+    ba: &SegmentBody,
+    b: &Segment,
+    bb: &SegmentBody,
+) -> Option<BooleanBuffer> {
+    if ba.deleted.is_none() && bb.deleted.is_none() {
         return None;
     }
-    let bits = |s: &Segment| match &s.deleted {
+    let bits = |s: &Segment, body: &SegmentBody| match &body.deleted {
         Some(d) => d.iter().collect::<Vec<bool>>(),
         None => vec![false; s.row_count as usize],
     };
-    let mut all = bits(a);
-    all.extend(bits(b));
+    let mut all = bits(a, ba);
+    all.extend(bits(b, bb));
     Some(BooleanBuffer::from(all))
 }
 

@@ -195,3 +195,52 @@ fn a_tail_torn_at_any_offset_recovers_to_one_of_the_two_commits() {
         }
     }
 }
+
+#[test]
+fn a_damaged_segment_record_is_reported_by_name_when_first_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    let opts = StoreOptions { chunk_rows: 1_000, ..StoreOptions::default() };
+    {
+        let store = Store::open(&path, opts).unwrap();
+        let mut w = store.begin_write().unwrap();
+        let meta = TableMeta::new("t", vec![ColumnMeta::new("v", DataType::Int64, true)]);
+        let id = w.create_table(meta.clone()).unwrap();
+        let values = Int64Array::from_iter_values(0..3_000);
+        w.append(id, &RecordBatch::try_new(meta.schema(), vec![Arc::new(values)]).unwrap())
+            .unwrap();
+        w.commit().unwrap();
+    }
+    // The last segment record written is the third segment's (rows 2000..3000).
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = find_last(&bytes, b"LKSG") + 30;
+    bytes[at] ^= 0x04;
+    std::fs::write(&path, &bytes).unwrap();
+
+    // Open reads no segment record, so it succeeds.
+    let store = Store::open(&path, opts).unwrap();
+    let v = store.current();
+    let t = v.table_by_name("t").unwrap();
+    assert_eq!(t.live_rows(), 3_000);
+    // Rows of intact segments are readable.
+    let row = store.read_rows(t, &[10, 1_500], &[0]).unwrap();
+    assert_eq!(row.column(0).as_primitive::<Int64Type>().values().to_vec(), vec![10, 1_500]);
+    // Planning figures degrade to bounds instead of failing.
+    let summary = ScanRequest::all().summarize(t, 0..t.segments.len());
+    assert!(!summary.rows.exact);
+    assert!(summary.columns[0].min.is_none() && !summary.columns[0].bounds_exact);
+    // The damaged one is reported, by name, as damage, on every use.
+    for _ in 0..2 {
+        let err = scan_sum(&store).unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("segment") && msg.contains("table t"), "{msg}");
+        assert!(msg.contains("checksum"), "{msg}");
+    }
+    let err = store.read_rows(t, &[2_500], &[0]).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err}");
+    // A write that does not touch the damaged segment still commits.
+    let mut w = store.begin_write().unwrap();
+    w.set_property("x", Some("1".into()));
+    w.commit().unwrap();
+}

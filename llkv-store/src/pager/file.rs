@@ -27,7 +27,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 
 /// The first bytes of every llkv file: the payload of key [`crate::HEADER_KEY`],
 /// which is the first entry written and so lies at offset 0.
@@ -63,21 +62,28 @@ pub(crate) fn layout(tail: u64, len: u64) -> (super::Location, u64) {
 /// are served zero-copy from llkv's own read-only map of the file, at
 /// locations that llkv's records carry (learned through [`Pager::learn`]) or,
 /// for a key without one, from an index built by one walk of the entry chain.
-/// simd-r-drive opens the file when the first write needs it (in the
-/// background from [`Pager::prepare_write`]), after that walk has verified
-/// the chain it would otherwise cut. From then on reads go through
-/// simd-r-drive. See `docs/design.md` §3.
+/// Writes to such a file are appended by llkv itself ([`FilePager::append`]),
+/// entry by entry in simd-r-drive's format (the same bytes
+/// `batch_write_with_key_hashes` would write), and the map is renewed to
+/// cover them: simd-r-drive never has to index the whole file. Only a
+/// [`Pager::delete`] (which the store never calls) opens simd-r-drive on
+/// an existing file, after a walk has verified the chain it would
+/// otherwise cut; from then on it does the reads and writes. New files and
+/// vacuum rewrites are written through simd-r-drive from the start.
+/// See `docs/design.md` §3.
 pub struct FilePager {
     path: PathBuf,
     /// A plain handle on the file: fsync, size, and the chain walk.
     file: File,
-    /// simd-r-drive's handle; `None` until the first write needs it.
+    /// simd-r-drive's handle: opened at once for new files and rewrites,
+    /// for an existing file only by [`Pager::delete`].
     store: RwLock<Option<DataStore>>,
-    /// simd-r-drive's open, running in the background.
-    opening: Mutex<Option<JoinHandle<Result<DataStore>>>>,
-    /// The file as recovered at open, mapped read-only; `None` for pagers
-    /// whose simd-r-drive handle is opened right away (new files, rewrites).
-    map: Option<Arc<Mmap>>,
+    /// The file up to the committed end, mapped read-only, renewed after
+    /// each [`FilePager::append`]; `None` for pagers whose simd-r-drive
+    /// handle is opened right away (new files, rewrites).
+    map: RwLock<Option<Arc<Mmap>>>,
+    /// A write handle for [`FilePager::append`], opened by the first write.
+    appender: Mutex<Option<File>>,
     /// Payload locations by key hash: from recovery, from records, from writes.
     known: RwLock<HashMap<u64, Location>>,
     /// Every key's newest entry up to the committed end, from a chain walk,
@@ -91,16 +97,6 @@ pub struct FilePager {
     _lock: Arc<File>,
     /// Opened by [`FilePager::open_read_only`]: writes are refused.
     read_only: bool,
-}
-
-impl Drop for FilePager {
-    fn drop(&mut self) {
-        // A background open must end before the lock is released: it could
-        // otherwise read a file another handle is writing.
-        if let Some(h) = self.opening.get_mut().take() {
-            let _ = h.join();
-        }
-    }
 }
 
 /// What [`FilePager::open`] found on disk.
@@ -169,8 +165,8 @@ impl FilePager {
             path: path.to_path_buf(),
             file,
             store: RwLock::new(None),
-            opening: Mutex::new(None),
-            map: Some(map),
+            map: RwLock::new(Some(map)),
+            appender: Mutex::new(None),
             known: RwLock::new(known),
             chain: Mutex::new(None),
             tail: AtomicU64::new(end),
@@ -189,8 +185,8 @@ impl FilePager {
             path: db_path.to_path_buf(),
             file,
             store: RwLock::new(Some(store)),
-            opening: Mutex::new(None),
-            map: None,
+            map: RwLock::new(None),
+            appender: Mutex::new(None),
             known: RwLock::new(HashMap::new()),
             chain: Mutex::new(None),
             tail: AtomicU64::new(len),
@@ -200,63 +196,37 @@ impl FilePager {
         })
     }
 
+    /// The current map, if reads go through llkv's own map.
+    fn current_map(&self) -> Option<Arc<Mmap>> {
+        self.map.read().clone()
+    }
+
     /// The chain index (built on first use by a walk of the entry chain).
     fn chain_index(&self) -> Result<Arc<EntryIndex>> {
         let mut chain = self.chain.lock();
         if let Some(index) = chain.as_ref() {
             return Ok(Arc::clone(index));
         }
-        let end = self.map.as_ref().map_or(0, |m| m.len() as u64);
+        let end = self.current_map().map_or(0, |m| m.len() as u64);
         let index = Arc::new(super::recovery::verify_chain(&self.file, end)?);
         *chain = Some(Arc::clone(&index));
         Ok(index)
     }
 
-    /// Starts simd-r-drive's open in the background, once: the chain is
-    /// verified first, so simd-r-drive finds the committed end valid and
-    /// truncates nothing.
-    fn start_opening(&self) {
-        if self.read_only || self.store.read().is_some() {
-            return;
-        }
-        let mut opening = self.opening.lock();
-        if opening.is_some() || self.store.read().is_some() {
-            return;
-        }
-        let path = self.path.clone();
-        let end = self.map.as_ref().map_or(0, |m| m.len() as u64);
-        let verified = self.chain.lock().is_some();
-        let spawned = std::thread::Builder::new().name("llkv-open".into()).spawn(move || {
-            if !verified {
-                let file = File::open(&path)?;
-                super::recovery::verify_chain(&file, end)?;
-            }
-            Ok(DataStore::open(&path)?)
-        });
-        // If no thread can be spawned, the first write opens synchronously.
-        if let Ok(h) = spawned {
-            *opening = Some(h);
-        }
-    }
-
-    /// Runs `f` on simd-r-drive's handle, opening it first if needed.
+    /// Runs `f` on simd-r-drive's handle, opening it first if needed: only
+    /// after a walk has verified the whole entry chain, so simd-r-drive
+    /// finds the committed end valid and truncates nothing.
     fn with_store<R>(&self, f: impl FnOnce(&DataStore) -> Result<R>) -> Result<R> {
         if let Some(s) = self.store.read().as_ref() {
             return f(s);
         }
         {
-            let mut opening = self.opening.lock();
+            // Held across the open: no append runs meanwhile.
+            let _appender = self.appender.lock();
             if self.store.read().is_none() {
-                let store = match opening.take() {
-                    Some(h) => h.join().map_err(|_| {
-                        Error::Io(std::io::Error::other("opening the file panicked"))
-                    })??,
-                    None => {
-                        self.chain_index()?;
-                        DataStore::open(&self.path)?
-                    }
-                };
                 let want = self.tail.load(Ordering::Acquire);
+                super::recovery::verify_chain(&self.file, want)?;
+                let store = DataStore::open(&self.path)?;
                 let len = self.file.metadata()?.len();
                 if len != want {
                     return Err(Error::Corrupt(format!(
@@ -271,6 +241,53 @@ impl FilePager {
             Some(s) => f(s),
             None => Err(Error::Io(std::io::Error::other("the database file is not open"))),
         }
+    }
+
+    /// Appends `batch` (key hash, non-empty payload) at the tail, laid out
+    /// exactly as simd-r-drive lays out a batch (see [`layout`]): zero
+    /// padding to 64 bytes, the payload, then the entry's metadata (key
+    /// hash, the previous tail, CRC32 of the payload). Then maps the file
+    /// anew up to the new tail. Nothing is synced here ([`Pager::sync`]).
+    /// Returns the payloads' locations.
+    fn append(&self, batch: &[(u64, &[u8])]) -> Result<Vec<(u64, Location)>> {
+        let mut appender = self.appender.lock();
+        if appender.is_none() {
+            *appender = Some(OpenOptions::new().write(true).open(&self.path)?);
+        }
+        let Some(file) = appender.as_ref() else {
+            return Err(Error::Io(std::io::Error::other("the database file is not open")));
+        };
+        let start = self.tail.load(Ordering::Acquire);
+        let mut tail = start;
+        let mut placed = Vec::with_capacity(batch.len());
+        let total: usize = batch.iter().map(|(_, b)| b.len() + 64 + ENTRY_METADATA as usize).sum();
+        let mut buf = Vec::with_capacity(total);
+        for &(hash, payload) in batch {
+            if payload.is_empty() || payload == [0u8] {
+                return Err(Error::Invalid(
+                    "a payload must be non-empty and not a tombstone".into(),
+                ));
+            }
+            let (loc, next) = layout(tail, payload.len() as u64);
+            buf.resize(buf.len() + (loc.start - tail) as usize, 0);
+            buf.extend_from_slice(payload);
+            let meta = EntryMetadata {
+                key_hash: hash,
+                prev_offset: tail,
+                checksum: crc32fast::hash(payload).to_le_bytes(),
+            };
+            buf.extend_from_slice(&meta.serialize());
+            placed.push((hash, loc));
+            tail = next;
+        }
+        {
+            use std::os::unix::fs::FileExt;
+            file.write_all_at(&buf, start)?;
+        }
+        let map = super::map::map_file(&self.file, tail)?;
+        *self.map.write() = Some(map);
+        self.tail.store(tail, Ordering::Release);
+        Ok(placed)
     }
 
     /// The blob at `loc` in the map, if the entry there is `hash`'s.
@@ -429,7 +446,8 @@ fn check_header(path: &Path) -> Result<FileState> {
 impl Pager for FilePager {
     fn read(&self, keys: &[u64]) -> Result<Vec<Option<Buffer>>> {
         let hashes: Vec<u64> = keys.iter().map(|&k| mix(k)).collect();
-        let map = match (&self.map, self.store.read().as_ref()) {
+        let map = self.current_map();
+        let map = match (&map, self.store.read().as_ref()) {
             (Some(map), None) => map,
             (_, Some(s)) => {
                 let handles = s.batch_read_hashed_keys(&hashes, None)?;
@@ -478,6 +496,11 @@ impl Pager for FilePager {
             return Ok(());
         }
         let batch: Vec<(u64, &[u8])> = entries.iter().map(|(k, b)| (mix(*k), *b)).collect();
+        if self.store.read().is_none() && self.map.read().is_some() {
+            let placed = self.append(&batch)?;
+            self.known.write().extend(placed);
+            return Ok(());
+        }
         self.with_store(|s| {
             let mut tail = self.tail.load(Ordering::Acquire);
             let mut placed = Vec::with_capacity(batch.len());
@@ -546,10 +569,6 @@ impl Pager for FilePager {
         for &(key, loc) in locations {
             known.insert(mix(key), loc);
         }
-    }
-
-    fn prepare_write(&self) {
-        self.start_opening();
     }
 
     /// Creates `<file>.vacuum` (replacing a leftover) as the new database file.
@@ -631,7 +650,25 @@ mod tests {
         assert!(pager.store.read().is_none(), "simd-r-drive was not opened");
         let v = store.current();
         let seg = &v.table_by_name("t").unwrap().segments[4];
-        assert!(pager.locate(seg.columns[0].key).is_some());
+        assert!(pager.locate(seg.body().unwrap().columns[0].key).is_some());
+    }
+
+    #[test]
+    fn open_decodes_no_segment_record_and_a_row_read_decodes_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = make_db(dir.path());
+        let (_pager, store) = reopen(&path);
+        let v = store.current();
+        let t = v.table_by_name("t").unwrap();
+        assert_eq!(t.segments.len(), 5);
+        assert!(t.segments.iter().all(|s| !s.is_loaded()), "open decoded a segment");
+        // What the manifest carries is at hand without a decode.
+        assert_eq!(t.live_rows(), ROWS as u64);
+        assert_eq!(t.segments[3].span(), 1_000);
+        let row = store.read_rows(t, &[3_500], &[0]).unwrap();
+        assert_eq!(row.column(0).as_primitive::<Int64Type>().value(0), 3_500);
+        let loaded: Vec<bool> = t.segments.iter().map(|s| s.is_loaded()).collect();
+        assert_eq!(loaded, [false, false, false, true, false]);
     }
 
     #[test]
@@ -641,8 +678,8 @@ mod tests {
         let (pager, store) = reopen(&path);
         let v = store.current();
         let t = v.table_by_name("t").unwrap();
-        let a = t.segments[0].columns[0].key;
-        let b = t.segments[1].columns[0].key;
+        let a = t.segments[0].body().unwrap().columns[0].key;
+        let b = t.segments[1].body().unwrap().columns[0].key;
         // Point the first chunk at the second chunk's bytes.
         pager.learn(&[(a, pager.locate(b).unwrap())]);
         assert_eq!(sum(&store).unwrap(), (0..ROWS).sum::<i64>());
@@ -661,21 +698,40 @@ mod tests {
             let extra = Int64Array::from_iter_values([10, 20, 30]);
             w.append(id, &RecordBatch::try_new(meta, vec![Arc::new(extra)]).unwrap()).unwrap();
             w.commit().unwrap();
-            assert!(pager.store.read().is_some());
+            assert!(pager.store.read().is_none(), "llkv appended; simd-r-drive did not open");
+            assert!(pager.chain.lock().is_none(), "and no chain walk was needed");
             assert_eq!(sum(&store).unwrap(), (0..ROWS).sum::<i64>() + 60);
         }
         let (pager, store) = reopen(&path);
         assert_eq!(sum(&store).unwrap(), (0..ROWS).sum::<i64>() + 60);
         assert!(pager.chain.lock().is_none());
+        let keys: Vec<u64> = (0..store.current().next_key).collect();
+        let ours = pager.read(&keys).unwrap();
+        drop(store);
+        drop(pager);
+        // What llkv appended is a valid simd-r-drive file: simd-r-drive
+        // opens it without cutting anything and reads the same payloads.
+        let len = std::fs::metadata(&path).unwrap().len();
+        let sr = DataStore::open(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+        let mut compared = 0;
+        for (k, mine) in keys.iter().zip(&ours) {
+            let theirs = sr.read_with_key_hash(mix(*k)).unwrap();
+            assert_eq!(mine.as_ref().map(|b| b.as_slice()), theirs.as_deref(), "key {k}");
+            compared += usize::from(mine.is_some());
+        }
+        assert!(compared > 10);
     }
 
     #[test]
-    fn a_broken_chain_fails_the_first_write_and_the_file_is_not_cut() {
+    fn a_broken_chain_is_reported_and_the_file_is_not_cut() {
         let dir = tempfile::tempdir().unwrap();
         let path = make_db(dir.path());
         let (loc, key) = {
             let (pager, store) = reopen(&path);
-            let key = store.current().table_by_name("t").unwrap().segments[1].columns[0].key;
+            let key =
+                store.current().table_by_name("t").unwrap().segments[1].body().unwrap().columns[0]
+                    .key;
             (pager.locate(key).unwrap(), key)
         };
         // Damage the `prev` pointer of that chunk's entry.
@@ -688,13 +744,18 @@ mod tests {
         let (pager, store) = reopen(&path);
         let err = pager.read(&[key]).unwrap_err();
         assert!(matches!(err, Error::Corrupt(_)), "{err}");
+        // llkv's appends never cut the file; simd-r-drive, which would, is
+        // refused the file (a delete is the only thing that opens it).
         let mut w = store.begin_write().unwrap();
         w.set_property("x", Some("1".into()));
-        let err = w.commit().unwrap_err();
+        w.commit().unwrap();
+        let grown = std::fs::metadata(&path).unwrap().len();
+        assert!(grown > len);
+        let err = pager.delete(&[key]).unwrap_err();
         assert!(matches!(err, Error::Corrupt(_)), "{err}");
         drop(store);
         drop(pager);
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), len, "nothing was trimmed");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), grown, "nothing was trimmed");
     }
 
     #[test]
