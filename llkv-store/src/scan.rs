@@ -5,6 +5,7 @@ use crate::catalog::TableMeta;
 use crate::chunk;
 use crate::error::{Error, Result};
 use crate::predicate::Predicate;
+use crate::settled::Settled;
 use crate::store::Store;
 use crate::table::{Segment, SegmentBody, TableData};
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
@@ -212,6 +213,15 @@ impl Store {
         if version.is_some_and(|v| v.none_visible(body)) {
             return Ok(None);
         }
+        let excluded = req.exclude.as_ref().is_some_and(|ex| {
+            ex.range(seg.first_row_id..seg.first_row_id + seg.span()).next().is_some()
+        });
+        if let Some(v) = version.filter(|v| !excluded && v.settles(body)) {
+            let read = || self.read_column(table, body, v.deleted);
+            if let Some(settled) = seg.settled(&v, body, &self.inner.settled_bytes, read)? {
+                return self.scan_settled(table, seg, body, req, schema, &settled);
+            }
+        }
         let out_cols = req.columns(&table.meta);
         let needed = req.needed_columns(&out_cols, version.as_ref());
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
@@ -258,6 +268,66 @@ impl Store {
                     return Ok(None);
                 }
                 if n < seg.row_count as usize {
+                    columns =
+                        columns.iter().map(|c| f.filter(c.as_ref())).collect::<Result<_, _>>()?;
+                }
+                n
+            }
+        };
+        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(Some(RecordBatch::try_new_with_options(Arc::clone(schema), columns, &opts)?))
+    }
+
+    /// One column of a segment, patch applied.
+    fn read_column(&self, table: &TableData, body: &SegmentBody, c: usize) -> Result<ArrayRef> {
+        let blobs = self.read_chunks(&chunk_keys(body, &[c]))?;
+        decode_columns(body, &blobs, &table.meta, &[c])?
+            .pop()
+            .ok_or_else(|| Error::Corrupt("a column chunk decoded to nothing".into()))
+    }
+
+    /// Reads one segment whose visibility has settled for the scan's
+    /// snapshot: only the visible rows, without the version columns.
+    fn scan_settled(
+        &self,
+        table: &TableData,
+        seg: &Segment,
+        body: &SegmentBody,
+        req: &ScanRequest,
+        schema: &SchemaRef,
+        settled: &Settled,
+    ) -> Result<Option<RecordBatch>> {
+        if settled.rows() == 0 {
+            return Ok(None);
+        }
+        let out_cols = req.columns(&table.meta);
+        let needed = req.needed_columns(&out_cols, None);
+        let arrays = needed
+            .iter()
+            .map(|&c| settled.column(Some(c), || self.read_column(table, body, c)))
+            .collect::<Result<Vec<_>>>()?;
+        let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
+        let mut mask: Option<BooleanArray> = None;
+        for p in &req.predicates {
+            let m = p.evaluate(arrays[pos(p.column())].as_ref())?;
+            mask = Some(match mask {
+                Some(prev) => and(&prev, &m)?,
+                None => m,
+            });
+        }
+        let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
+        if req.with_row_ids {
+            columns.push(settled.column(None, || Ok(Arc::new(seg.row_ids()?)))?);
+        }
+        let rows = match &mask {
+            None => settled.rows(),
+            Some(m) => {
+                let f = FilterBuilder::new(m).optimize().build();
+                let n = f.count();
+                if n == 0 {
+                    return Ok(None);
+                }
+                if n < settled.rows() {
                     columns =
                         columns.iter().map(|c| f.filter(c.as_ref())).collect::<Result<_, _>>()?;
                 }

@@ -156,6 +156,8 @@ pub(crate) struct Inner {
     notes: Mutex<Vec<String>>,
     /// Secondary indexes, built on first use (see `index.rs`).
     pub(crate) indexes: crate::index::IndexCache,
+    /// Bytes held by the segments' settled-rows caches (see `settled.rs`).
+    pub(crate) settled_bytes: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The column store. Cheap to clone; all clones share one database.
@@ -256,8 +258,15 @@ impl Store {
                 poisoned: AtomicBool::new(false),
                 notes: Mutex::new(Vec::new()),
                 indexes: crate::index::IndexCache::default(),
+                settled_bytes: Arc::default(),
             }),
         })
+    }
+
+    /// Bytes of visible-row copies held by the segments' settled-rows
+    /// caches (at most [`crate::SETTLED_CACHE_BYTES`]).
+    pub fn settled_cache_bytes(&self) -> usize {
+        self.inner.settled_bytes.load(Ordering::Acquire)
     }
 
     /// What recovery did at open (for example trimming a torn tail), for the user.

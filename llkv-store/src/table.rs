@@ -152,6 +152,9 @@ pub struct Segment {
     /// Where to decode the body from; `None` once it is set for good.
     source: Option<Arc<SegmentSource>>,
     body: OnceLock<Arc<SegmentBody>>,
+    /// The rows every snapshot past the segment's last change sees (see
+    /// `settled.rs`); computed by the first scan that needs it.
+    settled: OnceLock<Arc<crate::settled::Settled>>,
 }
 
 impl Segment {
@@ -166,6 +169,7 @@ impl Segment {
             location: None,
             source: None,
             body: OnceLock::from(Arc::new(body)),
+            settled: OnceLock::new(),
         }
     }
 
@@ -189,6 +193,7 @@ impl Segment {
             location,
             source: Some(source),
             body: OnceLock::new(),
+            settled: OnceLock::new(),
         }
     }
 
@@ -265,6 +270,24 @@ impl Segment {
     /// Rows not deleted.
     pub fn live_rows(&self) -> u64 {
         self.row_count - self.deleted_rows
+    }
+
+    /// The settled visibility for `v` (which must settle this segment),
+    /// computed on first use from the `deleted` column that `read` gives.
+    pub(crate) fn settled(
+        &self,
+        v: &crate::scan::VersionFilter,
+        body: &SegmentBody,
+        budget: &Arc<std::sync::atomic::AtomicUsize>,
+        read: impl FnOnce() -> Result<arrow::array::ArrayRef>,
+    ) -> Result<Option<Arc<crate::settled::Settled>>> {
+        if let Some(s) = self.settled.get() {
+            return Ok(s.fits(v).then(|| Arc::clone(s)));
+        }
+        let computed =
+            crate::settled::Settled::compute(v, body, read()?.as_ref(), Arc::clone(budget))?;
+        let s = self.settled.get_or_init(|| Arc::new(computed));
+        Ok(s.fits(v).then(|| Arc::clone(s)))
     }
 
     /// Rows marked in the deletion bitmap.
