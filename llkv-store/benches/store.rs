@@ -254,11 +254,12 @@ fn bench_point(c: &mut Criterion) {
 }
 
 /// Opening must not take longer as the data grows: ~100 MB against ~1 GB.
-/// `reopen` is `Store::open` alone; `reopen_and_read_one_row` adds the first
+/// `reopen` is `Store::open` alone (no segment record is decoded);
+/// `reopen_and_read_one_row` adds decoding one segment record, the first
 /// chunk read (from llkv's own map, at the location the segment record
-/// carries) and closing the store. Neither opens simd-r-drive, whose open
-/// reads the whole file; the first write does (docs/design.md §3), which
-/// `reopen_and_first_commit` shows.
+/// carries) and closing the store. `reopen_and_first_commit` adds a synced
+/// commit: llkv appends it itself, so simd-r-drive's open, which reads the
+/// whole file, never runs (docs/design.md §3).
 fn bench_open(c: &mut Criterion) {
     let mut g = c.benchmark_group("open");
     g.sample_size(10);
@@ -289,8 +290,7 @@ fn bench_open(c: &mut Criterion) {
                 store.read_rows(t, &[rows as u64 / 2], &[0]).unwrap()
             })
         });
-        // The deferred cost: the first write after a reopen waits for
-        // simd-r-drive's open of the whole file (started by `begin_write`).
+        // The first write after a reopen: a synced commit of one property.
         g.bench_function(BenchmarkId::new("reopen_and_first_commit", &label), |b| {
             let mut n = 0u64;
             b.iter(|| {

@@ -1,9 +1,10 @@
 //! llkv's own read-only memory map of a database file.
 //!
-//! The one `unsafe` block of the store. It exists so that reads after an
-//! open never wait for simd-r-drive's `DataStore::open`, which reads the
-//! whole file: chunks are served zero-copy from this map instead, located by
-//! offsets that llkv records (see `docs/design.md` §3). The open benchmark
+//! The one `unsafe` block of the store. It exists so that neither reads nor
+//! writes after an open wait for simd-r-drive's `DataStore::open`, which
+//! reads the whole file: chunks are served zero-copy from this map instead,
+//! located by offsets that llkv records, and after llkv appends to the file
+//! the file is mapped anew (see `docs/design.md` §3). The open benchmark
 //! (`open/reopen_and_read_one_row` in `llkv-store/benches/store.rs`)
 //! justifies it.
 
