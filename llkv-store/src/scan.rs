@@ -355,10 +355,10 @@ impl Store {
     {
         let req = req.prepare(&table.meta)?;
         let schema = req.output_schema(&table.meta);
-        let end = segments.end.min(table.segments.len());
+        let end = segments.end.min(table.segments().len());
         let start = segments.start.min(end);
         (start..end).into_par_iter().try_for_each(|i| {
-            match self.scan_one(table, &table.segments[i], &req, &schema)? {
+            match self.scan_one(table, &table.segments()[i], &req, &schema)? {
                 Some(batch) => sink(i, batch),
                 None => Ok(()),
             }
@@ -373,7 +373,7 @@ impl Store {
         let req = req.prepare(&table.meta)?;
         let schema = req.output_schema(&table.meta);
         let batches: Vec<Option<RecordBatch>> = table
-            .segments
+            .segments()
             .par_iter()
             .map(|seg| self.scan_one(table, seg, &req, &schema))
             .collect::<Result<_>>()?;
@@ -399,7 +399,7 @@ impl Store {
         for &rid in row_ids {
             let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
             let s = table.segment_of(rid).ok_or_else(missing)?;
-            let seg = &table.segments[s];
+            let seg = &table.segments()[s];
             let off = seg.offset_of(rid)?.ok_or_else(missing)?;
             if seg.body()?.deleted.as_ref().is_some_and(|d| d.value(off)) {
                 return Err(missing());
@@ -413,7 +413,7 @@ impl Store {
         }
         let sources: Vec<Vec<ArrayRef>> = wanted
             .iter()
-            .map(|(s, offs)| self.take_rows(&table.segments[*s], &table.meta, columns, offs))
+            .map(|(s, offs)| self.take_rows(&table.segments()[*s], &table.meta, columns, offs))
             .collect::<Result<_>>()?;
         let out: Vec<ArrayRef> = (0..columns.len())
             .map(|c| {

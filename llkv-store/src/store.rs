@@ -22,7 +22,7 @@ use crate::codec::{
 use crate::error::{Error, Result};
 use crate::pager::file::FileState;
 use crate::pager::{FilePager, Location, MemoryPager, Pager, Placement, read_one};
-use crate::table::{GenerationPin, Segment, SegmentSource, TableData};
+use crate::table::{GenerationPin, Segment, TableData};
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -450,58 +450,29 @@ fn recover(pager: &Arc<dyn Pager>, generation: &GenerationPin) -> Result<Version
     for (mkey, blob) in manifest_keys.iter().zip(manifests) {
         let blob =
             blob.ok_or_else(|| Error::Corrupt(format!("table manifest {mkey} is missing")))?;
-        let (mut table, segs) =
-            TableData::decode_manifest(*mkey, blob.as_slice(), generation.clone())?;
-        match &segs.summaries {
-            // Segment records are decoded on first use (docs/design.md §3).
-            Some(summaries) => {
-                let source = Arc::new(SegmentSource {
-                    pager: Arc::downgrade(shared),
-                    meta: Arc::clone(&table.meta),
-                });
-                table.segments = segs
-                    .entries
-                    .iter()
-                    .zip(summaries)
-                    .enumerate()
-                    .map(|(i, (&(key, first, rows), &(span, deleted)))| {
-                        let loc = segs.locations.get(i).copied().flatten();
-                        Arc::new(Segment::lazy(
-                            key,
-                            first,
-                            rows,
-                            span,
-                            deleted,
-                            loc,
-                            Arc::clone(&source),
-                        ))
-                    })
-                    .collect();
-            }
-            // A manifest written before the summaries existed: decode now.
-            None => {
-                let seg_keys: Vec<u64> = segs.entries.iter().map(|e| e.0).collect();
-                let located: crate::table::Locations = seg_keys
-                    .iter()
-                    .zip(&segs.locations)
-                    .filter_map(|(k, l)| l.map(|l| (*k, l)))
-                    .collect();
-                pager.learn(&located);
-                let blobs = pager.read_metadata(&seg_keys)?;
-                let decoded: Vec<(Segment, crate::table::Locations)> = seg_keys
-                    .par_iter()
-                    .zip(blobs.into_par_iter())
-                    .map(|(skey, sblob)| {
-                        let sblob = sblob
-                            .ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
-                        Segment::decode(*skey, sblob.as_slice(), &table.meta)
-                    })
-                    .collect::<Result<_>>()?;
-                table.segments.reserve(decoded.len());
-                for (seg, locations) in decoded {
-                    chunk_locations.extend(locations);
-                    table.segments.push(Arc::new(seg));
-                }
+        let (mut table, old) = TableData::decode_manifest(*mkey, blob, generation.clone(), shared)?;
+        // A manifest written before the segment summaries existed: decode
+        // its segments now. Otherwise they are built on first use.
+        if let Some(old) = old {
+            let seg_keys: Vec<u64> = old.iter().map(|e| e.0).collect();
+            let located: crate::table::Locations =
+                old.iter().filter_map(|(k, l)| l.map(|l| (*k, l))).collect();
+            pager.learn(&located);
+            let blobs = pager.read_metadata(&seg_keys)?;
+            let decoded: Vec<(Segment, crate::table::Locations)> = seg_keys
+                .par_iter()
+                .zip(blobs.into_par_iter())
+                .map(|(skey, sblob)| {
+                    let sblob = sblob
+                        .ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
+                    Segment::decode(*skey, sblob.as_slice(), &table.meta)
+                })
+                .collect::<Result<_>>()?;
+            let segments = table.segments_mut();
+            segments.reserve(decoded.len());
+            for (seg, locations) in decoded {
+                chunk_locations.extend(locations);
+                segments.push(Arc::new(seg));
             }
         }
         v.names.insert(table.meta.name.clone(), table.id);
@@ -624,14 +595,7 @@ impl WriteTxn<'_> {
         let id = self.work.next_table_id;
         self.work.next_table_id += 1;
         self.work.names.insert(meta.name.clone(), id);
-        let table = TableData {
-            id,
-            meta: Arc::new(meta),
-            segments: Vec::new(),
-            next_row_id: 0,
-            manifest_key: 0,
-            generation: self.store.generation(),
-        };
+        let table = TableData::new(id, Arc::new(meta), self.store.generation());
         self.work.tables.insert(id, Arc::new(table));
         Ok(id)
     }
@@ -702,7 +666,7 @@ impl WriteTxn<'_> {
             .collect();
         for id in dirty {
             let mut table = (*self.work.tables[&id]).clone();
-            for seg in &mut table.segments {
+            for seg in table.segments_mut() {
                 if seg.key == 0 {
                     let bytes = seg.encode(&|k| self.locate(k))?;
                     let key = self.put_blob(bytes)?;

@@ -21,6 +21,8 @@ pub(crate) const SEGMENT_MAGIC: [u8; 4] = *b"LKSG";
 pub(crate) const MANIFEST_MAGIC: [u8; 4] = *b"LKTM";
 /// Blob locations that a record carries, by key.
 pub(crate) type Locations = Vec<(u64, Location)>;
+/// Segment record keys with their locations, when known.
+pub(crate) type SegmentKeys = Vec<(u64, Option<Location>)>;
 
 /// Tag of a segment record's optional row-map field.
 const ROW_MAP_TAG: u8 = 1;
@@ -484,8 +486,8 @@ pub struct TableData {
     pub id: TableId,
     /// The table's definition.
     pub meta: Arc<TableMeta>,
-    /// Segments in row-id order.
-    pub segments: Vec<Arc<Segment>>,
+    /// Segments in row-id order (see [`TableData::segments`]).
+    pub(crate) segs: SegmentList,
     /// The id the next appended row gets.
     pub next_row_id: u64,
     /// Key of the manifest record; 0 while changed and not yet written.
@@ -500,108 +502,194 @@ pub struct TableData {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GenerationPin(pub(crate) Arc<()>);
 
+/// A table's segments: for a table read at open, built from its manifest
+/// (already checked) the first time they are asked for.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SegmentList {
+    pub(crate) built: OnceLock<Vec<Arc<Segment>>>,
+    pending: Option<Arc<PendingSegments>>,
+}
+
+/// Where a manifest's segment entries are, in the manifest record.
+struct PendingSegments {
+    /// The manifest record (its body starts after the seal's frame).
+    record: arrow::buffer::Buffer,
+    /// Segment count.
+    n: usize,
+    /// Offsets in the body: the entries (key, first row id, rows), the
+    /// locations (offset, length) if present, the summaries (span, deleted).
+    entries_at: usize,
+    locations_at: Option<usize>,
+    summaries_at: usize,
+    source: Arc<SegmentSource>,
+}
+
+impl std::fmt::Debug for PendingSegments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSegments").field("n", &self.n).finish()
+    }
+}
+
+/// The little-endian u64 at `at` of `b` (0 past the end: offsets are checked
+/// when the manifest is opened).
+fn word(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map_or(0, u64::from_le_bytes)
+}
+
+impl PendingSegments {
+    fn body(&self) -> &[u8] {
+        self.record.as_slice().get(SEAL_FRAME..).unwrap_or_default()
+    }
+
+    /// Stored rows minus deleted rows, over all segments.
+    fn live_rows(&self) -> u64 {
+        let b = self.body();
+        (0..self.n)
+            .map(|i| {
+                let rows = word(b, self.entries_at + i * 24 + 16);
+                rows.saturating_sub(word(b, self.summaries_at + i * 16 + 8))
+            })
+            .sum()
+    }
+
+    fn build(&self) -> Vec<Arc<Segment>> {
+        let b = self.body();
+        (0..self.n)
+            .map(|i| {
+                let e = self.entries_at + i * 24;
+                let (key, first, rows) = (word(b, e), word(b, e + 8), word(b, e + 16));
+                let sm = self.summaries_at + i * 16;
+                let (span, deleted) = (word(b, sm), word(b, sm + 8));
+                let location = self.locations_at.and_then(|l| {
+                    let (start, len) = (word(b, l + i * 16), word(b, l + i * 16 + 8));
+                    (len > 0).then_some(Location { start, len })
+                });
+                Arc::new(Segment::lazy(
+                    key,
+                    first,
+                    rows,
+                    span,
+                    deleted,
+                    location,
+                    Arc::clone(&self.source),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Size of a sealed record's frame (see `codec::seal`).
+const SEAL_FRAME: usize = 24;
+
 impl TableData {
-    /// Rows not deleted.
+    /// A new table with no rows.
+    pub(crate) fn new(id: TableId, meta: Arc<TableMeta>, generation: GenerationPin) -> Self {
+        Self { id, meta, segs: SegmentList::default(), next_row_id: 0, manifest_key: 0, generation }
+    }
+
+    /// The segments, in row-id order. For a table read at open they are
+    /// built from its manifest on first use (none of their records is
+    /// decoded for that).
+    pub fn segments(&self) -> &[Arc<Segment>] {
+        self.segs.built.get_or_init(|| self.segs.pending.as_ref().map_or(Vec::new(), |p| p.build()))
+    }
+
+    /// The segments, to change.
+    pub(crate) fn segments_mut(&mut self) -> &mut Vec<Arc<Segment>> {
+        self.segments();
+        self.segs.pending = None;
+        self.segs.built.get_or_init(Vec::new);
+        match self.segs.built.get_mut() {
+            Some(v) => v,
+            // Initialized just above.
+            None => unreachable!("the segment list was just built"),
+        }
+    }
+
+    /// Rows not deleted (read from the manifest when the segments are not
+    /// built yet, without building them).
     pub fn live_rows(&self) -> u64 {
-        self.segments.iter().map(|s| s.live_rows()).sum()
+        match (self.segs.built.get(), &self.segs.pending) {
+            (None, Some(p)) => p.live_rows(),
+            _ => self.segments().iter().map(|s| s.live_rows()).sum(),
+        }
     }
 
     /// The index of the segment whose span covers `row_id` (whether it
     /// stores that row, [`Segment::offset_of`] tells).
     pub fn segment_of(&self, row_id: u64) -> Option<usize> {
-        let i = self.segments.partition_point(|s| s.first_row_id + s.span() <= row_id);
-        (i < self.segments.len() && self.segments[i].first_row_id <= row_id).then_some(i)
+        let segs = self.segments();
+        let i = segs.partition_point(|s| s.first_row_id + s.span() <= row_id);
+        (i < segs.len() && segs[i].first_row_id <= row_id).then_some(i)
     }
 
     /// The manifest record; `locate` gives the segment records' file locations.
     pub(crate) fn encode_manifest(&self, locate: &dyn Fn(u64) -> Option<Location>) -> Vec<u8> {
+        let segs = self.segments();
         let mut e = Encoder::default();
         e.u64(self.id);
         e.u64(self.next_row_id);
         self.meta.encode(&mut e);
-        e.u64(self.segments.len() as u64);
-        for s in &self.segments {
+        e.u64(segs.len() as u64);
+        for s in segs {
             e.u64(s.key);
             e.u64(s.first_row_id);
             e.u64(s.row_count);
         }
         // A segment not decoded since open knows its own record's location.
         let own: std::collections::HashMap<u64, Location> =
-            self.segments.iter().filter_map(|s| Some((s.key, s.location?))).collect();
-        let keys: Vec<u64> = self.segments.iter().map(|s| s.key).collect();
+            segs.iter().filter_map(|s| Some((s.key, s.location?))).collect();
+        let keys: Vec<u64> = segs.iter().map(|s| s.key).collect();
         encode_locations(&mut e, &keys, &|k| locate(k).or_else(|| own.get(&k).copied()));
         // What the segments' records would otherwise have to be read for.
         e.u8(SUMMARY_TAG);
-        e.u64(self.segments.len() as u64);
-        for s in &self.segments {
+        e.u64(segs.len() as u64);
+        for s in segs {
             e.u64(s.span());
             e.u64(s.deleted_rows());
         }
         seal(MANIFEST_MAGIC, &e.buf)
     }
 
-    /// Decodes a manifest into the table (without segments) and what it says
-    /// about each segment.
+    /// Decodes a manifest into the table. With the segment summaries
+    /// present, its segments are only checked here and built on first use
+    /// (lazily decoded, from `pager`); without (older files), they are
+    /// returned by key and location for the caller to decode now.
     pub(crate) fn decode_manifest(
         key: u64,
-        bytes: &[u8],
+        record: arrow::buffer::Buffer,
         generation: GenerationPin,
-    ) -> Result<(Self, ManifestSegments)> {
-        let body = open_sealed(MANIFEST_MAGIC, bytes, "table manifest")?;
+        pager: &Arc<dyn Pager>,
+    ) -> Result<(Self, Option<SegmentKeys>)> {
+        let body = open_sealed(MANIFEST_MAGIC, record.as_slice(), "table manifest")?;
         let mut d = Decoder::new(body, "table manifest");
         let id = d.u64()?;
         let next_row_id = d.u64()?;
         let meta = Arc::new(TableMeta::decode(&mut d)?);
         let n = d.count(24)?;
-        let mut segs = ManifestSegments {
-            entries: Vec::with_capacity(n),
-            locations: Vec::new(),
-            summaries: None,
-        };
-        let mut prev_end = 0u64;
-        for _ in 0..n {
-            let (k, first, rows) = (d.u64()?, d.u64()?, d.u64()?);
-            if first < prev_end {
-                return Err(Error::Corrupt(format!(
-                    "manifest of table {} lists overlapping segments",
-                    meta.name
-                )));
-            }
-            prev_end = first.saturating_add(rows);
-            segs.entries.push((k, first, rows));
-        }
+        let entries_at = d.pos();
+        d.skip(n * 24)?;
+        let (mut locations_at, mut summaries_at) = (None, None);
         // Optional trailing fields, each behind a tag.
         while !d.at_end() {
             match d.u8()? {
-                LOCATIONS_TAG if segs.locations.is_empty() => {
+                LOCATIONS_TAG if locations_at.is_none() => {
                     if d.count(16)? != n {
                         return Err(Error::Corrupt(
                             "table manifest has a wrong number of locations".into(),
                         ));
                     }
-                    for _ in 0..n {
-                        let (start, len) = (d.u64()?, d.u64()?);
-                        segs.locations.push((len > 0).then_some(Location { start, len }));
-                    }
+                    locations_at = Some(d.pos());
+                    d.skip(n * 16)?;
                 }
-                SUMMARY_TAG if segs.summaries.is_none() => {
+                SUMMARY_TAG if summaries_at.is_none() => {
                     if d.count(16)? != n {
                         return Err(Error::Corrupt(
                             "table manifest has a wrong number of segment summaries".into(),
                         ));
                     }
-                    let mut sums = Vec::with_capacity(n);
-                    for &(_, _, rows) in &segs.entries {
-                        let (span, deleted) = (d.u64()?, d.u64()?);
-                        if span < rows || deleted > rows {
-                            return Err(Error::Corrupt(format!(
-                                "manifest of table {} has an impossible segment summary",
-                                meta.name
-                            )));
-                        }
-                        sums.push((span, deleted));
-                    }
-                    segs.summaries = Some(sums);
+                    summaries_at = Some(d.pos());
+                    d.skip(n * 16)?;
                 }
                 tag => {
                     return Err(Error::Corrupt(format!(
@@ -610,19 +698,58 @@ impl TableData {
                 }
             }
         }
-        let table =
-            Self { id, meta, segments: Vec::new(), next_row_id, manifest_key: key, generation };
-        Ok((table, segs))
+        // The entries must describe ordered, disjoint segments whose
+        // summaries fit them (checked without building anything).
+        let mut prev_end = 0u64;
+        for i in 0..n {
+            let (first, rows) =
+                (word(body, entries_at + i * 24 + 8), word(body, entries_at + i * 24 + 16));
+            let span = match summaries_at {
+                Some(sm) => {
+                    let (span, deleted) = (word(body, sm + i * 16), word(body, sm + i * 16 + 8));
+                    if span < rows || deleted > rows {
+                        return Err(Error::Corrupt(format!(
+                            "manifest of table {} has an impossible segment summary",
+                            meta.name
+                        )));
+                    }
+                    span
+                }
+                None => rows,
+            };
+            if first < prev_end {
+                return Err(Error::Corrupt(format!(
+                    "manifest of table {} lists overlapping segments",
+                    meta.name
+                )));
+            }
+            prev_end = first.saturating_add(span);
+        }
+        let mut table = Self::new(id, Arc::clone(&meta), generation);
+        table.next_row_id = next_row_id;
+        table.manifest_key = key;
+        let Some(summaries_at) = summaries_at else {
+            let old = (0..n)
+                .map(|i| {
+                    let k = word(body, entries_at + i * 24);
+                    let loc = locations_at.and_then(|l| {
+                        let (start, len) = (word(body, l + i * 16), word(body, l + i * 16 + 8));
+                        (len > 0).then_some(Location { start, len })
+                    });
+                    (k, loc)
+                })
+                .collect();
+            return Ok((table, Some(old)));
+        };
+        let source = Arc::new(SegmentSource { pager: Arc::downgrade(pager), meta });
+        table.segs.pending = Some(Arc::new(PendingSegments {
+            record,
+            n,
+            entries_at,
+            locations_at,
+            summaries_at,
+            source,
+        }));
+        Ok((table, None))
     }
-}
-
-/// What a manifest says about its table's segments.
-pub(crate) struct ManifestSegments {
-    /// Per segment: record key, first row id, stored rows.
-    pub(crate) entries: Vec<(u64, u64, u64)>,
-    /// Per segment, the record's file location (empty: none recorded).
-    pub(crate) locations: Vec<Option<Location>>,
-    /// Per segment: span and deleted rows (`None`: a manifest written
-    /// before the field existed; its segments are decoded at open).
-    pub(crate) summaries: Option<Vec<(u64, u64)>>,
 }

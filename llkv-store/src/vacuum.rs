@@ -27,7 +27,9 @@ use crate::error::{Error, Result};
 use crate::pager::{Location, Pager, Placement};
 use crate::stats::ChunkStats;
 use crate::store::{COMMIT_KEY, FLUSH_BYTES, HEADER_KEY, Store, Version};
-use crate::table::{ColumnChunk, GenerationPin, RowMap, Segment, SegmentBody, TableData};
+use crate::table::{
+    ColumnChunk, GenerationPin, RowMap, Segment, SegmentBody, SegmentList, TableData,
+};
 use arrow::array::BooleanArray;
 use arrow::buffer::{BooleanBuffer, Buffer};
 use arrow::compute::FilterBuilder;
@@ -155,11 +157,11 @@ impl Store {
         for id in ids {
             let Some(old) = current.table(id) else { continue };
             let mut table = TableData {
-                segments: Vec::with_capacity(old.segments.len()),
+                segs: SegmentList::default(),
                 generation: generation.clone(),
                 ..(**old).clone()
             };
-            for seg in &old.segments {
+            for seg in old.segments() {
                 if seg.live_rows() == 0 {
                     stats.segments_dropped += 1;
                     stats.rows_dropped += seg.row_count;
@@ -169,7 +171,7 @@ impl Store {
                 seg.key = alloc();
                 let record = seg.encode(&|k| sink.locate(k))?;
                 sink.put(seg.key, Buffer::from_vec(record))?;
-                table.segments.push(Arc::new(seg));
+                table.segments_mut().push(Arc::new(seg));
             }
             table.manifest_key = alloc();
             let manifest = table.encode_manifest(&|k| sink.locate(k));

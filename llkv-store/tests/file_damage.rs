@@ -226,7 +226,7 @@ fn a_damaged_segment_record_is_reported_by_name_when_first_read() {
     let row = store.read_rows(t, &[10, 1_500], &[0]).unwrap();
     assert_eq!(row.column(0).as_primitive::<Int64Type>().values().to_vec(), vec![10, 1_500]);
     // Planning figures degrade to bounds instead of failing.
-    let summary = ScanRequest::all().summarize(t, 0..t.segments.len());
+    let summary = ScanRequest::all().summarize(t, 0..t.segments().len());
     assert!(!summary.rows.exact);
     assert!(summary.columns[0].min.is_none() && !summary.columns[0].bounds_exact);
     // The damaged one is reported, by name, as damage, on every use.
