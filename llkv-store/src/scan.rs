@@ -399,7 +399,7 @@ impl Store {
         for &rid in row_ids {
             let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
             let s = table.segment_of(rid).ok_or_else(missing)?;
-            let seg = &table.segments()[s];
+            let seg = table.segment(s).ok_or_else(missing)?;
             let off = seg.offset_of(rid)?.ok_or_else(missing)?;
             if seg.body()?.deleted.as_ref().is_some_and(|d| d.value(off)) {
                 return Err(missing());
@@ -413,7 +413,12 @@ impl Store {
         }
         let sources: Vec<Vec<ArrayRef>> = wanted
             .iter()
-            .map(|(s, offs)| self.take_rows(&table.segments()[*s], &table.meta, columns, offs))
+            .map(|(s, offs)| {
+                let seg = table.segment(*s).ok_or_else(|| {
+                    Error::NotFound(format!("segment {s} of table {}", table.meta.name))
+                })?;
+                self.take_rows(&seg, &table.meta, columns, offs)
+            })
             .collect::<Result<_>>()?;
         let out: Vec<ArrayRef> = (0..columns.len())
             .map(|c| {

@@ -522,6 +522,9 @@ struct PendingSegments {
     locations_at: Option<usize>,
     summaries_at: usize,
     source: Arc<SegmentSource>,
+    /// Segments handed out one by one before the list was built (a row
+    /// read), reused when it is, so no record is decoded twice.
+    made: parking_lot::Mutex<std::collections::HashMap<usize, Arc<Segment>>>,
 }
 
 impl std::fmt::Debug for PendingSegments {
@@ -552,29 +555,33 @@ impl PendingSegments {
             .sum()
     }
 
-    fn build(&self) -> Vec<Arc<Segment>> {
+    /// First row id and span of segment `i`.
+    fn range(&self, i: usize) -> (u64, u64) {
         let b = self.body();
-        (0..self.n)
-            .map(|i| {
-                let e = self.entries_at + i * 24;
-                let (key, first, rows) = (word(b, e), word(b, e + 8), word(b, e + 16));
-                let sm = self.summaries_at + i * 16;
-                let (span, deleted) = (word(b, sm), word(b, sm + 8));
-                let location = self.locations_at.and_then(|l| {
-                    let (start, len) = (word(b, l + i * 16), word(b, l + i * 16 + 8));
-                    (len > 0).then_some(Location { start, len })
-                });
-                Arc::new(Segment::lazy(
-                    key,
-                    first,
-                    rows,
-                    span,
-                    deleted,
-                    location,
-                    Arc::clone(&self.source),
-                ))
-            })
-            .collect()
+        (word(b, self.entries_at + i * 24 + 8), word(b, self.summaries_at + i * 16))
+    }
+
+    /// Segment `i`, made once.
+    fn one(&self, i: usize) -> Arc<Segment> {
+        Arc::clone(self.made.lock().entry(i).or_insert_with(|| self.make(i)))
+    }
+
+    fn build(&self) -> Vec<Arc<Segment>> {
+        let made = self.made.lock();
+        (0..self.n).map(|i| made.get(&i).cloned().unwrap_or_else(|| self.make(i))).collect()
+    }
+
+    fn make(&self, i: usize) -> Arc<Segment> {
+        let b = self.body();
+        let e = self.entries_at + i * 24;
+        let (key, first, rows) = (word(b, e), word(b, e + 8), word(b, e + 16));
+        let sm = self.summaries_at + i * 16;
+        let (span, deleted) = (word(b, sm), word(b, sm + 8));
+        let location = self.locations_at.and_then(|l| {
+            let (start, len) = (word(b, l + i * 16), word(b, l + i * 16 + 8));
+            (len > 0).then_some(Location { start, len })
+        });
+        Arc::new(Segment::lazy(key, first, rows, span, deleted, location, Arc::clone(&self.source)))
     }
 }
 
@@ -592,6 +599,15 @@ impl TableData {
     /// decoded for that).
     pub fn segments(&self) -> &[Arc<Segment>] {
         self.segs.built.get_or_init(|| self.segs.pending.as_ref().map_or(Vec::new(), |p| p.build()))
+    }
+
+    /// Segment `i` (as [`TableData::segments`]`()[i]`, without building
+    /// the whole list when it is not built yet).
+    pub fn segment(&self, i: usize) -> Option<Arc<Segment>> {
+        match (self.segs.built.get(), &self.segs.pending) {
+            (None, Some(p)) => (i < p.n).then(|| p.one(i)),
+            _ => self.segments().get(i).cloned(),
+        }
     }
 
     /// The segments, to change.
@@ -618,6 +634,20 @@ impl TableData {
     /// The index of the segment whose span covers `row_id` (whether it
     /// stores that row, [`Segment::offset_of`] tells).
     pub fn segment_of(&self, row_id: u64) -> Option<usize> {
+        if let (None, Some(p)) = (self.segs.built.get(), &self.segs.pending) {
+            // Binary search over the manifest's entries: nothing is built.
+            let (mut lo, mut hi) = (0, p.n);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                let (first, span) = p.range(mid);
+                if first.saturating_add(span) <= row_id {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            return (lo < p.n && p.range(lo).0 <= row_id).then_some(lo);
+        }
         let segs = self.segments();
         let i = segs.partition_point(|s| s.first_row_id + s.span() <= row_id);
         (i < segs.len() && segs[i].first_row_id <= row_id).then_some(i)
@@ -749,6 +779,7 @@ impl TableData {
             locations_at,
             summaries_at,
             source,
+            made: Default::default(),
         }));
         Ok((table, None))
     }

@@ -663,13 +663,12 @@ mod tests {
         // What the manifest carries is at hand without building the segments.
         assert_eq!(t.live_rows(), ROWS as u64);
         assert!(t.segs.built.get().is_none(), "open built the segment list");
-        assert_eq!(t.segments().len(), 5);
-        assert!(t.segments().iter().all(|s| !s.is_loaded()), "open decoded a segment");
-        // What the manifest carries is at hand without a decode.
-        assert_eq!(t.live_rows(), ROWS as u64);
-        assert_eq!(t.segments()[3].span(), 1_000);
+        // A row read finds its segment in the manifest and decodes only it.
         let row = store.read_rows(t, &[3_500], &[0]).unwrap();
         assert_eq!(row.column(0).as_primitive::<Int64Type>().value(0), 3_500);
+        assert!(t.segs.built.get().is_none(), "a row read builds no segment list");
+        assert_eq!(t.segments().len(), 5);
+        assert_eq!(t.segments()[3].span(), 1_000);
         let loaded: Vec<bool> = t.segments().iter().map(|s| s.is_loaded()).collect();
         assert_eq!(loaded, [false, false, false, true, false]);
     }
