@@ -97,6 +97,7 @@ fn bench(c: &mut Criterion) {
 
     let want: f64 = (0..n).filter(|r| r % 10 != 0).map(|r| r as f64).sum();
     // The first scan after an open pays for the selection and the copies.
+    drop((t, txn));
     drop(db);
     let path = dir.path().join("scan.llkv");
     g.bench_function(BenchmarkId::new("after_delete_first_scan_after_open", &label), |b| {

@@ -730,30 +730,36 @@ impl TableData {
         }
         // The entries must describe ordered, disjoint segments whose
         // summaries fit them (checked without building anything).
+        let le = |w: &[u8]| <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes);
+        let entries = body.get(entries_at..entries_at + n * 24).unwrap_or_default();
+        let sums = summaries_at.and_then(|sm| body.get(sm..sm + n * 16));
         let mut prev_end = 0u64;
-        for i in 0..n {
-            let (first, rows) =
-                (word(body, entries_at + i * 24 + 8), word(body, entries_at + i * 24 + 16));
-            let span = match summaries_at {
+        let mut bad_summary = false;
+        let mut overlap = false;
+        for (i, e) in entries.chunks_exact(24).enumerate() {
+            let (first, rows) = (le(&e[8..16]), le(&e[16..24]));
+            let span = match sums.and_then(|s| s.get(i * 16..i * 16 + 16)) {
                 Some(sm) => {
-                    let (span, deleted) = (word(body, sm + i * 16), word(body, sm + i * 16 + 8));
-                    if span < rows || deleted > rows {
-                        return Err(Error::Corrupt(format!(
-                            "manifest of table {} has an impossible segment summary",
-                            meta.name
-                        )));
-                    }
+                    let (span, deleted) = (le(&sm[..8]), le(&sm[8..]));
+                    bad_summary |= span < rows || deleted > rows;
                     span
                 }
                 None => rows,
             };
-            if first < prev_end {
-                return Err(Error::Corrupt(format!(
-                    "manifest of table {} lists overlapping segments",
-                    meta.name
-                )));
-            }
+            overlap |= first < prev_end;
             prev_end = first.saturating_add(span);
+        }
+        if bad_summary {
+            return Err(Error::Corrupt(format!(
+                "manifest of table {} has an impossible segment summary",
+                meta.name
+            )));
+        }
+        if overlap {
+            return Err(Error::Corrupt(format!(
+                "manifest of table {} lists overlapping segments",
+                meta.name
+            )));
         }
         let mut table = Self::new(id, Arc::clone(&meta), generation);
         table.next_row_id = next_row_id;
