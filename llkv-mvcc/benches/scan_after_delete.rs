@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
         start += len;
     }
     txn.commit().unwrap();
+    drop((t, txn));
 
     let label = format!("rows={n}");
     let mut g = c.benchmark_group("scan_sum_after_delete_10pct");
