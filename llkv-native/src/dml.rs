@@ -231,10 +231,15 @@ fn table_scope(h: &TableHandle, alias: Option<&str>) -> Scope {
         .meta
         .columns
         .iter()
-        .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
+        .map(|c| ScopeCol {
+            table: Some(t.clone()),
+            name: c.name.clone(),
+            hidden: false,
+            system: false,
+        })
         .collect();
     if !h.meta.columns.iter().any(|c| c.name.eq_ignore_ascii_case("rowid")) {
-        cols.push(ScopeCol { table: Some(t), name: "rowid".into(), hidden: false });
+        cols.push(ScopeCol { table: Some(t), name: "rowid".into(), hidden: false, system: false });
     }
     Scope { cols }
 }
