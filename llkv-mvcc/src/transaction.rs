@@ -69,6 +69,8 @@ struct State {
     dropped: BTreeSet<TableId>,
     changes: BTreeMap<Target, TableChanges>,
     locks: Vec<(TableId, u64)>,
+    /// Table names this transaction created (lower-cased), locked until it ends.
+    name_locks: Vec<String>,
     properties: BTreeMap<String, Option<String>>,
 }
 
@@ -130,6 +132,7 @@ impl Transaction {
                 dropped: BTreeSet::new(),
                 changes: BTreeMap::new(),
                 locks: Vec::new(),
+                name_locks: Vec::new(),
                 properties: BTreeMap::new(),
             }),
         }
@@ -348,6 +351,13 @@ impl Transaction {
         if self.find_table(&st, &meta.name).is_some() {
             return Err(Error::TableExists(meta.name));
         }
+        let key = meta.name.to_lowercase();
+        if !self.db.inner.row_locks.try_lock_name(self.id, &key) {
+            let e = Error::Serialization { table: meta.name.clone() };
+            self.abort_locked(&mut st, &e);
+            return Err(e);
+        }
+        st.name_locks.push(key);
         for c in &mut meta.columns {
             c.data_type = llkv_store::chunk::storage_type(&c.data_type);
         }
@@ -608,6 +618,8 @@ impl Transaction {
     fn release(&self, st: &mut State) {
         let locks = std::mem::take(&mut st.locks);
         self.db.inner.row_locks.release(self.id, locks);
+        let names = std::mem::take(&mut st.name_locks);
+        self.db.inner.row_locks.release_names(self.id, names);
         self.db.inner.active.lock().remove(&self.id);
         st.changes.clear();
         st.created.clear();
