@@ -319,8 +319,8 @@ impl Driver<'_, '_> {
     }
 }
 
-/// Which columns DuckDB's runner compares by value: those holding a float or
-/// a decimal (none in the SQLite dialect, which compares text only).
+/// Which columns DuckDB's runner compares by value: those holding a float, a
+/// decimal or a boolean (none in the SQLite dialect, which compares text only).
 fn numeric_columns(values: &[Vec<Value>], dialect: Dialect) -> Vec<bool> {
     let width = values.first().map_or(0, Vec::len);
     if dialect != Dialect::DuckDb {
@@ -328,9 +328,9 @@ fn numeric_columns(values: &[Vec<Value>], dialect: Dialect) -> Vec<bool> {
     }
     (0..width)
         .map(|c| {
-            values
-                .iter()
-                .any(|row| matches!(row.get(c), Some(Value::Float(_) | Value::Decimal(..))))
+            values.iter().any(|row| {
+                matches!(row.get(c), Some(Value::Float(_) | Value::Decimal(..) | Value::Bool(_)))
+            })
         })
         .collect()
 }

@@ -85,9 +85,9 @@ fn row_matches(e: &str, row: &[String]) -> bool {
         && e.split_whitespace().zip(row).all(|(a, b)| a == b)
 }
 
-/// DuckDB's runner compares a DOUBLE or DECIMAL column by value, not by its
-/// text: the expected `100` matches a `DECIMAL(15,2)` that prints `100.00`,
-/// and `0.1` matches a float printed `0.1` or `0.10`. For the columns marked
+/// DuckDB's runner compares a DOUBLE, DECIMAL or BOOLEAN column by value, not
+/// by its text: the expected `100` matches a `DECIMAL(15,2)` that prints
+/// `100.00`, `0.1` matches a float printed `0.1` or `0.10`, `TRUE` matches `true`. For the columns marked
 /// in `numeric`, each actual value that equals its expected token as a number
 /// is replaced by that token; the caller then compares the rows as usual.
 /// Returns `None` when the expected lines do not line up with the rows.
@@ -127,9 +127,18 @@ pub fn adopt_equal_numbers(
     Some(out)
 }
 
-/// Whether two texts are numbers of (nearly) the same value: the DuckDB
-/// runner's tolerance for approximate and decimal columns.
+/// Whether two texts are numbers of (nearly) the same value (the DuckDB
+/// runner's tolerance for approximate and decimal columns), or the same
+/// boolean spelled differently (`true` and `TRUE`).
 fn numbers_equal(actual: &str, expected: &str) -> bool {
+    let boolean = |s: &str| match s.to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    if let (Some(a), Some(e)) = (boolean(actual), boolean(expected)) {
+        return a == e;
+    }
     match (actual.parse::<f64>(), expected.parse::<f64>()) {
         (Ok(a), Ok(e)) => a == e || (a - e).abs() <= 1e-9 * a.abs().max(e.abs()),
         _ => false,
@@ -221,6 +230,9 @@ mod tests {
         let adopted = adopt_equal_numbers(&r, &e2, &[false, true, false]);
         assert_eq!(adopted, Some(r.clone()));
         assert_eq!(adopt_equal_numbers(&r, &e, &[false, false, false]), None);
+        let b = rows(&[&["true"], &["false"]]);
+        let adopted = adopt_equal_numbers(&b, &strings(&["TRUE", "true"]), &[true]);
+        assert_eq!(adopted, Some(rows(&[&["TRUE"], &["false"]])));
     }
 
     #[test]
