@@ -39,6 +39,7 @@ mod parse;
 pub mod plan;
 mod planner;
 mod settings;
+mod structs;
 mod triggers;
 use llkv_sql::user_types;
 pub mod value;
