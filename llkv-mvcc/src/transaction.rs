@@ -71,6 +71,8 @@ struct State {
     locks: Vec<(TableId, u64)>,
     /// Table names this transaction created (lower-cased), locked until it ends.
     name_locks: Vec<String>,
+    /// Foreign keys to check again at COMMIT (see `foreign_keys.rs`).
+    deferred_fks: Vec<crate::foreign_keys::DeferredCheck>,
     properties: BTreeMap<String, Option<String>>,
 }
 
@@ -133,6 +135,7 @@ impl Transaction {
                 changes: BTreeMap::new(),
                 locks: Vec::new(),
                 name_locks: Vec::new(),
+                deferred_fks: Vec::new(),
                 properties: BTreeMap::new(),
             }),
         }
@@ -193,6 +196,11 @@ impl Transaction {
             Target::Stored(id) => self.version.table(id).cloned(),
             Target::Local(_) => None,
         }
+    }
+
+    /// Notes foreign-key keys for COMMIT to check again.
+    pub(crate) fn defer_foreign_key_check(&self, check: crate::foreign_keys::DeferredCheck) {
+        self.state.lock().deferred_fks.push(check);
     }
 
     /// The committed rows of `table` this transaction deleted.
@@ -622,6 +630,7 @@ impl Transaction {
         self.db.inner.row_locks.release_names(self.id, names);
         self.db.inner.active.lock().remove(&self.id);
         st.changes.clear();
+        st.deferred_fks.clear();
         st.created.clear();
         st.dropped.clear();
         st.properties.clear();
@@ -644,6 +653,13 @@ impl Transaction {
     /// [`Error::Serialization`] / [`Error::Constraint`] when validation fails,
     /// store errors when the write fails. On any error nothing is applied.
     pub fn commit(&self) -> Result<u64> {
+        let deferred = std::mem::take(&mut self.state.lock().deferred_fks);
+        if !deferred.is_empty()
+            && let Err(e) = crate::foreign_keys::check_deferred(self, &deferred)
+        {
+            self.rollback();
+            return Err(e);
+        }
         let mut st = self.state.lock();
         if let Err(e) = Self::check_active(&st) {
             self.release(&mut st);
