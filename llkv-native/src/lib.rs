@@ -41,6 +41,7 @@ mod planner;
 mod settings;
 mod structs;
 mod triggers;
+mod update_from;
 use llkv_sql::user_types;
 pub mod value;
 

@@ -352,6 +352,18 @@ impl Binder<'_> {
             self.agg = Some(state);
             return Ok(Expr::Column(idx));
         }
+        // DuckDB's operator functions: add(a, b) is a + b, and so on.
+        let op = match name.as_str() {
+            "add" => Some(BinOp::Add),
+            "subtract" => Some(BinOp::Sub),
+            "multiply" => Some(BinOp::Mul),
+            _ => None,
+        };
+        if let (Some(op), [l, r], false, false) = (op, args.as_slice(), star, distinct) {
+            let l = Box::new(self.bind_expr(l, scope)?);
+            let r = Box::new(self.bind_expr(r, scope)?);
+            return Ok(Expr::Binary(op, l, r));
+        }
         if !is_scalar(&name) {
             return Err(SqlError::plan(format!("no such function: {name}")));
         }
