@@ -220,6 +220,64 @@ fn table_keys(
     Ok(set)
 }
 
+/// Keys (at `cols`) of the committed rows of `table` that this transaction deleted.
+fn own_deleted_keys(
+    txn: &Transaction,
+    table: &TableHandle,
+    cols: &[usize],
+) -> Result<HashSet<Vec<u8>>> {
+    let deleted = txn.deleted_rows(table);
+    let Some(stored) = txn.stored_table(table) else { return Ok(HashSet::new()) };
+    if deleted.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<u64> = deleted.iter().copied().collect();
+    let batch = txn.database().store().read_rows(&stored, &ids, cols)?;
+    Ok(encode_keys(batch.columns())?.into_iter().flatten().collect())
+}
+
+/// Child keys accepted during a transaction because they referenced parent
+/// rows the same transaction had deleted; COMMIT checks them again.
+#[derive(Debug, Clone)]
+pub(crate) struct DeferredCheck {
+    /// The referencing table.
+    pub(crate) child: String,
+    /// Its foreign key.
+    pub(crate) fk: ForeignKey,
+    /// The keys (encoded in the parent's column types).
+    pub(crate) keys: Vec<Vec<u8>>,
+}
+
+/// At COMMIT: every deferred key that a row of the child still holds must
+/// exist in the parent.
+///
+/// # Errors
+/// [`Error::Constraint`] naming the foreign key.
+pub(crate) fn check_deferred(txn: &Transaction, checks: &[DeferredCheck]) -> Result<()> {
+    for c in checks {
+        let (Some(child), Some(parent)) = (txn.table(&c.child)?, txn.table(&c.fk.parent)?) else {
+            continue;
+        };
+        let pcols = positions(&parent.meta, &c.fk.parent_columns)?;
+        let present = table_keys(txn, &parent, &pcols, &HashSet::new())?;
+        let absent: HashSet<&Vec<u8>> = c.keys.iter().filter(|k| !present.contains(*k)).collect();
+        if absent.is_empty() {
+            continue;
+        }
+        let ccols = positions(&child.meta, &c.fk.columns)?;
+        let types = types_of(&parent.meta, &pcols);
+        let req = ScanRequest { projection: Some(ccols.clone()), ..Default::default() };
+        for b in txn.scan(&child, &req)? {
+            let idx: Vec<usize> = (0..ccols.len()).collect();
+            let keys = encode_keys(&key_columns(&b, &idx, &types)?)?;
+            if keys.iter().flatten().any(|k| absent.contains(k)) {
+                return Err(violation(&child.name, &c.fk, "the referenced key does not exist"));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn positions(meta: &TableMeta, names: &[String]) -> Result<Vec<usize>> {
     names.iter().map(|n| column(meta, n)).collect()
 }
@@ -250,7 +308,22 @@ pub(crate) fn check_change(
             let cols = positions(&table.meta, &fk.columns)?;
             let new_keys =
                 encode_keys(&key_columns(batch, &cols, &types_of(&parent.meta, &pcols))?)?;
-            if new_keys.into_iter().flatten().any(|k| !keys.contains(&k)) {
+            let missing: Vec<Vec<u8>> =
+                new_keys.into_iter().flatten().filter(|k| !keys.contains(k)).collect();
+            if missing.is_empty() {
+                continue;
+            }
+            // As in DuckDB, a key this transaction itself deleted from the
+            // parent still counts while it runs; unlike DuckDB, COMMIT checks
+            // it again (see `check_deferred`), so no dangling key is committed.
+            let own = own_deleted_keys(txn, &parent, &pcols)?;
+            if missing.iter().all(|k| own.contains(k)) {
+                txn.defer_foreign_key_check(DeferredCheck {
+                    child: table.name.clone(),
+                    fk: fk.clone(),
+                    keys: missing,
+                });
+            } else {
                 return Err(violation(&table.name, &fk, "the referenced key does not exist"));
             }
         }

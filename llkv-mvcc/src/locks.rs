@@ -1,5 +1,8 @@
 //! Row write locks held by active transactions: the first writer of a row
-//! owns it until it ends, and any other writer fails at once.
+//! owns it until it ends, and any other writer fails at once. Table names
+//! work the same way: a transaction that creates a table owns its name until
+//! it ends (even if it drops the table again), so a concurrent CREATE of the
+//! same name fails at once instead of at COMMIT (as DuckDB's catalog does).
 
 use crate::database::TxnId;
 use llkv_store::TableId;
@@ -10,6 +13,7 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub(crate) struct RowLocks {
     owners: Mutex<HashMap<(TableId, u64), TxnId>>,
+    names: Mutex<HashMap<String, TxnId>>,
 }
 
 impl RowLocks {
@@ -32,6 +36,29 @@ impl RowLocks {
         for k in locks {
             if owners.get(&k) == Some(&txn) {
                 owners.remove(&k);
+            }
+        }
+    }
+
+    /// Takes the lock of table name `name` (lower-cased) for `txn`; false when
+    /// another transaction owns it.
+    pub(crate) fn try_lock_name(&self, txn: TxnId, name: &str) -> bool {
+        let mut names = self.names.lock();
+        match names.get(name) {
+            Some(o) if *o != txn => false,
+            _ => {
+                names.insert(name.to_string(), txn);
+                true
+            }
+        }
+    }
+
+    /// Releases the given name locks of `txn`.
+    pub(crate) fn release_names(&self, txn: TxnId, locks: impl IntoIterator<Item = String>) {
+        let mut names = self.names.lock();
+        for k in locks {
+            if names.get(&k) == Some(&txn) {
+                names.remove(&k);
             }
         }
     }

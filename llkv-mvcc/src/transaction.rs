@@ -69,6 +69,10 @@ struct State {
     dropped: BTreeSet<TableId>,
     changes: BTreeMap<Target, TableChanges>,
     locks: Vec<(TableId, u64)>,
+    /// Table names this transaction created (lower-cased), locked until it ends.
+    name_locks: Vec<String>,
+    /// Foreign keys to check again at COMMIT (see `foreign_keys.rs`).
+    deferred_fks: Vec<crate::foreign_keys::DeferredCheck>,
     properties: BTreeMap<String, Option<String>>,
 }
 
@@ -130,6 +134,8 @@ impl Transaction {
                 dropped: BTreeSet::new(),
                 changes: BTreeMap::new(),
                 locks: Vec::new(),
+                name_locks: Vec::new(),
+                deferred_fks: Vec::new(),
                 properties: BTreeMap::new(),
             }),
         }
@@ -190,6 +196,11 @@ impl Transaction {
             Target::Stored(id) => self.version.table(id).cloned(),
             Target::Local(_) => None,
         }
+    }
+
+    /// Notes foreign-key keys for COMMIT to check again.
+    pub(crate) fn defer_foreign_key_check(&self, check: crate::foreign_keys::DeferredCheck) {
+        self.state.lock().deferred_fks.push(check);
     }
 
     /// The committed rows of `table` this transaction deleted.
@@ -348,6 +359,13 @@ impl Transaction {
         if self.find_table(&st, &meta.name).is_some() {
             return Err(Error::TableExists(meta.name));
         }
+        let key = meta.name.to_lowercase();
+        if !self.db.inner.row_locks.try_lock_name(self.id, &key) {
+            let e = Error::Serialization { table: meta.name.clone() };
+            self.abort_locked(&mut st, &e);
+            return Err(e);
+        }
+        st.name_locks.push(key);
         for c in &mut meta.columns {
             c.data_type = llkv_store::chunk::storage_type(&c.data_type);
         }
@@ -608,8 +626,11 @@ impl Transaction {
     fn release(&self, st: &mut State) {
         let locks = std::mem::take(&mut st.locks);
         self.db.inner.row_locks.release(self.id, locks);
+        let names = std::mem::take(&mut st.name_locks);
+        self.db.inner.row_locks.release_names(self.id, names);
         self.db.inner.active.lock().remove(&self.id);
         st.changes.clear();
+        st.deferred_fks.clear();
         st.created.clear();
         st.dropped.clear();
         st.properties.clear();
@@ -632,6 +653,13 @@ impl Transaction {
     /// [`Error::Serialization`] / [`Error::Constraint`] when validation fails,
     /// store errors when the write fails. On any error nothing is applied.
     pub fn commit(&self) -> Result<u64> {
+        let deferred = std::mem::take(&mut self.state.lock().deferred_fks);
+        if !deferred.is_empty()
+            && let Err(e) = crate::foreign_keys::check_deferred(self, &deferred)
+        {
+            self.rollback();
+            return Err(e);
+        }
         let mut st = self.state.lock();
         if let Err(e) = Self::check_active(&st) {
             self.release(&mut st);

@@ -178,3 +178,21 @@ fn committing_an_aborted_transaction_rolls_it_back() {
     assert!(!s.in_transaction());
     assert_eq!(balances(&db.begin()), vec![(1, 100), (2, 200)]);
 }
+
+#[test]
+fn a_table_name_created_by_an_open_transaction_conflicts_at_once_until_it_ends() {
+    let db = Database::in_memory();
+    let a = db.begin();
+    let h = accounts(&a);
+    let b = db.begin();
+    let err = b.create_table(h.meta.as_ref().clone()).unwrap_err();
+    assert!(matches!(err, Error::Serialization { ref table } if table == "acct"), "{err}");
+    // Dropping the table again keeps the name taken until `a` ends.
+    a.drop_table("acct").unwrap();
+    let c = db.begin();
+    assert!(c.create_table(h.meta.as_ref().clone()).is_err());
+    a.rollback();
+    let d = db.begin();
+    accounts(&d);
+    d.commit().unwrap();
+}

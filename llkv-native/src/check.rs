@@ -28,6 +28,7 @@ fn scope_of(meta: &TableMeta) -> Scope {
                 table: Some(meta.name.clone()),
                 name: c.name.clone(),
                 hidden: false,
+                system: false,
             })
             .collect(),
     }

@@ -85,8 +85,16 @@ pub fn create_table(txn: &Transaction, c: &ast::CreateTable) -> SqlResult<Output
     let mut checks = Vec::new();
     let mut fks = Vec::new();
     for col in &c.columns {
-        let t = crate::user_types::column_type(txn, &col.data_type)?;
+        let is_struct = crate::structs::is_struct_type(&col.data_type);
+        let t = if is_struct {
+            DataType::Utf8
+        } else {
+            crate::user_types::column_type(txn, &col.data_type)?
+        };
         let mut cm = ColumnMeta::new(col.name.value.clone(), t, true);
+        if is_struct {
+            cm.properties.insert(crate::structs::STRUCT_PROPERTY.into(), col.data_type.to_string());
+        }
         for o in &col.options {
             match &o.option {
                 ColumnOption::Null => {}

@@ -21,12 +21,12 @@ use sqlparser::ast;
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 
-fn table(txn: &Transaction, name: &ast::ObjectName) -> SqlResult<TableHandle> {
+pub(crate) fn table(txn: &Transaction, name: &ast::ObjectName) -> SqlResult<TableHandle> {
     let n = crate::binder::table_name(name)?;
     txn.table(&n)?.ok_or_else(|| SqlError::plan(format!("no such table: {n}")))
 }
 
-fn column_index(h: &TableHandle, name: &str) -> SqlResult<usize> {
+pub(crate) fn column_index(h: &TableHandle, name: &str) -> SqlResult<usize> {
     h.meta
         .columns
         .iter()
@@ -34,7 +34,7 @@ fn column_index(h: &TableHandle, name: &str) -> SqlResult<usize> {
         .ok_or_else(|| SqlError::plan(format!("table {} has no column named {name}", h.name)))
 }
 
-fn default_value(txn: &Transaction, h: &TableHandle, col: usize) -> SqlResult<Value> {
+pub(crate) fn default_value(txn: &Transaction, h: &TableHandle, col: usize) -> SqlResult<Value> {
     let Some(text) = h.meta.columns.get(col).and_then(|c| c.properties.get(DEFAULT_PROPERTY))
     else {
         return Ok(Value::Null);
@@ -47,7 +47,7 @@ fn default_value(txn: &Transaction, h: &TableHandle, col: usize) -> SqlResult<Va
     eval(&bound, &[], None, &ExecCtx::new(txn))
 }
 
-fn is_default_keyword(e: &ast::Expr) -> bool {
+pub(crate) fn is_default_keyword(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
 }
 
@@ -225,22 +225,27 @@ fn replace_conflicts(txn: &Transaction, h: &TableHandle, new: &Row) -> SqlResult
 
 /// The scope of an UPDATE/DELETE: the table's columns, then its row id as
 /// `rowid` (unless a column has that name), which [`matching_rows`] puts last.
-fn table_scope(h: &TableHandle, alias: Option<&str>) -> Scope {
+pub(crate) fn table_scope(h: &TableHandle, alias: Option<&str>) -> Scope {
     let t = alias.map_or_else(|| h.name.clone(), str::to_string);
     let mut cols: Vec<ScopeCol> = h
         .meta
         .columns
         .iter()
-        .map(|c| ScopeCol { table: Some(t.clone()), name: c.name.clone(), hidden: false })
+        .map(|c| ScopeCol {
+            table: Some(t.clone()),
+            name: c.name.clone(),
+            hidden: false,
+            system: false,
+        })
         .collect();
     if !h.meta.columns.iter().any(|c| c.name.eq_ignore_ascii_case("rowid")) {
-        cols.push(ScopeCol { table: Some(t), name: "rowid".into(), hidden: false });
+        cols.push(ScopeCol { table: Some(t), name: "rowid".into(), hidden: false, system: false });
     }
     Scope { cols }
 }
 
 /// The rows of `h` (with the row id last) that satisfy `selection`.
-fn matching_rows(
+pub(crate) fn matching_rows(
     txn: &Transaction,
     h: &TableHandle,
     scope: &Scope,
@@ -271,14 +276,16 @@ fn matching_rows(
     Ok(out)
 }
 
-fn row_id(r: &Row) -> SqlResult<u64> {
+pub(crate) fn row_id(r: &Row) -> SqlResult<u64> {
     match r.last() {
         Some(Value::Int(i)) => Ok(*i as u64),
         _ => Err(SqlError::new(ErrorKind::Internal, "scan returned no row id")),
     }
 }
 
-fn single_table(twj: &ast::TableWithJoins) -> SqlResult<(&ast::ObjectName, Option<String>)> {
+pub(crate) fn single_table(
+    twj: &ast::TableWithJoins,
+) -> SqlResult<(&ast::ObjectName, Option<String>)> {
     match &twj.relation {
         ast::TableFactor::Table { name, alias, .. } if twj.joins.is_empty() => {
             Ok((name, alias.as_ref().map(|a| crate::binder::ident_name(&a.name))))
@@ -292,21 +299,17 @@ fn single_table(twj: &ast::TableWithJoins) -> SqlResult<(&ast::ObjectName, Optio
 /// # Errors
 /// Unknown names, constraint violations, write conflicts.
 pub fn update(txn: &Transaction, u: &ast::Update, cancel: &CancelFlag) -> SqlResult<Output> {
-    if u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
-        return Err(SqlError::plan("UPDATE … FROM / RETURNING / LIMIT is not supported"));
+    if u.returning.is_some() || u.limit.is_some() {
+        return Err(SqlError::plan("UPDATE … RETURNING / LIMIT is not supported"));
+    }
+    if u.from.is_some() {
+        return crate::update_from::update_from(txn, u, cancel);
     }
     let (name, alias) = single_table(&u.table)?;
     let h = table(txn, name)?;
     let scope = table_scope(&h, alias.as_deref());
     let mut binder = Binder::new(txn);
-    let mut sets = Vec::new();
-    for a in &u.assignments {
-        let ast::AssignmentTarget::ColumnName(c) = &a.target else {
-            return Err(SqlError::plan("tuple assignments are not supported"));
-        };
-        let col = column_index(&h, &object_name(c)?)?;
-        sets.push((col, binder.bind_scoped_expr(&a.value, &scope)?));
-    }
+    let sets = crate::update_from::bind_assignments(txn, &h, &mut binder, &scope, &u.assignments)?;
     let ctx = ExecCtx::new(txn).with_cancel(cancel.clone());
     let rows = matching_rows(txn, &h, &scope, u.selection.as_ref(), &ctx)?;
     if rows.is_empty() {
@@ -473,7 +476,7 @@ pub fn check_unique_index(
 }
 
 /// Checks new rows against the table's CHECK constraints (in storage types).
-fn check_rows(txn: &Transaction, h: &TableHandle, rows: &[Row]) -> SqlResult<()> {
+pub(crate) fn check_rows(txn: &Transaction, h: &TableHandle, rows: &[Row]) -> SqlResult<()> {
     if !h.meta.properties.keys().any(|k| k.starts_with(crate::check::CHECK_PREFIX)) {
         return Ok(());
     }

@@ -40,6 +40,8 @@ pub fn is_scalar(name: &str) -> bool {
             | "max"
             | "hex"
             | "sign"
+            | "struct_pack"
+            | "struct_extract"
     )
 }
 
@@ -60,6 +62,23 @@ fn need(name: &str, args: &[Value], min: usize, max: usize) -> SqlResult<()> {
 /// A planning error for an unknown function or a wrong argument count.
 pub fn call_function(name: &str, args: Vec<Value>) -> SqlResult<Value> {
     Ok(match name {
+        // struct_pack('k1', v1, 'k2', v2, …): a `{'k1': v1, …}` literal (see
+        // crate::structs); struct_extract(s, 'k'): `s.k`.
+        "struct_pack" => {
+            let fields: Vec<(String, Value)> = args
+                .chunks(2)
+                .map(|kv| match kv {
+                    [k, v] => Ok((k.to_text().unwrap_or_default(), v.clone())),
+                    _ => Err(SqlError::plan("struct_pack takes name, value pairs")),
+                })
+                .collect::<SqlResult<_>>()?;
+            Value::Text(crate::structs::pack(&fields))
+        }
+        "struct_extract" => {
+            need(name, &args, 2, 2)?;
+            let field = arg(&args, 1).to_text().unwrap_or_default();
+            crate::structs::extract(arg(&args, 0), &field)?
+        }
         // abs(NULL) is NULL; abs of text reads it as a number.
         "abs" => {
             need(name, &args, 1, 1)?;

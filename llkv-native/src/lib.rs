@@ -39,7 +39,9 @@ mod parse;
 pub mod plan;
 mod planner;
 mod settings;
+mod structs;
 mod triggers;
+mod update_from;
 use llkv_sql::user_types;
 pub mod value;
 

@@ -5,6 +5,7 @@
 //! other token kept byte for byte) and parsing is retried:
 //! - `x IN tbl` → `x IN (SELECT * FROM tbl)`;
 //! - `NOT INDEXED` and `INDEXED BY name` (index hints) are dropped;
+//! - a trailing comma before `)` (DuckDB's `VALUES ('a',)`) is dropped;
 //!
 //! and as a last resort the generic dialect is tried (it knows `<<`, `>>`).
 
@@ -108,6 +109,13 @@ fn rewrite(dialect: &dyn Dialect, sql: &str) -> Option<String> {
     let w = |k: usize| sig.get(k).and_then(|&i| word(&toks[i].token));
     let mut changed = false;
     for k in 0..sig.len() {
+        if matches!(toks[sig[k]].token, Token::Comma)
+            && sig.get(k + 1).is_some_and(|&i| matches!(toks[i].token, Token::RParen))
+        {
+            pieces[sig[k]].clear();
+            changed = true;
+            continue;
+        }
         match w(k).as_deref() {
             Some("NOT") if w(k + 1).as_deref() == Some("INDEXED") => {
                 pieces[sig[k]].clear();
@@ -154,5 +162,6 @@ mod tests {
         assert_eq!(r.as_deref(), Some("SELECT 1 IN (SELECT * FROM t1), 'it''s' FROM t  "));
         assert!(parse_sql("SELECT 1 NOT IN t1").is_ok());
         assert!(parse_sql("SELECT 1<<3").is_ok());
+        assert!(parse_sql("SELECT * FROM (VALUES ('v2',)) v(id)").is_ok());
     }
 }

@@ -68,6 +68,14 @@ pub enum Plan {
         /// Predicates for chunk pruning.
         predicates: Vec<Predicate>,
     },
+    /// All visible rows of a table with the row id as an extra last column
+    /// (a query that names `rowid`); `predicates` prune chunks as in `Scan`.
+    RowIdScan {
+        /// The table.
+        table: TableHandle,
+        /// Predicates for chunk pruning.
+        predicates: Vec<Predicate>,
+    },
     /// Constant rows (a SELECT without FROM has one empty row).
     Values(Vec<Vec<Expr>>),
     /// Already computed rows (a materialized view or CTE).

@@ -336,20 +336,18 @@ fn ctes_and_derived_tables_bind() {
 }
 
 /// A `rowid` inside a subquery belongs to the subquery's own FROM, never to
-/// the UPDATE/DELETE target row: the native route refuses it (queries have no
-/// row id here) instead of matching every row.
+/// the UPDATE/DELETE target row (as in SQLite).
 #[test]
 fn rowid_in_subquery_does_not_bind_to_the_updated_row() {
     let mut e = engine();
     e.execute("CREATE TABLE t (a INTEGER, b TEXT)").unwrap();
-    e.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')").unwrap();
-    for sql in [
-        "UPDATE t SET b = 'x' WHERE rowid = (SELECT max(rowid) FROM t)",
-        "DELETE FROM t WHERE rowid = (SELECT max(rowid) FROM t)",
-        "DELETE FROM t WHERE rowid IN (SELECT t.rowid FROM t)",
-    ] {
-        assert!(e.execute(sql).is_err(), "{sql} must not run");
-    }
+    e.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')").unwrap();
+    e.execute("UPDATE t SET b = 'x' WHERE rowid = (SELECT max(rowid) FROM t)").unwrap();
+    e.execute("DELETE FROM t WHERE rowid = (SELECT max(rowid) FROM t WHERE a < 4)").unwrap();
+    e.execute("DELETE FROM t WHERE rowid IN (SELECT t.rowid FROM t WHERE a = 2)").unwrap();
+    assert_eq!(rows(&mut e, "SELECT a, b FROM t ORDER BY a"), vec![vec!["1", "a"], vec!["4", "x"]]);
+    e.execute("INSERT INTO t VALUES (2, 'b'), (3, 'c')").unwrap();
+    e.execute("DELETE FROM t WHERE a = 4").unwrap();
     assert_eq!(
         rows(&mut e, "SELECT a, b FROM t ORDER BY a"),
         vec![vec!["1", "a"], vec!["2", "b"], vec!["3", "c"]]

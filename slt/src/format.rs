@@ -138,10 +138,31 @@ pub fn format_value(value: &Value, letter: char, dialect: Dialect) -> String {
     match (value, letter) {
         (Value::Null, _) => "NULL".to_string(),
         (_, 'I') => to_i64(value).to_string(),
-        (_, 'R') => format!("{:.3}", to_f64(value)),
+        (_, 'R') => sqlite_fixed3(to_f64(value)),
         (Value::Text(s), _) => sqlite_text(s),
         (Value::Float(f), _) => sqlite_real_text(*f),
         _ => sqlite_text(&natural(value)),
+    }
+}
+
+/// `%.3f` as SQLite's own printf writes it (the reference runner formats with
+/// `sqlite3_snprintf`): at most 16 significant digits, the rest zeros, so
+/// `-2^63` prints `-9223372036854776000.000`.
+fn sqlite_fixed3(f: f64) -> String {
+    if !f.is_finite() || f.abs() < 1e13 {
+        return format!("{f:.3}");
+    }
+    let sci = format!("{:.15e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let int_len = exp.parse::<usize>().unwrap_or(0) + 1;
+    let sign = if f < 0.0 { "-" } else { "" };
+    if int_len >= digits.len() {
+        let zeros = "0".repeat(int_len - digits.len());
+        format!("{sign}{digits}{zeros}.000")
+    } else {
+        let (int, frac) = digits.split_at(int_len);
+        format!("{sign}{int}.{frac:0<3}")
     }
 }
 
@@ -310,6 +331,14 @@ mod tests {
         assert_eq!(format_value(&Value::Float(1.23456), 'R', s), "1.235");
         assert_eq!(format_value(&Value::Text("2.5x".into()), 'R', s), "2.500");
         assert_eq!(format_value(&Value::Null, 'R', s), "NULL");
+        // SQLite's printf keeps 16 significant digits.
+        assert_eq!(format_value(&Value::Int(i64::MIN), 'R', s), "-9223372036854776000.000");
+        assert_eq!(
+            format_value(&Value::Float(-1.8446744073709552e19), 'R', s),
+            "-18446744073709550000.000"
+        );
+        assert_eq!(format_value(&Value::Float(12345678901234.567), 'R', s), "12345678901234.570");
+        assert_eq!(format_value(&Value::Float(999999999999.9999), 'R', s), "1000000000000.000");
     }
 
     #[test]

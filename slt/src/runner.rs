@@ -4,7 +4,7 @@
 use crate::column::TypeLetter;
 use crate::format::{Dialect, Value, format_rows, rows_of};
 use crate::preprocess::{ENGINE_LABELS, Preprocessed, preprocess};
-use crate::validate::{expected_form, matches, sorted_values};
+use crate::validate::{adopt_equal_numbers, expected_form, matches, sorted_values};
 use llkv_sql::{Engine, Output, SqlResult};
 use sqllogictest::{
     Condition, Connection, Control, QueryExpect, Record, SortMode, StatementExpect,
@@ -282,6 +282,7 @@ impl Driver<'_, '_> {
             _ => Vec::new(),
         };
         let letters: Vec<char> = types.iter().map(|t| t.0).collect();
+        let numeric = numeric_columns(&values, self.options.dialect);
         let rows = format_rows(&values, &letters, self.options.dialect)?;
         let rows = match sort_mode {
             SortMode::RowSort => {
@@ -293,7 +294,14 @@ impl Driver<'_, '_> {
         };
         let values = sorted_values(rows.clone(), sort_mode);
         self.keep(line, sql, Ok(values.clone()));
-        if matches(&rows, &values, expected_lines, self.threshold) {
+        let by_value = || {
+            sort_mode != SortMode::ValueSort
+                && adopt_equal_numbers(&rows, expected_lines, &numeric).is_some_and(|adopted| {
+                    let flat: Vec<String> = adopted.iter().flatten().cloned().collect();
+                    matches(&adopted, &flat, expected_lines, self.threshold)
+                })
+        };
+        if matches(&rows, &values, expected_lines, self.threshold) || by_value() {
             Ok(())
         } else {
             Err(format!(
@@ -309,6 +317,22 @@ impl Driver<'_, '_> {
             self.out.results.push(QueryResult { line, sql: sql.to_string(), values });
         }
     }
+}
+
+/// Which columns DuckDB's runner compares by value: those holding a float, a
+/// decimal or a boolean (none in the SQLite dialect, which compares text only).
+fn numeric_columns(values: &[Vec<Value>], dialect: Dialect) -> Vec<bool> {
+    let width = values.first().map_or(0, Vec::len);
+    if dialect != Dialect::DuckDb {
+        return vec![false; width];
+    }
+    (0..width)
+        .map(|c| {
+            values.iter().any(|row| {
+                matches!(row.get(c), Some(Value::Float(_) | Value::Decimal(..) | Value::Bool(_)))
+            })
+        })
+        .collect()
 }
 
 /// A statement's outputs as comparable text: `affected N`, the values of any

@@ -85,6 +85,66 @@ fn row_matches(e: &str, row: &[String]) -> bool {
         && e.split_whitespace().zip(row).all(|(a, b)| a == b)
 }
 
+/// DuckDB's runner compares a DOUBLE, DECIMAL or BOOLEAN column by value, not
+/// by its text: the expected `100` matches a `DECIMAL(15,2)` that prints
+/// `100.00`, `0.1` matches a float printed `0.1` or `0.10`, `TRUE` matches `true`. For the columns marked
+/// in `numeric`, each actual value that equals its expected token as a number
+/// is replaced by that token; the caller then compares the rows as usual.
+/// Returns `None` when the expected lines do not line up with the rows.
+pub fn adopt_equal_numbers(
+    rows: &[Vec<String>],
+    expected: &[String],
+    numeric: &[bool],
+) -> Option<Vec<Vec<String>>> {
+    let width = rows.first()?.len();
+    if width != numeric.len() || !numeric.contains(&true) {
+        return None;
+    }
+    let tokens: Vec<Vec<&str>> = if expected.len() == rows.len() {
+        expected
+            .iter()
+            .map(|e| {
+                let tabbed: Vec<&str> = e.strip_suffix('\t').unwrap_or(e).split('\t').collect();
+                if tabbed.len() == width { tabbed } else { e.split_whitespace().collect() }
+            })
+            .collect()
+    } else if expected.len() == rows.len() * width {
+        expected.chunks(width).map(|c| c.iter().map(String::as_str).collect()).collect()
+    } else {
+        return None;
+    };
+    let mut out = rows.to_vec();
+    for (row, line) in out.iter_mut().zip(&tokens) {
+        if line.len() != width {
+            return None;
+        }
+        for ((value, token), is_numeric) in row.iter_mut().zip(line).zip(numeric) {
+            if *is_numeric && numbers_equal(value, token) {
+                *value = (*token).to_string();
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Whether two texts are numbers of (nearly) the same value (the DuckDB
+/// runner's tolerance for approximate and decimal columns), or the same
+/// boolean spelled differently (`true` and `TRUE`).
+fn numbers_equal(actual: &str, expected: &str) -> bool {
+    let boolean = |s: &str| match s.to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    if let (Some(a), Some(e)) = (boolean(actual), boolean(expected)) {
+        return a == e;
+    }
+    match (actual.parse::<f64>(), expected.parse::<f64>()) {
+        (Ok(a), Ok(e)) => a == e || (a - e).abs() <= 1e-9 * a.abs().max(e.abs()),
+        _ => false,
+    }
+}
+
 /// What the actual result looks like in a file, for failure reports: one value
 /// per line, or the hash line above the threshold.
 pub fn expected_form(values: &[String], threshold: u64) -> Vec<String> {
@@ -157,6 +217,22 @@ mod tests {
         let t = rows(&[&["a b", "c"]]);
         let tv: Vec<String> = t.iter().flatten().cloned().collect();
         assert!(!matches(&t, &tv, &strings(&["a  b c"]), 0));
+    }
+
+    #[test]
+    fn duckdb_numeric_columns_match_by_value() {
+        let r = rows(&[&["1", "100.00", "x"], &["2", "0.5", "1.0"]]);
+        let e = strings(&["1\t100\tx", "2\t0.50\t1"]);
+        let adopted = adopt_equal_numbers(&r, &e, &[false, true, false]);
+        assert_eq!(adopted, Some(rows(&[&["1", "100", "x"], &["2", "0.50", "1.0"]])));
+        // A different number stays as it was.
+        let e2 = strings(&["1\t100.5\tx", "2\t0.5\t1.0"]);
+        let adopted = adopt_equal_numbers(&r, &e2, &[false, true, false]);
+        assert_eq!(adopted, Some(r.clone()));
+        assert_eq!(adopt_equal_numbers(&r, &e, &[false, false, false]), None);
+        let b = rows(&[&["true"], &["false"]]);
+        let adopted = adopt_equal_numbers(&b, &strings(&["TRUE", "true"]), &[true]);
+        assert_eq!(adopted, Some(rows(&[&["TRUE"], &["false"]])));
     }
 
     #[test]

@@ -8,6 +8,45 @@ use llkv_sql::{SqlError, SqlResult};
 use sqlparser::ast::{self, BinaryOperator as B, UnaryOperator as U};
 
 impl Binder<'_> {
+    /// A dotted name, resolved as DuckDB does, the most top-level reading
+    /// first: `schema.table.column.field…`, then `table.column.field…`, then
+    /// `column.field…`; the parts after the column read fields of a STRUCT.
+    fn bind_compound(&mut self, parts: &[ast::Ident], scope: &Scope) -> SqlResult<Expr> {
+        let mut first_err = None;
+        for skip in [2usize, 1, 0] {
+            if parts.len() <= skip {
+                continue;
+            }
+            let table = match skip {
+                2 => {
+                    Some(llkv_mvcc::qualified_name(&ident_name(&parts[0]), &ident_name(&parts[1])))
+                }
+                1 => Some(ident_name(&parts[0])),
+                _ => None,
+            };
+            match self.resolve(table.as_deref(), &parts[skip].value, scope) {
+                Ok(mut x) => {
+                    for f in &parts[skip + 1..] {
+                        x = Expr::Func(
+                            "struct_extract".into(),
+                            vec![x, Expr::Literal(Value::Text(f.value.clone()))],
+                        );
+                    }
+                    return Ok(x);
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_err.unwrap_or_else(|| {
+            SqlError::plan(format!(
+                "unsupported column reference {}",
+                parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".")
+            ))
+        }))
+    }
+
     /// Binds `e` over `scope` (and enclosing scopes).
     pub(crate) fn bind_expr(&mut self, e: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
         if let Some(agg) = &self.agg
@@ -41,23 +80,14 @@ impl Binder<'_> {
                     Err(err) => return Err(err),
                 }
             }
-            ast::Expr::CompoundIdentifier(parts) => {
-                let names: Vec<String> = parts.iter().map(|p| p.value.clone()).collect();
-                match names.as_slice() {
-                    [t, c] => {
-                        self.resolve(Some(&ident_name(&parts[0])), c, scope).inspect_err(|_e| {
-                            let _ = t;
-                        })?
-                    }
-                    [_, _, c] => {
-                        let table = llkv_mvcc::qualified_name(
-                            &ident_name(&parts[0]),
-                            &ident_name(&parts[1]),
-                        );
-                        self.resolve(Some(&table), c, scope)?
-                    }
-                    _ => return Err(SqlError::plan(format!("unsupported column reference {e}"))),
+            ast::Expr::CompoundIdentifier(parts) => self.bind_compound(parts, scope)?,
+            ast::Expr::Dictionary(fields) => {
+                let mut args = Vec::with_capacity(fields.len() * 2);
+                for f in fields {
+                    args.push(Expr::Literal(Value::Text(f.key.value.clone())));
+                    args.push(self.bind_expr(&f.value, scope)?);
                 }
+                Expr::Func("struct_pack".into(), args)
             }
             ast::Expr::Value(v) => Expr::Literal(literal(&v.value)?),
             ast::Expr::Nested(x) => self.bind_expr(x, scope)?,
@@ -321,6 +351,18 @@ impl Binder<'_> {
             let idx = state.group_bound.len() + state.aggs.len() - 1;
             self.agg = Some(state);
             return Ok(Expr::Column(idx));
+        }
+        // DuckDB's operator functions: add(a, b) is a + b, and so on.
+        let op = match name.as_str() {
+            "add" => Some(BinOp::Add),
+            "subtract" => Some(BinOp::Sub),
+            "multiply" => Some(BinOp::Mul),
+            _ => None,
+        };
+        if let (Some(op), [l, r], false, false) = (op, args.as_slice(), star, distinct) {
+            let l = Box::new(self.bind_expr(l, scope)?);
+            let r = Box::new(self.bind_expr(r, scope)?);
+            return Ok(Expr::Binary(op, l, r));
         }
         if !is_scalar(&name) {
             return Err(SqlError::plan(format!("no such function: {name}")));

@@ -125,7 +125,10 @@ impl Binder<'_> {
                 .cols
                 .iter()
                 .filter(|rc| {
-                    left.cols.iter().any(|lc| !lc.hidden && lc.name.eq_ignore_ascii_case(&rc.name))
+                    !rc.system
+                        && left.cols.iter().any(|lc| {
+                            !lc.hidden && !lc.system && lc.name.eq_ignore_ascii_case(&rc.name)
+                        })
                 })
                 .map(|c| c.name.clone())
                 .collect(),
@@ -206,6 +209,9 @@ impl Binder<'_> {
                         return Err(SqlError::plan(format!("view {tname} refers to itself")));
                     }
                     let q = crate::parse::parse_query(&sql)?;
+                    if self.rowid == Some(false) && super::mentions_rowid(&q) {
+                        self.rowid = Some(true);
+                    }
                     let saved = std::mem::take(&mut self.outers);
                     self.view_depth += 1;
                     let r = self.bind_query(&q);
@@ -226,10 +232,22 @@ impl Binder<'_> {
                             table: Some(qual.clone()),
                             name: c.name.clone(),
                             hidden: false,
+                            system: false,
                         })
                         .collect(),
                 };
-                let scope = rename_columns(scope, alias);
+                let mut scope = rename_columns(scope, alias);
+                let real_rowid =
+                    table.meta.columns.iter().any(|c| c.name.eq_ignore_ascii_case("rowid"));
+                if self.rowid == Some(true) && !real_rowid {
+                    scope.cols.push(ScopeCol {
+                        table: Some(qual),
+                        name: "rowid".into(),
+                        hidden: false,
+                        system: true,
+                    });
+                    return Ok((Plan::RowIdScan { table, predicates: Vec::new() }, scope));
+                }
                 Ok((Plan::Scan { table, predicates: Vec::new() }, scope))
             }
             ast::TableFactor::Derived { lateral: false, subquery, alias, .. } => {
@@ -270,7 +288,12 @@ fn derived(q: BoundQuery, qual: &str, alias: &Option<ast::TableAlias>) -> (Plan,
         cols: q
             .names
             .iter()
-            .map(|n| ScopeCol { table: table.clone(), name: n.clone(), hidden: false })
+            .map(|n| ScopeCol {
+                table: table.clone(),
+                name: n.clone(),
+                hidden: false,
+                system: false,
+            })
             .collect(),
     };
     (q.plan, rename_columns(scope, alias))

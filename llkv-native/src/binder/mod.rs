@@ -30,6 +30,9 @@ pub struct ScopeCol {
     pub name: String,
     /// Hidden from unqualified lookups and `*` (the right side of USING/NATURAL).
     pub hidden: bool,
+    /// The table's row id (`rowid`): found by name, never part of `*` or of
+    /// a NATURAL join.
+    pub system: bool,
 }
 
 /// The columns of a row, in order.
@@ -136,6 +139,9 @@ pub struct Binder<'a> {
     view_depth: usize,
     /// Result-column aliases usable in WHERE / HAVING (a SQLite extension).
     aliases: Vec<(String, ast::Expr)>,
+    /// Whether the statement names `rowid` anywhere (None until the first
+    /// query is bound): only then do its tables' scans carry the row id.
+    rowid: Option<bool>,
 }
 
 impl<'a> Binder<'a> {
@@ -149,6 +155,7 @@ impl<'a> Binder<'a> {
             ctes: Vec::new(),
             view_depth: 0,
             aliases: Vec::new(),
+            rowid: None,
         }
     }
 
@@ -177,10 +184,10 @@ impl<'a> Binder<'a> {
             });
         }
         if name.eq_ignore_ascii_case("rowid") && rowid_of_this_from(table, scope) {
-            // The row id belongs to this query's own FROM: binding it to an
-            // enclosing row (an UPDATE/DELETE target) would be wrong.
+            // This query's own FROM has no row id (a view, a subquery in
+            // FROM): binding it to an enclosing row would be wrong.
             return Err(SqlError::plan(
-                "rowid in queries is not supported on the native route".to_string(),
+                "no such column: rowid (only tables have a row id)".to_string(),
             ));
         }
         let n = self.outers.len();
@@ -223,6 +230,27 @@ impl<'a> Binder<'a> {
         self.agg = agg;
         Ok((r?, correlated))
     }
+}
+
+/// Whether `q` names `rowid` (bare or qualified) anywhere, subqueries included.
+pub(crate) fn mentions_rowid(q: &ast::Query) -> bool {
+    use sqlparser::ast::Visit;
+    use std::ops::ControlFlow;
+    struct Finder;
+    impl ast::Visitor for Finder {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<()> {
+            let hit = match e {
+                ast::Expr::Identifier(i) => i.value.eq_ignore_ascii_case("rowid"),
+                ast::Expr::CompoundIdentifier(p) => {
+                    p.last().is_some_and(|i| i.value.eq_ignore_ascii_case("rowid"))
+                }
+                _ => false,
+            };
+            if hit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        }
+    }
+    q.visit(&mut Finder).is_break()
 }
 
 /// Whether a `rowid` reference (not a column of `scope`) names the row id of a

@@ -20,6 +20,9 @@ impl Binder<'_> {
     /// # Errors
     /// Unknown names, unsupported constructs.
     pub fn bind_query(&mut self, q: &ast::Query) -> SqlResult<BoundQuery> {
+        if self.rowid.is_none() {
+            self.rowid = Some(super::mentions_rowid(q));
+        }
         let pushed = q.with.is_some();
         if let Some(w) = &q.with {
             if w.recursive {
@@ -266,7 +269,7 @@ impl Binder<'_> {
                         .cols
                         .iter()
                         .enumerate()
-                        .filter(|(i, c)| !c.hidden && !excluded.contains(i))
+                        .filter(|(i, c)| !c.hidden && !c.system && !excluded.contains(i))
                     {
                         star_cols.push((proj.len(), i));
                         proj.push((ast::Expr::Value(ast::Value::Null.into()), c.name.clone()));
@@ -286,7 +289,7 @@ impl Binder<'_> {
                     for (i, c) in scope.cols.iter().enumerate() {
                         if c.table.as_deref().is_some_and(|ct| super::qualifier_matches(ct, &t)) {
                             any = true;
-                            if excluded.contains(&i) {
+                            if excluded.contains(&i) || c.system {
                                 continue;
                             }
                             star_cols.push((proj.len(), i));

@@ -50,7 +50,12 @@ impl Binder<'_> {
         let mut scope = Scope {
             cols: names
                 .into_iter()
-                .map(|n| ScopeCol { table: Some(qual.clone()), name: n, hidden: false })
+                .map(|n| ScopeCol {
+                    table: Some(qual.clone()),
+                    name: n,
+                    hidden: false,
+                    system: false,
+                })
                 .collect(),
         };
         if let Some(a) = alias {

@@ -11,7 +11,7 @@ use crate::eval::eval;
 use crate::expr::{AggCall, AggFunc, Expr};
 use crate::functions::concat_text;
 use crate::value::{GroupKey, Row, Value};
-use llkv_sql::SqlResult;
+use llkv_sql::{SqlError, SqlResult};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 
@@ -21,7 +21,7 @@ pub struct AggregateExecutor;
 #[derive(Debug, Clone)]
 enum Acc {
     Count(i64),
-    Sum { int: i64, real: f64, is_real: bool, any: bool },
+    Sum { int: i64, real: f64, is_real: bool, any: bool, overflow: bool },
     Avg { sum: f64, n: i64 },
     MinMax(Option<Value>),
     Concat(Option<String>),
@@ -33,7 +33,7 @@ impl Acc {
         match f {
             AggFunc::CountStar | AggFunc::Count => Acc::Count(0),
             AggFunc::Sum | AggFunc::Total => {
-                Acc::Sum { int: 0, real: 0.0, is_real: false, any: false }
+                Acc::Sum { int: 0, real: 0.0, is_real: false, any: false, overflow: false }
             }
             AggFunc::Avg => Acc::Avg { sum: 0.0, n: 0 },
             AggFunc::Min | AggFunc::Max => Acc::MinMax(None),
@@ -49,14 +49,19 @@ impl Acc {
                     *n += 1;
                 }
             }
-            Acc::Sum { int, real, is_real, any } => match v.to_numeric() {
+            Acc::Sum { int, real, is_real, any, overflow } => match v.to_numeric() {
                 Value::Int(i) => {
                     *any = true;
                     *real += i as f64;
                     if !*is_real {
                         match int.checked_add(i) {
                             Some(s) => *int = s,
-                            None => *is_real = true,
+                            None => {
+                                // SQLite: sum() raises "integer overflow";
+                                // total() goes on as a REAL.
+                                *is_real = true;
+                                *overflow = true;
+                            }
                         }
                     }
                 }
@@ -109,10 +114,13 @@ impl Acc {
         }
     }
 
-    fn finish(self, f: AggFunc) -> Value {
-        match self {
+    fn finish(self, f: AggFunc) -> SqlResult<Value> {
+        Ok(match self {
             Acc::Count(n) => Value::Int(n),
-            Acc::Sum { int, real, is_real, any } => {
+            Acc::Sum { overflow: true, .. } if f == AggFunc::Sum => {
+                return Err(SqlError::execution("integer overflow"));
+            }
+            Acc::Sum { int, real, is_real, any, .. } => {
                 if f == AggFunc::Total {
                     Value::Real(real)
                 } else if !any {
@@ -132,7 +140,7 @@ impl Acc {
             }
             Acc::MinMax(v) | Acc::Any(v) => v.unwrap_or(Value::Null),
             Acc::Concat(s) => s.map_or(Value::Null, Value::Text),
-        }
+        })
     }
 }
 
@@ -220,13 +228,14 @@ impl AggregateExecutor {
                 std::cmp::Ordering::Equal
             });
         }
-        Ok(out
-            .into_iter()
+        out.into_iter()
             .map(|g| {
                 let mut row = g.keys;
-                row.extend(g.accs.into_iter().zip(aggs).map(|(acc, a)| acc.finish(a.func)));
-                row
+                for (acc, a) in g.accs.into_iter().zip(aggs) {
+                    row.push(acc.finish(a.func)?);
+                }
+                Ok(row)
             })
-            .collect())
+            .collect()
     }
 }

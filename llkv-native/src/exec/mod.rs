@@ -97,6 +97,9 @@ pub fn execute(plan: &Plan, outer: Option<&Outer<'_>>, ctx: &ExecCtx<'_>) -> Sql
     }
     match plan {
         Plan::Scan { table, predicates } => ScanExecutor::execute(table, predicates, ctx),
+        Plan::RowIdScan { table, predicates } => {
+            ScanExecutor::read_filtered(ctx, table, predicates.clone(), true)
+        }
         Plan::Values(rows) => rows
             .iter()
             .map(|r| r.iter().map(|e| eval(e, &[], outer, ctx)).collect::<SqlResult<Row>>())
