@@ -11,9 +11,16 @@
 //! full joined width (only the needed columns), and each step hashes the
 //! smaller side and probes with the other in parallel chunks. When the
 //! joined set is the side that was hashed, a stable counting sort on its row
-//! number restores the row path's order. Keys must be INTEGER = INTEGER or
-//! TEXT = TEXT (NULL matches nothing); a step without an equality (a cross
-//! join) or a conjunct with a subquery sends the plan to the row path.
+//! number restores the row path's order. The last step is not materialized:
+//! its probe side is cut in batches probed in the consumer's parallel loop.
+//! When the consumer does not care about the order (an aggregate whose
+//! result does not depend on it, [`JoinSpec::set_unordered`]), the order is
+//! free: each step joins the linked relation whose join gives the fewest rows
+//! (counted exactly from the keys), no counting sort is done, and the last
+//! step may probe with the next relation's batches. Keys must be INTEGER =
+//! INTEGER or TEXT = TEXT (NULL matches nothing); a step without an equality
+//! (a cross join) or a conjunct with a subquery sends the plan to the row
+//! path.
 
 use super::hash::FxMap;
 use super::vexpr::{Fail, VExpr, VResult, VType, class};
@@ -228,7 +235,12 @@ impl<K: JoinKey> Table<K> {
 
 /// The matching (left row, right row) pairs, ordered by left row, then right
 /// row: the order of the row path's hash join with `left` as the joined set.
-fn pairs<K: JoinKey>(left: &[ArrayRef], right: &[ArrayRef]) -> VResult<(Vec<u32>, Vec<u32>)> {
+/// `ordered: false` lets them come in any order.
+fn pairs<K: JoinKey>(
+    left: &[ArrayRef],
+    right: &[ArrayRef],
+    ordered: bool,
+) -> VResult<(Vec<u32>, Vec<u32>)> {
     let (lk, rk) = (keys_of::<K>(left)?, keys_of::<K>(right)?);
     let probe = |table: &Table<K>, keys: &[Option<K>], swap: bool| -> Vec<(u32, u32)> {
         let parts: Vec<Vec<(u32, u32)>> = keys
@@ -258,6 +270,9 @@ fn pairs<K: JoinKey>(left: &[ArrayRef], right: &[ArrayRef]) -> VResult<(Vec<u32>
     let n_left = lk.len();
     let table = Table::new(lk);
     let ps = probe(&table, &rk, true);
+    if !ordered {
+        return Ok(ps.into_iter().unzip());
+    }
     let mut counts = vec![0usize; n_left + 1];
     for p in &ps {
         counts[p.0 as usize + 1] += 1;
@@ -692,9 +707,9 @@ impl JoinSpec {
                 rk.push(r.eval(&nb)?.into_array(nb.rows)?);
             }
             let (li, ri) = match (all_int, lk.len()) {
-                (true, 1) => pairs::<i64>(&lk, &rk)?,
-                (true, 2) => pairs::<(i64, i64)>(&lk, &rk)?,
-                _ => pairs::<Vec<GroupKey>>(&lk, &rk)?,
+                (true, 1) => pairs::<i64>(&lk, &rk, !self.unordered)?,
+                (true, 2) => pairs::<(i64, i64)>(&lk, &rk, !self.unordered)?,
+                _ => pairs::<Vec<GroupKey>>(&lk, &rk, !self.unordered)?,
             };
             let rows = li.len();
             let (li, ri) = (UInt32Array::from(li), UInt32Array::from(ri));
