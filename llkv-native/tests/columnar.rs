@@ -153,6 +153,7 @@ const TPCH_SHAPES: &[&str] = &[
     "SELECT count(*) FROM o a WHERE a.q > (SELECT count(*) FROM o b WHERE b.cid = a.cid AND b.st = a.st)",
     "SELECT cu.id, count(o.k) FROM cu LEFT JOIN o ON cu.id = o.cid AND o.c NOT LIKE '%ab%' GROUP BY cu.id",
     "SELECT cu.id, o.k, o.p FROM cu LEFT JOIN o ON o.cid = cu.id AND o.q > 20 WHERE cu.id < 60",
+    "SELECT dt, pr, count(*), sum(p), max(dt2) FROM o GROUP BY dt, pr",
     "SELECT c_count, count(*) FROM (SELECT cu.id, count(o.k) FROM cu LEFT JOIN o ON cu.id = o.cid \
      AND o.c NOT LIKE '%ab%' GROUP BY cu.id) AS x(id, c_count) GROUP BY c_count ORDER BY 2 DESC, 1 DESC",
     "SELECT d.name, count(*), min(o.k), max(cu.n), sum(o.q) FROM cu, o, d \

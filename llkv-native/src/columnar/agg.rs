@@ -1,7 +1,10 @@
-//! Aggregation over pipeline batches: each batch (a rayon task) builds a
-//! partial result — groups in first-seen order, typed accumulators — and the
-//! partials are merged in scan order, so "first value" semantics (the key
-//! a group shows, bare columns) are those of the row path. Results follow
+//! Aggregation over pipeline batches: partial results — groups in
+//! first-seen order, typed accumulators — are built in parallel and merged in
+//! scan order, so "first value" semantics (the key a group shows, bare
+//! columns) are those of the row path. Keys of INTEGER, REAL and TEXT
+//! columns go through a [`GroupTable`] (hashed a column at a time, one
+//! partial per rayon task, states in [`Acc`] vectors indexed by group);
+//! other keys through per-batch maps of [`GroupKey`]s. Results follow
 //! [`crate::exec::AggregateExecutor`]'s SQLite rules; an integer sum whose
 //! absolute values add up past `i64::MAX` (where the row path's running sum
 //! could have turned REAL on some prefix) falls back to the row path.

@@ -49,15 +49,28 @@ fn hash_bytes(b: &[u8]) -> u64 {
 /// One key column of the groups.
 #[derive(Debug, Clone)]
 enum KeyCol {
-    Int { vals: Vec<i64>, valid: Vec<bool> },
-    Real { vals: Vec<f64>, valid: Vec<bool> },
-    Text { ends: Vec<usize>, bytes: Vec<u8>, valid: Vec<bool> },
+    /// INTEGER, or DATE as days (`date`; shown as its text).
+    Int {
+        vals: Vec<i64>,
+        valid: Vec<bool>,
+        date: bool,
+    },
+    Real {
+        vals: Vec<f64>,
+        valid: Vec<bool>,
+    },
+    Text {
+        ends: Vec<usize>,
+        bytes: Vec<u8>,
+        valid: Vec<bool>,
+    },
 }
 
 impl KeyCol {
     fn new(t: VType) -> VResult<KeyCol> {
         Ok(match t {
-            VType::Int => KeyCol::Int { vals: Vec::new(), valid: Vec::new() },
+            VType::Int => KeyCol::Int { vals: Vec::new(), valid: Vec::new(), date: false },
+            VType::Date => KeyCol::Int { vals: Vec::new(), valid: Vec::new(), date: true },
             VType::Real => KeyCol::Real { vals: Vec::new(), valid: Vec::new() },
             VType::Text => KeyCol::Text { ends: Vec::new(), bytes: Vec::new(), valid: Vec::new() },
             _ => return Err(Fail::Unsupported),
@@ -72,7 +85,7 @@ impl KeyCol {
     #[cfg(test)]
     fn hash(&self, g: usize) -> u64 {
         match self {
-            KeyCol::Int { vals, valid } if valid[g] => mix(vals[g] as u64),
+            KeyCol::Int { vals, valid, .. } if valid[g] => mix(vals[g] as u64),
             KeyCol::Real { vals, valid } if valid[g] => mix(vals[g].to_bits()),
             KeyCol::Text { ends, bytes, valid } if valid[g] => {
                 hash_bytes(KeyCol::text(ends, bytes, g))
@@ -83,7 +96,10 @@ impl KeyCol {
 
     fn value(&self, g: usize) -> Value {
         match self {
-            KeyCol::Int { vals, valid } if valid[g] => Value::Int(vals[g]),
+            KeyCol::Int { vals, valid, date: false } if valid[g] => Value::Int(vals[g]),
+            KeyCol::Int { vals, valid, date: true } if valid[g] => {
+                Value::Text(crate::dates::format_date(crate::dates::civil_from_days(vals[g])))
+            }
             KeyCol::Real { vals, valid } if valid[g] => Value::Real(vals[g]),
             KeyCol::Text { ends, bytes, valid } if valid[g] => {
                 Value::Text(String::from_utf8_lossy(KeyCol::text(ends, bytes, g)).into_owned())
@@ -114,7 +130,7 @@ impl KeyCol {
     /// Appends group `g` of `other` (a column of the same class).
     fn push_from(&mut self, other: &KeyCol, g: usize) {
         match (self, other) {
-            (KeyCol::Int { vals, valid }, KeyCol::Int { vals: v2, valid: ok2 }) => {
+            (KeyCol::Int { vals, valid, .. }, KeyCol::Int { vals: v2, valid: ok2, .. }) => {
                 vals.push(v2[g]);
                 valid.push(ok2[g]);
             }
@@ -136,7 +152,7 @@ impl KeyCol {
 
     fn eq_group(&self, g: usize, other: &KeyCol, h: usize) -> bool {
         match (self, other) {
-            (KeyCol::Int { vals, valid }, KeyCol::Int { vals: v2, valid: ok2 }) => {
+            (KeyCol::Int { vals, valid, .. }, KeyCol::Int { vals: v2, valid: ok2, .. }) => {
                 valid[g] == ok2[h] && vals[g] == v2[h]
             }
             (KeyCol::Real { vals, valid }, KeyCol::Real { vals: v2, valid: ok2 }) => {
@@ -196,7 +212,7 @@ impl KeyIn<'_> {
     #[inline]
     fn eq_row(&self, col: &KeyCol, g: usize, i: usize) -> bool {
         match (self, col) {
-            (KeyIn::Int(a), KeyCol::Int { vals, valid }) => {
+            (KeyIn::Int(a), KeyCol::Int { vals, valid, .. }) => {
                 let ok = a.is_valid(i);
                 valid[g] == ok && (!ok || vals[g] == a.value(i))
             }
@@ -214,7 +230,7 @@ impl KeyIn<'_> {
 
     fn push_row(&self, col: &mut KeyCol, i: usize) {
         match (self, col) {
-            (KeyIn::Int(a), KeyCol::Int { vals, valid }) => {
+            (KeyIn::Int(a), KeyCol::Int { vals, valid, .. }) => {
                 let ok = a.is_valid(i);
                 vals.push(if ok { a.value(i) } else { 0 });
                 valid.push(ok);
@@ -247,7 +263,7 @@ pub struct GroupTable {
 }
 
 impl GroupTable {
-    /// An empty table for keys of classes `types` (INTEGER, REAL, TEXT).
+    /// An empty table for keys of classes `types` (INTEGER, REAL, TEXT, DATE).
     ///
     /// # Errors
     /// `Unsupported` for other classes.
@@ -261,7 +277,7 @@ impl GroupTable {
 
     /// Whether keys of these classes can be held.
     pub fn supports(types: &[VType]) -> bool {
-        types.iter().all(|t| matches!(t, VType::Int | VType::Real | VType::Text))
+        types.iter().all(|t| matches!(t, VType::Int | VType::Real | VType::Text | VType::Date))
     }
 
     /// The number of groups.
@@ -324,8 +340,21 @@ impl GroupTable {
     /// `Unsupported` when an array is not of its column's class.
     pub fn intern(&mut self, keys: &[ArrayRef], gids: &mut Vec<u32>) -> VResult<()> {
         let n = keys.first().map_or(0, |a| a.len());
+        // DATE keys as their days.
+        let days: Vec<Option<ArrayRef>> = keys
+            .iter()
+            .zip(&self.cols)
+            .map(|(a, c)| match c {
+                KeyCol::Int { date: true, .. } => {
+                    arrow::compute::cast(a, &arrow::datatypes::DataType::Int64).map(Some)
+                }
+                _ => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
         let ins: Vec<KeyIn<'_>> = keys
             .iter()
+            .zip(&days)
+            .map(|(a, d)| d.as_ref().unwrap_or(a))
             .zip(&self.cols)
             .map(|(a, c)| match c {
                 KeyCol::Int { .. } => a.as_primitive_opt::<Int64Type>().map(KeyIn::Int),
@@ -353,11 +382,11 @@ impl GroupTable {
                 let g = self.find_or_insert(
                     h,
                     |cols, g| match cols.first() {
-                        Some(KeyCol::Int { vals, valid }) => valid[g] && vals[g] == v,
+                        Some(KeyCol::Int { vals, valid, .. }) => valid[g] && vals[g] == v,
                         _ => false,
                     },
                     |cols| {
-                        if let Some(KeyCol::Int { vals, valid }) = cols.first_mut() {
+                        if let Some(KeyCol::Int { vals, valid, .. }) = cols.first_mut() {
                             vals.push(v);
                             valid.push(true);
                         }
@@ -404,7 +433,7 @@ impl GroupTable {
     /// The groups ordered by key (as [`Value::total_cmp`] orders rows of keys).
     pub fn sorted(&self) -> Vec<u32> {
         let mut order: Vec<u32> = (0..self.len() as u32).collect();
-        if let [KeyCol::Int { vals, valid }] = self.cols.as_slice() {
+        if let [KeyCol::Int { vals, valid, .. }] = self.cols.as_slice() {
             order.sort_unstable_by_key(|&g| (valid[g as usize], vals[g as usize]));
             return order;
         }
@@ -464,6 +493,19 @@ mod tests {
         assert_eq!(t.key_row(3, 0), vec![Value::Int(1), Value::Text("z".into())]);
         // NULL first, then by value.
         assert_eq!(t.sorted(), vec![1, 0, 3, 2]);
+    }
+
+    #[test]
+    fn date_keys_show_as_text_and_sort_by_day() {
+        let a: ArrayRef =
+            Arc::new(arrow::array::Date32Array::from(vec![Some(9000), None, Some(-5)]));
+        let mut t = GroupTable::new(&[VType::Date]).unwrap();
+        let mut gids = Vec::new();
+        t.intern(&[a], &mut gids).unwrap();
+        assert_eq!(t.key_row(0, 0), vec![Value::Text("1994-08-23".into())]);
+        assert_eq!(t.key_row(2, 0), vec![Value::Text("1969-12-27".into())]);
+        assert_eq!(t.key_row(1, 0), vec![Value::Null]);
+        assert_eq!(t.sorted(), vec![1, 2, 0]);
     }
 
     #[test]
