@@ -16,11 +16,13 @@ use std::cmp::Ordering;
 /// The hash of a NULL key part.
 const NULL_HASH: u64 = 0x2d35_8dcc_aa6c_78a5;
 
-/// Mixes a 64-bit word into a well-spread hash (the low bits pick the slot).
+/// Mixes a 64-bit word into a well-spread hash (SplitMix64's finalizer:
+/// every input bit reaches the low bits, which pick the slot).
 #[inline]
 fn mix(x: u64) -> u64 {
-    let h = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    h ^ (h >> 29)
+    let z = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Combines the hash of a further key part into `h`.
@@ -285,8 +287,19 @@ impl GroupTable {
         self.hashes.len()
     }
 
+    /// Makes room for `more` groups without growing again.
+    fn reserve(&mut self, more: usize) {
+        let want = ((self.hashes.len() + more) * 2).next_power_of_two();
+        if want > self.slots.len() {
+            self.rehash(want);
+        }
+    }
+
     fn grow(&mut self) {
-        let cap = (self.slots.len() * 2).max(1024);
+        self.rehash((self.slots.len() * 2).max(1024));
+    }
+
+    fn rehash(&mut self, cap: usize) {
         let mask = cap - 1;
         let mut slots = vec![0u64; cap];
         for (g, &h) in self.hashes.iter().enumerate() {
@@ -414,6 +427,7 @@ impl GroupTable {
     /// Adds the groups of `other` (same classes): the group in `self` of
     /// each group of `other`.
     pub fn absorb(&mut self, other: &GroupTable) -> Vec<u32> {
+        self.reserve(other.len());
         let mut map = Vec::with_capacity(other.len());
         for (h, &hash) in other.hashes.iter().enumerate() {
             let g = self.find_or_insert(
@@ -458,7 +472,7 @@ impl GroupTable {
 
     /// The hash of group `g` (recomputed, for tests).
     #[cfg(test)]
-    fn rehash(&self, g: usize) -> u64 {
+    fn hash_of(&self, g: usize) -> u64 {
         let mut h = 0;
         for (k, c) in self.cols.iter().enumerate() {
             let x = c.hash(g);
@@ -482,7 +496,7 @@ mod tests {
         t.intern(&[Arc::clone(&a), Arc::clone(&b)], &mut gids).unwrap();
         assert_eq!(gids, vec![0, 1, 0, 2]);
         for g in 0..t.len() {
-            assert_eq!(t.rehash(g), t.hashes[g]);
+            assert_eq!(t.hash_of(g), t.hashes[g]);
         }
         let c: ArrayRef = Arc::new(Int64Array::from(vec![Some(3), Some(1)]));
         let d: ArrayRef = Arc::new(StringArray::from(vec![None, Some("z")]));

@@ -544,8 +544,11 @@ impl Pipeline {
         let (need, step_needs) = self.needs(needed);
         let Some(inputs) = self.source_batches(ctx, &need, false)? else { return Ok(None) };
         let cancel = ctx.cancel.clone();
+        // One accumulator per thread: merging costs as much as folding.
+        let per_task = inputs.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
         let out = inputs
             .into_par_iter()
+            .with_min_len(per_task)
             .map(|b| -> VResult<Batch> {
                 cancel.check()?;
                 self.process(b, &step_needs)
