@@ -152,6 +152,14 @@ const TPCH_SHAPES: &[&str] = &[
     "SELECT cu.id, count(*) FROM cu, o WHERE cu.id = o.cid AND o.p = (SELECT min(p) FROM o x WHERE x.cid = cu.id) GROUP BY cu.id",
     "SELECT count(*) FROM o a WHERE a.q > (SELECT count(*) FROM o b WHERE b.cid = a.cid AND b.st = a.st)",
     "SELECT cu.id, count(o.k) FROM cu LEFT JOIN o ON cu.id = o.cid AND o.c NOT LIKE '%ab%' GROUP BY cu.id",
+    "SELECT cu.id, o.k, o.p FROM cu LEFT JOIN o ON o.cid = cu.id AND o.q > 20 WHERE cu.id < 60",
+    "SELECT dt, pr, count(*), sum(p), max(dt2) FROM o GROUP BY dt, pr",
+    "SELECT c_count, count(*) FROM (SELECT cu.id, count(o.k) FROM cu LEFT JOIN o ON cu.id = o.cid \
+     AND o.c NOT LIKE '%ab%' GROUP BY cu.id) AS x(id, c_count) GROUP BY c_count ORDER BY 2 DESC, 1 DESC",
+    "SELECT d.name, count(*), min(o.k), max(cu.n), sum(o.q) FROM cu, o, d \
+     WHERE cu.id = o.cid AND o.st = d.g GROUP BY d.name",
+    "SELECT d.name, o.pr, count(*) FROM o, d, cu, o o2 WHERE cu.id = o.cid AND o.st = d.g \
+     AND o2.cid = cu.id AND o2.st = d.g GROUP BY d.name, o.pr",
 ];
 
 fn setup_tpch(e: &mut NativeEngine) {

@@ -1,11 +1,16 @@
-//! Aggregation over pipeline batches: each batch (a rayon task) builds a
-//! partial result — groups in first-seen order, typed accumulators — and the
-//! partials are merged in scan order, so "first value" semantics (the key
-//! a group shows, bare columns) are those of the row path. Results follow
+//! Aggregation over pipeline batches: partial results — groups in
+//! first-seen order, typed accumulators — are built in parallel and merged in
+//! scan order, so "first value" semantics (the key a group shows, bare
+//! columns) are those of the row path. Keys of INTEGER, REAL and TEXT
+//! columns go through a [`GroupTable`] (hashed a column at a time, one
+//! partial per rayon task, states in [`Acc`] vectors indexed by group);
+//! other keys through per-batch maps of [`GroupKey`]s. Results follow
 //! [`crate::exec::AggregateExecutor`]'s SQLite rules; an integer sum whose
 //! absolute values add up past `i64::MAX` (where the row path's running sum
 //! could have turned REAL on some prefix) falls back to the row path.
 
+use super::accum::Acc;
+use super::groups::GroupTable;
 use super::hash::FxMap;
 use super::vexpr::{Fail, VExpr, VResult, VType, class};
 use super::{Batch, Pipeline};
@@ -21,7 +26,7 @@ use std::hash::Hash;
 const EXACT_F64: i128 = 1 << 53;
 
 #[derive(Debug, Clone)]
-enum St {
+pub(super) enum St {
     Count(i64),
     ISum { sum: i128, abs: i128, n: i64 },
     FSum { sum: f64, n: i64 },
@@ -32,8 +37,8 @@ enum St {
     Nothing,
 }
 
-struct Spec {
-    func: AggFunc,
+pub(super) struct Spec {
+    pub(super) func: AggFunc,
     arg: Option<VExpr>,
     class: VType,
 }
@@ -55,7 +60,7 @@ impl Spec {
         Ok(Spec { func: a.func, arg, class })
     }
 
-    fn init(&self) -> St {
+    pub(super) fn init(&self) -> St {
         use AggFunc as F;
         match (self.func, self.class) {
             (F::CountStar | F::Count, _) => St::Count(0),
@@ -69,13 +74,25 @@ impl Spec {
         }
     }
 
-    fn is_max(&self) -> bool {
+    /// Whether the result is the same whatever the order of the rows (up to
+    /// the last bits of a REAL sum, as everywhere on this path): not so for
+    /// the first value of a group, nor for a REAL min/max (`0.0` / `-0.0`).
+    fn order_free(&self) -> bool {
+        use AggFunc as F;
+        match self.func {
+            F::CountStar | F::Count | F::Sum | F::Total | F::Avg => true,
+            F::Min | F::Max => matches!(self.class, VType::Int | VType::Text),
+            _ => false,
+        }
+    }
+
+    pub(super) fn is_max(&self) -> bool {
         self.func == AggFunc::Max
     }
 }
 
 /// Folds row `i` of `a` into `st`.
-fn update(st: &mut St, spec: &Spec, a: Option<&ArrayRef>, i: usize) {
+pub(super) fn update(st: &mut St, spec: &Spec, a: Option<&ArrayRef>, i: usize) {
     let valid = a.is_some_and(|a| a.is_valid(i));
     match st {
         St::Count(n) => {
@@ -139,7 +156,7 @@ fn update(st: &mut St, spec: &Spec, a: Option<&ArrayRef>, i: usize) {
 }
 
 /// Folds a later partial's state into an earlier one's.
-fn merge(into: &mut St, from: St, spec: &Spec) {
+pub(super) fn merge(into: &mut St, from: St, spec: &Spec) {
     match (into, from) {
         (St::Count(a), St::Count(b)) => *a += b,
         (St::ISum { sum, abs, n }, St::ISum { sum: s2, abs: a2, n: n2 }) => {
@@ -178,7 +195,7 @@ fn merge(into: &mut St, from: St, spec: &Spec) {
     }
 }
 
-fn finish(st: St, func: AggFunc) -> VResult<Value> {
+pub(super) fn finish(st: St, func: AggFunc) -> VResult<Value> {
     use AggFunc as F;
     Ok(match st {
         St::Count(n) => Value::Int(n),
@@ -335,13 +352,6 @@ trait KeyOf: Hash + Eq + Clone + Send {
     fn build(keys: &[ArrayRef]) -> VResult<Vec<Self>>;
 }
 
-impl KeyOf for Option<i64> {
-    fn build(keys: &[ArrayRef]) -> VResult<Vec<Self>> {
-        let a = keys.first().and_then(|a| a.as_primitive_opt::<Int64Type>());
-        Ok(a.ok_or(Fail::Unsupported)?.iter().collect())
-    }
-}
-
 impl KeyOf for Vec<GroupKey> {
     fn build(keys: &[ArrayRef]) -> VResult<Vec<Self>> {
         let cols: Vec<Vec<Value>> =
@@ -368,85 +378,6 @@ fn partial<K: KeyOf>(b: &Batch, keys: &[VExpr], specs: &[Spec]) -> VResult<Parti
             || key_arrays.iter().map(|a| value_at(a, i).unwrap_or(Value::Null)).collect(),
             specs,
         );
-        gids.push(g as usize);
-    }
-    for ((st, spec), a) in p.states.iter_mut().zip(specs).zip(&args) {
-        update_groups(st, spec, a.as_ref(), &gids);
-    }
-    Ok(p)
-}
-
-/// [`partial`] for one TEXT key: looked up by `&str`, allocated once per group.
-fn partial_text(b: &Batch, key: &VExpr, specs: &[Spec]) -> VResult<Partial<Option<String>>> {
-    let n = b.rows;
-    let ka = key.eval(b)?.into_array(n)?;
-    let k = ka.as_string_opt::<i32>().ok_or(Fail::Unsupported)?;
-    let args: Vec<Option<ArrayRef>> = specs
-        .iter()
-        .map(|s| s.arg.as_ref().map(|e| e.eval(b)?.into_array(n)).transpose())
-        .collect::<VResult<_>>()?;
-    let mut p = Partial::<Option<String>>::new(specs.len());
-    let mut by_text: FxMap<&str, u32> = FxMap::default();
-    let mut null_group: Option<u32> = None;
-    let mut gids = Vec::with_capacity(n);
-    for v in k.iter() {
-        let g = match v {
-            None => match null_group {
-                Some(g) => g,
-                None => {
-                    let g = p.group(None, || vec![Value::Null], specs);
-                    null_group = Some(g);
-                    g
-                }
-            },
-            Some(t) => match by_text.get(t) {
-                Some(&g) => g,
-                None => {
-                    let g = p.group(Some(t.to_string()), || vec![Value::Text(t.into())], specs);
-                    by_text.insert(t, g);
-                    g
-                }
-            },
-        };
-        gids.push(g as usize);
-    }
-    for ((st, spec), a) in p.states.iter_mut().zip(specs).zip(&args) {
-        update_groups(st, spec, a.as_ref(), &gids);
-    }
-    Ok(p)
-}
-
-/// [`partial`] for several keys of classes INTEGER, REAL and TEXT: each row's
-/// key is its Arrow row-format bytes (equal bytes ⟺ equal group keys within
-/// one class per column, REAL `-0.0` normalized to `0.0` first), looked up by
-/// slice and allocated once per group.
-fn partial_bytes(b: &Batch, keys: &[VExpr], specs: &[Spec]) -> VResult<Partial<Box<[u8]>>> {
-    use arrow::row::{RowConverter, SortField};
-    let n = b.rows;
-    let key_arrays: Vec<ArrayRef> = keys
-        .iter()
-        .map(|k| super::vexpr::normalized(k.eval(b)?.into_array(n)?))
-        .collect::<VResult<_>>()?;
-    let conv = RowConverter::new(
-        key_arrays.iter().map(|a| SortField::new(a.data_type().clone())).collect(),
-    )?;
-    let rows = conv.convert_columns(&key_arrays)?;
-    let args: Vec<Option<ArrayRef>> = specs
-        .iter()
-        .map(|s| s.arg.as_ref().map(|e| e.eval(b)?.into_array(n)).transpose())
-        .collect::<VResult<_>>()?;
-    let mut p = Partial::<Box<[u8]>>::new(specs.len());
-    let mut gids = Vec::with_capacity(n);
-    for (i, r) in rows.iter().enumerate() {
-        let bytes: &[u8] = r.as_ref();
-        let g = match p.index.get(bytes) {
-            Some(&g) => g,
-            None => p.group(
-                bytes.into(),
-                || key_arrays.iter().map(|a| value_at(a, i).unwrap_or(Value::Null)).collect(),
-                specs,
-            ),
-        };
         gids.push(g as usize);
     }
     for ((st, spec), a) in p.states.iter_mut().zip(specs).zip(&args) {
@@ -531,9 +462,12 @@ pub(super) fn run(
     aggs: &[AggCall],
     ctx: &ExecCtx<'_>,
 ) -> VResult<Option<Vec<Row>>> {
-    let Some(p) = Pipeline::compile(input) else { return Ok(None) };
+    let Some(mut p) = Pipeline::compile(input) else { return Ok(None) };
     let keys: Vec<VExpr> = groups.iter().map(|g| p.expr(g)).collect::<VResult<_>>()?;
     let specs: Vec<Spec> = aggs.iter().map(|a| Spec::new(a, &p)).collect::<VResult<_>>()?;
+    if specs.iter().all(Spec::order_free) {
+        p.set_unordered();
+    }
     let mut needed = vec![false; p.types.len()];
     for e in keys.iter().chain(specs.iter().filter_map(|s| s.arg.as_ref())) {
         e.visit_columns(&mut |c| super::mark(&mut needed, c));
@@ -554,20 +488,8 @@ pub(super) fn run(
             .map(|(s, spec)| finish(s, spec.func))
             .collect::<VResult<Row>>()?;
         return Ok(Some(vec![row]));
-    } else if keys.len() == 1 && class(&keys[0]) == VType::Int {
-        grouped::<Option<i64>>(&p, ctx, &needed, &keys, &specs)?
-    } else if keys.len() == 1 && class(&keys[0]) == VType::Text {
-        let parts = p.run(ctx, &needed, &|_, b| partial_text(&b, &keys[0], &specs))?;
-        match parts {
-            None => return Ok(None),
-            Some(parts) => Some(finish_groups(parts, 1, &specs)?),
-        }
-    } else if keys.iter().all(|k| matches!(class(k), VType::Int | VType::Real | VType::Text)) {
-        let parts = p.run(ctx, &needed, &|_, b| partial_bytes(&b, &keys, &specs))?;
-        match parts {
-            None => return Ok(None),
-            Some(parts) => Some(finish_groups(parts, keys.len(), &specs)?),
-        }
+    } else if GroupTable::supports(&keys.iter().map(class).collect::<Vec<_>>()) {
+        hashed(&p, ctx, &needed, &keys, &specs)?
     } else {
         grouped::<Vec<GroupKey>>(&p, ctx, &needed, &keys, &specs)?
     };
@@ -618,4 +540,83 @@ fn finish_groups<K: Hash + Eq + Clone>(
         std::cmp::Ordering::Equal
     });
     Ok(rows)
+}
+
+/// Groups of one or more INTEGER / REAL / TEXT keys with their states.
+#[derive(Clone)]
+struct Hashed {
+    table: GroupTable,
+    accs: Vec<Acc>,
+}
+
+impl Hashed {
+    fn new(types: &[VType], specs: &[Spec]) -> VResult<Hashed> {
+        Ok(Hashed { table: GroupTable::new(types)?, accs: specs.iter().map(Acc::new).collect() })
+    }
+
+    /// Folds one batch in.
+    fn step(mut self, b: &Batch, keys: &[VExpr], specs: &[Spec]) -> VResult<Hashed> {
+        let n = b.rows;
+        let key_arrays: Vec<ArrayRef> = keys
+            .iter()
+            .map(|k| super::vexpr::normalized(k.eval(b)?.into_array(n)?))
+            .collect::<VResult<_>>()?;
+        let mut gids = Vec::new();
+        self.table.intern(&key_arrays, &mut gids)?;
+        let len = self.table.len();
+        for (acc, spec) in self.accs.iter_mut().zip(specs) {
+            let a = spec.arg.as_ref().map(|e| e.eval(b)?.into_array(n)).transpose()?;
+            acc.resize(len, spec);
+            acc.update(spec, a.as_ref(), &gids)?;
+        }
+        Ok(self)
+    }
+
+    /// Folds the groups of later rows in.
+    fn absorb(mut self, other: Hashed, specs: &[Spec]) -> Hashed {
+        if other.table.len() == 0 {
+            return self;
+        }
+        if self.table.len() == 0 {
+            return other;
+        }
+        let map = self.table.absorb(&other.table);
+        let len = self.table.len();
+        for ((acc, theirs), spec) in self.accs.iter_mut().zip(other.accs).zip(specs) {
+            acc.resize(len, spec);
+            acc.merge(theirs, &map, spec);
+        }
+        self
+    }
+}
+
+/// Hash aggregation over [`GroupTable`] keys: each rayon task folds its
+/// batches into one table, tables are merged in scan order.
+fn hashed(
+    p: &Pipeline,
+    ctx: &ExecCtx<'_>,
+    needed: &[bool],
+    keys: &[VExpr],
+    specs: &[Spec],
+) -> VResult<Option<Vec<Row>>> {
+    let types: Vec<VType> = keys.iter().map(class).collect();
+    let proto = Hashed::new(&types, specs)?;
+    let init = || proto.clone();
+    let Some(h) = p.fold(ctx, needed, &init, &|acc, b| acc.step(&b, keys, specs), &|a, b| {
+        Ok(a.absorb(b, specs))
+    })?
+    else {
+        return Ok(None);
+    };
+    let order = h.table.sorted();
+    let mut rows = Vec::with_capacity(order.len());
+    for g in order {
+        let g = g as usize;
+        let mut row = h.table.key_row(g, specs.len());
+        for (acc, spec) in h.accs.iter().zip(specs) {
+            row.push(acc.finish(g, spec.func)?);
+        }
+        rows.push(row);
+    }
+    Ok(Some(rows))
 }

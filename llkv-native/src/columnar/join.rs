@@ -11,13 +11,20 @@
 //! full joined width (only the needed columns), and each step hashes the
 //! smaller side and probes with the other in parallel chunks. When the
 //! joined set is the side that was hashed, a stable counting sort on its row
-//! number restores the row path's order. Keys must be INTEGER = INTEGER or
-//! TEXT = TEXT (NULL matches nothing); a step without an equality (a cross
-//! join) or a conjunct with a subquery sends the plan to the row path.
+//! number restores the row path's order. The last step is not materialized:
+//! its probe side is cut in batches probed in the consumer's parallel loop.
+//! When the consumer does not care about the order (an aggregate whose
+//! result does not depend on it, [`JoinSpec::set_unordered`]), the order is
+//! free: each step joins the linked relation whose join gives the fewest rows
+//! (counted exactly from the keys), no counting sort is done, and the last
+//! step may probe with the next relation's batches. Keys must be INTEGER =
+//! INTEGER or TEXT = TEXT (NULL matches nothing); a step without an equality
+//! (a cross join) or a conjunct with a subquery sends the plan to the row
+//! path.
 
 use super::hash::FxMap;
 use super::vexpr::{Fail, VExpr, VResult, VType, class};
-use super::{Batch, ColumnarMode, Pipeline, Source, Step, compile_pred};
+use super::{Batch, ColumnarMode, Pending, Pipeline, Source, Step, compile_pred};
 use crate::convert::array_values;
 use crate::exec::ExecCtx;
 use crate::expr::{BinOp, Expr};
@@ -31,7 +38,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 /// Rows per output batch (and per probe task).
-const CHUNK: usize = 65_536;
+pub(super) const CHUNK: usize = 65_536;
 
 /// One relation of the join.
 #[derive(Debug, Clone)]
@@ -66,6 +73,8 @@ pub struct JoinSpec {
     /// Conjuncts with subqueries: applied last, as the row path does.
     late: Vec<VExpr>,
     width: usize,
+    /// Whether the rows may come in any order (see [`JoinSpec::set_unordered`]).
+    unordered: bool,
 }
 
 fn rels_of(rels: &[JoinRel], e: &Expr) -> Vec<usize> {
@@ -130,14 +139,20 @@ pub(super) fn compile(rels: &[JoinRel], conjuncts: &[Expr], width: usize) -> Opt
         conjs.push(Conj { rels: cr, pred, eq });
     }
     Some(Pipeline {
-        source: Source::Join(Box::new(JoinSpec { rels: out, conjs, late, width })),
+        source: Source::Join(Box::new(JoinSpec {
+            rels: out,
+            conjs,
+            late,
+            width,
+            unordered: false,
+        })),
         steps: Vec::new(),
         types,
     })
 }
 
 /// Hashable join keys.
-trait JoinKey: Hash + Eq + Send + Sync + Sized {
+pub(super) trait JoinKey: Hash + Eq + Send + Sync + Sized {
     fn build(keys: &[ArrayRef]) -> VResult<Vec<Option<Self>>>;
 }
 
@@ -172,7 +187,7 @@ impl JoinKey for Vec<GroupKey> {
 }
 
 /// Keys of `arrays` (one array per key part), built in parallel chunks.
-fn keys_of<K: JoinKey>(arrays: &[ArrayRef]) -> VResult<Vec<Option<K>>> {
+pub(super) fn keys_of<K: JoinKey>(arrays: &[ArrayRef]) -> VResult<Vec<Option<K>>> {
     let n = arrays.first().map_or(0, |a| a.len());
     let parts: Vec<Vec<Option<K>>> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
@@ -188,13 +203,13 @@ fn keys_of<K: JoinKey>(arrays: &[ArrayRef]) -> VResult<Vec<Option<K>>> {
 
 /// A hash table over keyed rows: `head[key]` is the first row with the key,
 /// `next[row]` the following one (ascending), `u32::MAX` ends a chain.
-struct Table<K> {
+pub(super) struct Table<K> {
     head: FxMap<K, u32>,
     next: Vec<u32>,
 }
 
 impl<K: JoinKey> Table<K> {
-    fn new(keys: Vec<Option<K>>) -> Table<K> {
+    pub(super) fn new(keys: Vec<Option<K>>) -> Table<K> {
         let mut head: FxMap<K, u32> = FxMap::default();
         head.reserve(keys.len());
         let mut next = vec![u32::MAX; keys.len()];
@@ -209,7 +224,7 @@ impl<K: JoinKey> Table<K> {
     }
 
     /// Calls `f` on the rows with key `k`, ascending.
-    fn each(&self, k: &K, mut f: impl FnMut(u32)) {
+    pub(super) fn each(&self, k: &K, mut f: impl FnMut(u32)) {
         let mut at = self.head.get(k).copied().unwrap_or(u32::MAX);
         while at != u32::MAX {
             f(at);
@@ -220,7 +235,12 @@ impl<K: JoinKey> Table<K> {
 
 /// The matching (left row, right row) pairs, ordered by left row, then right
 /// row: the order of the row path's hash join with `left` as the joined set.
-fn pairs<K: JoinKey>(left: &[ArrayRef], right: &[ArrayRef]) -> VResult<(Vec<u32>, Vec<u32>)> {
+/// `ordered: false` lets them come in any order.
+fn pairs<K: JoinKey>(
+    left: &[ArrayRef],
+    right: &[ArrayRef],
+    ordered: bool,
+) -> VResult<(Vec<u32>, Vec<u32>)> {
     let (lk, rk) = (keys_of::<K>(left)?, keys_of::<K>(right)?);
     let probe = |table: &Table<K>, keys: &[Option<K>], swap: bool| -> Vec<(u32, u32)> {
         let parts: Vec<Vec<(u32, u32)>> = keys
@@ -250,6 +270,9 @@ fn pairs<K: JoinKey>(left: &[ArrayRef], right: &[ArrayRef]) -> VResult<(Vec<u32>
     let n_left = lk.len();
     let table = Table::new(lk);
     let ps = probe(&table, &rk, true);
+    if !ordered {
+        return Ok(ps.into_iter().unzip());
+    }
     let mut counts = vec![0usize; n_left + 1];
     for p in &ps {
         counts[p.0 as usize + 1] += 1;
@@ -268,7 +291,7 @@ fn pairs<K: JoinKey>(left: &[ArrayRef], right: &[ArrayRef]) -> VResult<(Vec<u32>
     Ok((li, ri))
 }
 
-fn concat_batches(parts: Vec<Batch>, width: usize) -> VResult<Batch> {
+pub(super) fn concat_batches(parts: Vec<Batch>, width: usize) -> VResult<Batch> {
     let rows = parts.iter().map(|b| b.rows).sum();
     let mut cols = Vec::with_capacity(width);
     for c in 0..width {
@@ -327,45 +350,252 @@ fn gather(into: &mut [Option<ArrayRef>], from: &Batch, idx: &UInt32Array) -> VRe
     Ok(())
 }
 
+/// The last join step, run lazily: a table over the build side's keys and
+/// the probe side cut in chunks, each chunk probed into one output batch.
+struct LastStep<K> {
+    table: Table<K>,
+    build: Batch,
+    probe_keys: Vec<VExpr>,
+    /// Columns gathered into the output.
+    gather: Vec<bool>,
+    /// Conjuncts completed by the step (and the late ones).
+    preds: Vec<VExpr>,
+    /// Columns kept in the output batches.
+    need: Vec<bool>,
+}
+
+impl<K: JoinKey + 'static> LastStep<K> {
+    fn probe(&self, chunk: &Batch) -> VResult<Batch> {
+        let keys: Vec<ArrayRef> = self
+            .probe_keys
+            .iter()
+            .map(|e| e.eval(chunk)?.into_array(chunk.rows))
+            .collect::<VResult<_>>()?;
+        let ks = K::build(&keys)?;
+        let (mut bi, mut pi) = (Vec::new(), Vec::new());
+        for (j, k) in ks.iter().enumerate() {
+            if let Some(k) = k {
+                self.table.each(k, |m| {
+                    bi.push(m);
+                    pi.push(j as u32);
+                });
+            }
+        }
+        let rows = bi.len();
+        let (bi, pi) = (UInt32Array::from(bi), UInt32Array::from(pi));
+        let width = self.gather.len();
+        let mut cols = vec![None; width];
+        for (c, slot) in cols.iter_mut().enumerate() {
+            if !self.gather[c] {
+                continue;
+            }
+            if let Some(a) = self.build.cols.get(c).and_then(Option::as_ref) {
+                *slot = Some(take(a.as_ref(), &bi, None)?);
+            } else if let Some(a) = chunk.cols.get(c).and_then(Option::as_ref) {
+                *slot = Some(take(a.as_ref(), &pi, None)?);
+            }
+        }
+        let mut out = Batch { cols, rows };
+        for p in &self.preds {
+            let m = p.eval(&out)?.into_array(out.rows)?;
+            let m: BooleanArray = m.as_boolean_opt().ok_or(Fail::Unsupported)?.clone();
+            out = out.filter(&m)?;
+        }
+        for (c, slot) in out.cols.iter_mut().enumerate() {
+            if self.need.get(c) != Some(&true) {
+                *slot = None;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The output batches of probing `chunks` (in their order).
+    fn pending(self, chunks: Vec<Batch>) -> Vec<Pending> {
+        let me = Arc::new(self);
+        chunks
+            .into_iter()
+            .map(|chunk| {
+                let me = Arc::clone(&me);
+                Box::new(move || me.probe(&chunk)) as Pending
+            })
+            .collect()
+    }
+}
+
+/// The number of matching pairs between the rows keyed `left` and those
+/// keyed `right` (in parts): the keys of the smaller side are counted, the
+/// other side's looked up.
+fn match_count<K: JoinKey>(left: &[ArrayRef], right: &[Vec<ArrayRef>]) -> VResult<u64> {
+    let n_left = left.first().map_or(0, |a| a.len());
+    let n_right: usize = right.iter().map(|p| p.first().map_or(0, |a| a.len())).sum();
+    let mut counts: FxMap<K, u64> = FxMap::default();
+    let mut total = 0u64;
+    if n_left <= n_right {
+        for k in K::build(left)?.into_iter().flatten() {
+            *counts.entry(k).or_default() += 1;
+        }
+        for p in right {
+            for k in K::build(p)?.iter().flatten() {
+                total += counts.get(k).copied().unwrap_or(0);
+            }
+        }
+    } else {
+        for p in right {
+            for k in K::build(p)?.into_iter().flatten() {
+                *counts.entry(k).or_default() += 1;
+            }
+        }
+        for k in K::build(left)?.iter().flatten() {
+            total += counts.get(k).copied().unwrap_or(0);
+        }
+    }
+    Ok(total)
+}
+
+/// Cuts `b` into batches of at most [`CHUNK`] rows.
+pub(super) fn chunks(b: &Batch) -> Vec<Batch> {
+    (0..b.rows.div_ceil(CHUNK))
+        .map(|c| {
+            let start = c * CHUNK;
+            let len = CHUNK.min(b.rows - start);
+            Batch {
+                cols: b
+                    .cols
+                    .iter()
+                    .map(|x| x.as_ref().map(|a| Arc::clone(a).slice(start, len)))
+                    .collect(),
+                rows: len,
+            }
+        })
+        .collect()
+}
+
+/// The inputs of a join step: the joined set and the next relation (as its
+/// pipeline's batches), with their key expressions.
+struct StepIn<'a> {
+    cur: &'a Batch,
+    next: &'a [Batch],
+    cur_keys: Vec<VExpr>,
+    next_keys: Vec<VExpr>,
+}
+
+/// Runs the last step lazily (see [`LastStep`]) when its output order may be
+/// produced that way; `None`: run it eagerly.
+fn last_step<K: JoinKey + 'static>(
+    s: StepIn<'_>,
+    unordered: bool,
+    gather: Vec<bool>,
+    preds: Vec<VExpr>,
+    need: Vec<bool>,
+    width: usize,
+) -> VResult<Option<Vec<Pending>>> {
+    let next_rows: usize = s.next.iter().map(|b| b.rows).sum();
+    if s.cur.rows >= next_rows {
+        // Hash the next relation, probe with the joined set in its order:
+        // the row path's order.
+        let build = concat_batches(s.next.to_vec(), width)?;
+        let keys: Vec<ArrayRef> = s
+            .next_keys
+            .iter()
+            .map(|e| e.eval(&build)?.into_array(build.rows))
+            .collect::<VResult<_>>()?;
+        let table = Table::new(keys_of::<K>(&keys)?);
+        let step = LastStep { table, build, probe_keys: s.cur_keys, gather, preds, need };
+        return Ok(Some(step.pending(chunks(s.cur))));
+    }
+    if !unordered {
+        return Ok(None);
+    }
+    // Hash the (smaller) joined set, probe with the next relation's batches.
+    let keys: Vec<ArrayRef> =
+        s.cur_keys.iter().map(|e| e.eval(s.cur)?.into_array(s.cur.rows)).collect::<VResult<_>>()?;
+    let table = Table::new(keys_of::<K>(&keys)?);
+    let step =
+        LastStep { table, build: s.cur.clone(), probe_keys: s.next_keys, gather, preds, need };
+    let mut parts = Vec::new();
+    for b in s.next {
+        parts.extend(chunks(b));
+    }
+    Ok(Some(step.pending(parts)))
+}
+
 impl JoinSpec {
-    /// Runs the join into batches of the joined row (columns not in `need`
-    /// left out); `None` below the `auto` threshold.
-    pub(super) fn run(
+    /// The number of rows joining `rel` to `cur` by the equalities `keys`
+    /// ((conjunct, side over `cur`, side over `rel`)) gives.
+    fn step_rows(
         &self,
-        ctx: &ExecCtx<'_>,
-        need: &[bool],
-    ) -> VResult<Option<Vec<VResult<Batch>>>> {
+        cur: &Batch,
+        rel: &[Batch],
+        keys: &[(usize, usize, usize)],
+    ) -> VResult<u64> {
+        let mut cx = Vec::with_capacity(keys.len());
+        let mut rx = Vec::with_capacity(keys.len());
+        let mut all_int = true;
+        for &(ci, l, r) in keys {
+            let eq = self.conjs[ci].eq.as_ref().ok_or(Fail::Unsupported)?;
+            if !eq.hashable {
+                return Err(Fail::Unsupported);
+            }
+            all_int &= class(&eq.sides[l].0) == VType::Int;
+            cx.push(&eq.sides[l].0);
+            rx.push(&eq.sides[r].0);
+        }
+        let eval = |es: &[&VExpr], b: &Batch| -> VResult<Vec<ArrayRef>> {
+            es.iter().map(|e| e.eval(b)?.into_array(b.rows)).collect()
+        };
+        let ck = eval(&cx, cur)?;
+        let rk: Vec<Vec<ArrayRef>> = rel.iter().map(|b| eval(&rx, b)).collect::<VResult<_>>()?;
+        match (all_int, keys.len()) {
+            (true, 1) => match_count::<i64>(&ck, &rk),
+            (true, 2) => match_count::<(i64, i64)>(&ck, &rk),
+            _ => match_count::<Vec<GroupKey>>(&ck, &rk),
+        }
+    }
+
+    /// Lets the join produce its rows in any order (for an aggregate whose
+    /// result does not depend on it).
+    pub(super) fn set_unordered(&mut self) {
+        self.unordered = true;
+    }
+
+    /// Runs the join into batches of the joined row (columns not in `need`
+    /// left out); `None` below the `auto` threshold. The last step's batches
+    /// are made in the caller's parallel loop.
+    pub(super) fn run(&self, ctx: &ExecCtx<'_>, need: &[bool]) -> VResult<Option<Vec<Pending>>> {
         let width = self.width;
         // Columns read above the join or by a conjunct.
         let mut keep: Vec<bool> = (0..width).map(|c| need.get(c) == Some(&true)).collect();
         for e in self.conjs.iter().map(|c| &c.pred).chain(&self.late) {
             e.visit_columns(&mut |k| super::mark(&mut keep, k));
         }
-        // Each relation, filtered, as a batch of the full joined width.
-        let mut inputs: Vec<Batch> = Vec::with_capacity(self.rels.len());
+        // Each relation, filtered, as batches of the full joined width.
+        let mut parts: Vec<Vec<Batch>> = Vec::with_capacity(self.rels.len());
         for r in &self.rels {
             let n: Vec<bool> = (r.start..r.start + r.width).map(|c| keep[c]).collect();
-            let Some(parts) = r.pipeline.run_with(ctx, &n, true, &|_, b| Ok(b))? else {
+            let Some(ps) = r.pipeline.run_with(ctx, &n, true, &|_, b| {
+                let mut cols = vec![None; width];
+                for (c, a) in b.cols.into_iter().enumerate() {
+                    cols[r.start + c] = a;
+                }
+                Ok(Batch { cols, rows: b.rows })
+            })?
+            else {
                 return Ok(None);
             };
-            let local = concat_batches(parts, r.width)?;
-            let mut cols = vec![None; width];
-            for (c, a) in local.cols.into_iter().enumerate() {
-                cols[r.start + c] = a;
-            }
-            inputs.push(Batch { cols, rows: local.rows });
+            parts.push(ps);
         }
-        let biggest = inputs.iter().map(|b| b.rows).max().unwrap_or(0);
+        let sizes: Vec<usize> = parts.iter().map(|p| p.iter().map(|b| b.rows).sum()).collect();
+        let biggest = sizes.iter().copied().max().unwrap_or(0);
         if ctx.columnar == ColumnarMode::Auto && (biggest as u64) < super::AUTO_MIN_ROWS {
             return Ok(None);
         }
         let n_rels = self.rels.len();
-        let Some(first) = (0..n_rels).min_by_key(|&i| inputs[i].rows) else {
+        let Some(first) = (0..n_rels).min_by_key(|&i| sizes[i]) else {
             return Err(Fail::Unsupported);
         };
         let mut joined = vec![first];
         let mut done = vec![false; self.conjs.len()];
-        let mut cur = inputs[first].clone();
+        let mut cur = concat_batches(std::mem::take(&mut parts[first]), width)?;
         while joined.len() < n_rels {
             ctx.check_cancel()?;
             let in_cur = |r: &Vec<usize>| !r.is_empty() && r.iter().all(|x| joined.contains(x));
@@ -388,18 +618,28 @@ impl JoinSpec {
                 keys
             };
             let candidates: Vec<usize> = (0..n_rels).filter(|i| !joined.contains(i)).collect();
-            let Some(next) = candidates
-                .iter()
-                .copied()
-                .filter(|&i| !linked(i).is_empty())
-                .min_by_key(|&i| inputs[i].rows)
-            else {
+            let linked_to: Vec<usize> =
+                candidates.iter().copied().filter(|&i| !linked(i).is_empty()).collect();
+            let next = if self.unordered && linked_to.len() > 1 {
+                // Any order will do: the relation giving the fewest rows.
+                let mut best = None;
+                for &i in &linked_to {
+                    let n = self.step_rows(&cur, &parts[i], &linked(i))?;
+                    if best.is_none_or(|(b, bi)| (n, sizes[i]) < (b, sizes[bi])) {
+                        best = Some((n, i));
+                    }
+                }
+                best.map(|(_, i)| i)
+            } else {
+                linked_to.iter().copied().min_by_key(|&i| sizes[i])
+            };
+            let Some(next) = next else {
                 // A cross join: the row path's.
                 return Err(Fail::Unsupported);
             };
             let keys = linked(next);
-            let mut lk = Vec::with_capacity(keys.len());
-            let mut rk = Vec::with_capacity(keys.len());
+            let mut lx = Vec::with_capacity(keys.len());
+            let mut rx = Vec::with_capacity(keys.len());
             let mut all_int = true;
             for &(ci, l, r) in &keys {
                 let eq = self.conjs[ci].eq.as_ref().ok_or(Fail::Unsupported)?;
@@ -407,55 +647,85 @@ impl JoinSpec {
                     return Err(Fail::Unsupported);
                 }
                 all_int &= class(&eq.sides[l].0) == VType::Int;
-                lk.push(eq.sides[l].0.eval(&cur)?.into_array(cur.rows)?);
-                rk.push(eq.sides[r].0.eval(&inputs[next])?.into_array(inputs[next].rows)?);
+                lx.push(eq.sides[l].0.clone());
+                rx.push(eq.sides[r].0.clone());
                 done[ci] = true;
             }
-            let (li, ri) = match (all_int, lk.len()) {
-                (true, 1) => pairs::<i64>(&lk, &rk)?,
-                (true, 2) => pairs::<(i64, i64)>(&lk, &rk)?,
-                _ => pairs::<Vec<GroupKey>>(&lk, &rk)?,
-            };
-            let rows = li.len();
-            let (li, ri) = (UInt32Array::from(li), UInt32Array::from(ri));
-            let mut cols = vec![None; width];
-            gather(&mut cols, &cur, &li)?;
-            gather(&mut cols, &inputs[next], &ri)?;
-            cur = Batch { cols, rows };
             joined.push(next);
             // Conjuncts now covered filter the result.
             let mut preds = Vec::new();
             for (ci, c) in self.conjs.iter().enumerate() {
                 if !done[ci] && c.rels.iter().all(|r| joined.contains(r)) {
-                    preds.push(&c.pred);
+                    preds.push(c.pred.clone());
                     done[ci] = true;
                 }
             }
+            if joined.len() == n_rels {
+                preds.extend(self.late.iter().cloned());
+                let mut gather: Vec<bool> =
+                    (0..width).map(|c| need.get(c) == Some(&true)).collect();
+                for p in &preds {
+                    p.visit_columns(&mut |k| super::mark(&mut gather, k));
+                }
+                let s = StepIn {
+                    cur: &cur,
+                    next: &parts[next],
+                    cur_keys: lx.clone(),
+                    next_keys: rx.clone(),
+                };
+                let need = need.to_vec();
+                let lazy = match (all_int, lx.len()) {
+                    (true, 1) => {
+                        last_step::<i64>(s, self.unordered, gather, preds.clone(), need, width)?
+                    }
+                    (true, 2) => last_step::<(i64, i64)>(
+                        s,
+                        self.unordered,
+                        gather,
+                        preds.clone(),
+                        need,
+                        width,
+                    )?,
+                    _ => last_step::<Vec<GroupKey>>(
+                        s,
+                        self.unordered,
+                        gather,
+                        preds.clone(),
+                        need,
+                        width,
+                    )?,
+                };
+                if let Some(out) = lazy {
+                    return Ok(Some(out));
+                }
+            }
+            let nb = concat_batches(std::mem::take(&mut parts[next]), width)?;
+            let mut lk = Vec::with_capacity(lx.len());
+            let mut rk = Vec::with_capacity(rx.len());
+            for (l, r) in lx.iter().zip(&rx) {
+                lk.push(l.eval(&cur)?.into_array(cur.rows)?);
+                rk.push(r.eval(&nb)?.into_array(nb.rows)?);
+            }
+            let (li, ri) = match (all_int, lk.len()) {
+                (true, 1) => pairs::<i64>(&lk, &rk, !self.unordered)?,
+                (true, 2) => pairs::<(i64, i64)>(&lk, &rk, !self.unordered)?,
+                _ => pairs::<Vec<GroupKey>>(&lk, &rk, !self.unordered)?,
+            };
+            let rows = li.len();
+            let (li, ri) = (UInt32Array::from(li), UInt32Array::from(ri));
+            let mut cols = vec![None; width];
+            gather(&mut cols, &cur, &li)?;
+            gather(&mut cols, &nb, &ri)?;
+            cur = Batch { cols, rows };
+            let preds: Vec<&VExpr> = preds.iter().collect();
             cur = filter_all(cur, &preds)?;
         }
-        let late: Vec<&VExpr> = self.late.iter().collect();
-        cur = filter_all(cur, &late)?;
-        // Drop what only the conjuncts read, then cut into output batches.
+        // (Only a join of one relation gets here.)
         for (c, slot) in cur.cols.iter_mut().enumerate() {
             if need.get(c) != Some(&true) {
                 *slot = None;
             }
         }
-        let total = cur.rows;
-        let out = (0..total.div_ceil(CHUNK))
-            .map(|c| {
-                let start = c * CHUNK;
-                let len = CHUNK.min(total - start);
-                Ok(Batch {
-                    cols: cur
-                        .cols
-                        .iter()
-                        .map(|x| x.as_ref().map(|a| Arc::clone(a).slice(start, len)))
-                        .collect(),
-                    rows: len,
-                })
-            })
-            .collect();
-        Ok(Some(out))
+        Ok(Some(chunks(&cur).into_iter().map(|b| Box::new(move || Ok(b)) as Pending).collect()))
     }
 }

@@ -8,8 +8,9 @@
 //!                                                                  └─ Sort [+ Limit] (top-k)
 //! ```
 //!
-//! A pipeline's source is a table scan or an inner equi-join of two or more
-//! pipelines (module `join`, in the row path's join order). DECIMAL columns are
+//! A pipeline's source is a table scan, an inner equi-join of two or more
+//! pipelines (module `join`, in the row path's join order unless the consumer
+//! does not care) or a LEFT equi-join of two (module `outer`). DECIMAL columns are
 //! read as the row path reads them (REAL, or INTEGER for scale 0) straight
 //! from their integers, DATE columns stay day numbers for comparisons and
 //! EXTRACT ([`vexpr::VType::Date`]). Subqueries are resolved before
@@ -30,10 +31,13 @@
 //! table size; by default it is used for tables of at least
 //! [`AUTO_MIN_ROWS`] rows.
 
+mod accum;
 mod agg;
+mod groups;
 mod hash;
 mod join;
 mod like;
+mod outer;
 pub mod subquery;
 mod topk;
 pub mod vexpr;
@@ -120,7 +124,9 @@ pub fn try_execute(plan: &Plan, ctx: &ExecCtx<'_>) -> SqlResult<Option<Vec<Row>>
     let _resolved = subquery::prepare(plan, ctx);
     let r = match plan {
         Plan::Aggregate { input, groups, aggs } => agg::run(input, groups, aggs, ctx),
-        Plan::Filter { .. } | Plan::Project { .. } | Plan::MultiJoin { .. } => rows(plan, ctx),
+        Plan::Filter { .. } | Plan::Project { .. } | Plan::MultiJoin { .. } | Plan::Join { .. } => {
+            rows(plan, ctx)
+        }
         Plan::Sort { .. } | Plan::Limit { .. } => topk::run(plan, ctx),
         _ => Ok(None),
     };
@@ -295,6 +301,9 @@ fn decimal(a: &ArrayRef, scale: i8) -> VResult<ArrayRef> {
     Ok(Arc::new(d.unary::<_, arrow::datatypes::Float64Type>(|v| v as f64 / p)))
 }
 
+/// A source batch, or the work that makes it (run in the parallel loop).
+type Pending = Box<dyn FnOnce() -> VResult<Batch> + Send>;
+
 /// One step of a pipeline.
 #[derive(Debug, Clone)]
 enum Step {
@@ -311,6 +320,8 @@ enum Source {
     Scan { table: TableHandle, predicates: Vec<Predicate> },
     /// An inner equi-join of two pipelines.
     Join(Box<join::JoinSpec>),
+    /// A LEFT OUTER equi-join of two pipelines.
+    Outer(Box<outer::OuterSpec>),
 }
 
 /// (Scan | Join) → (Filter | Project)*.
@@ -366,7 +377,18 @@ impl Pipeline {
                 Some(p)
             }
             Plan::MultiJoin { rels, conjuncts, width } => join::compile(rels, conjuncts, *width),
+            Plan::Join { left, right, left_width, right_width, kind, on } => {
+                outer::compile(left, right, *left_width, *right_width, *kind, on.as_ref())
+            }
             _ => None,
+        }
+    }
+
+    /// Lets a join source produce its rows in any order (for consumers whose
+    /// result does not depend on it).
+    fn set_unordered(&mut self) {
+        if let Source::Join(j) = &mut self.source {
+            j.set_unordered();
         }
     }
 
@@ -386,9 +408,10 @@ impl Pipeline {
         ctx: &ExecCtx<'_>,
         need: &[bool],
         force: bool,
-    ) -> VResult<Option<Vec<VResult<Batch>>>> {
+    ) -> VResult<Option<Vec<Pending>>> {
         match &self.source {
             Source::Join(spec) => spec.run(ctx, need),
+            Source::Outer(spec) => spec.run(ctx, need),
             Source::Scan { table, predicates } => {
                 let width = table.meta.columns.len();
                 let projection: Vec<usize> =
@@ -414,7 +437,7 @@ impl Pipeline {
                             for (k, &c) in projection.iter().enumerate() {
                                 b.cols[c] = Some(Arc::clone(rb.column(k)));
                             }
-                            Ok(b)
+                            Box::new(move || Ok(b)) as Pending
                         })
                         .collect(),
                 ))
@@ -431,15 +454,9 @@ impl Pipeline {
         self.run_with(ctx, needed, false, sink)
     }
 
-    /// [`Pipeline::run`]; `force` ignores the `auto` threshold.
-    fn run_with<T: Send>(
-        &self,
-        ctx: &ExecCtx<'_>,
-        needed: &[bool],
-        force: bool,
-        sink: &(dyn Fn(usize, Batch) -> VResult<T> + Sync),
-    ) -> VResult<Option<Vec<T>>> {
-        // Which columns each step must produce, from the last step back.
+    /// Which columns the source must read and each step must produce for
+    /// a sink reading `needed`.
+    fn needs(&self, needed: &[bool]) -> (Vec<bool>, Vec<Vec<bool>>) {
         let mut need = needed.to_vec();
         let mut step_needs = vec![Vec::new(); self.steps.len()];
         for (i, s) in self.steps.iter().enumerate().rev() {
@@ -457,6 +474,47 @@ impl Pipeline {
                 }
             }
         }
+        (need, step_needs)
+    }
+
+    /// One source batch through the steps.
+    fn process(&self, b: Pending, step_needs: &[Vec<bool>]) -> VResult<Batch> {
+        let mut b = b()?;
+        for c in b.cols.iter_mut().flatten() {
+            *c = convert(c)?;
+        }
+        for (s, sn) in self.steps.iter().zip(step_needs) {
+            b = match s {
+                Step::Filter(e) => {
+                    let m = e.eval(&b)?.into_array(b.rows)?;
+                    let m = m.as_boolean_opt().ok_or(Fail::Unsupported)?.clone();
+                    b.filter(&m)?
+                }
+                Step::Project(es, _) => {
+                    let mut cols = Vec::with_capacity(es.len());
+                    for (j, e) in es.iter().enumerate() {
+                        cols.push(if sn.get(j) == Some(&true) {
+                            Some(e.eval(&b)?.into_array(b.rows)?)
+                        } else {
+                            None
+                        });
+                    }
+                    Batch { cols, rows: b.rows }
+                }
+            };
+        }
+        Ok(b)
+    }
+
+    /// [`Pipeline::run`]; `force` ignores the `auto` threshold.
+    fn run_with<T: Send>(
+        &self,
+        ctx: &ExecCtx<'_>,
+        needed: &[bool],
+        force: bool,
+        sink: &(dyn Fn(usize, Batch) -> VResult<T> + Sync),
+    ) -> VResult<Option<Vec<T>>> {
+        let (need, step_needs) = self.needs(needed);
         let Some(inputs) = self.source_batches(ctx, &need, force)? else { return Ok(None) };
         let cancel = ctx.cancel.clone();
         let out = inputs
@@ -465,34 +523,40 @@ impl Pipeline {
             .map(|(bi, b)| {
                 // Ctrl-C stops the statement between batches.
                 cancel.check()?;
-                let mut b = b?;
-                for c in b.cols.iter_mut().flatten() {
-                    *c = convert(c)?;
-                }
-                for (s, sn) in self.steps.iter().zip(&step_needs) {
-                    b = match s {
-                        Step::Filter(e) => {
-                            let m = e.eval(&b)?.into_array(b.rows)?;
-                            let m = m.as_boolean_opt().ok_or(Fail::Unsupported)?.clone();
-                            b.filter(&m)?
-                        }
-                        Step::Project(es, _) => {
-                            let mut cols = Vec::with_capacity(es.len());
-                            for (j, e) in es.iter().enumerate() {
-                                cols.push(if sn.get(j) == Some(&true) {
-                                    Some(e.eval(&b)?.into_array(b.rows)?)
-                                } else {
-                                    None
-                                });
-                            }
-                            Batch { cols, rows: b.rows }
-                        }
-                    };
-                }
-                sink(bi, b)
+                sink(bi, self.process(b, &step_needs)?)
             })
             .collect::<VResult<Vec<T>>>()?;
         Ok(Some(out))
+    }
+
+    /// Runs the pipeline folding its output batches into accumulators (one
+    /// per rayon task, from `init`) with `step`, and `merge`s them in scan
+    /// order (`merge(a, b)`: `b` holds later rows); `None` below the `auto`
+    /// threshold.
+    fn fold<A: Send>(
+        &self,
+        ctx: &ExecCtx<'_>,
+        needed: &[bool],
+        init: &(dyn Fn() -> A + Sync),
+        step: &(dyn Fn(A, Batch) -> VResult<A> + Sync),
+        merge: &(dyn Fn(A, A) -> VResult<A> + Sync),
+    ) -> VResult<Option<A>> {
+        let (need, step_needs) = self.needs(needed);
+        let Some(inputs) = self.source_batches(ctx, &need, false)? else { return Ok(None) };
+        let cancel = ctx.cancel.clone();
+        // One accumulator per thread: merging costs as much as folding.
+        let per_task = inputs.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let out = inputs
+            .into_par_iter()
+            .with_min_len(per_task)
+            .map(|b| -> VResult<Batch> {
+                cancel.check()?;
+                self.process(b, &step_needs)
+            })
+            .try_fold(init, |acc, b| step(acc, b?))
+            .try_reduce_with(merge)
+            .transpose()?;
+        Ok(Some(out.unwrap_or_else(init)))
     }
 }
 
