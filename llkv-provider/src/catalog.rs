@@ -112,6 +112,7 @@ impl LlkvCatalog {
             .with_type_planner(Arc::new(LlkvTypePlanner))
             .with_table_factory(LLKV_FILE_TYPE.to_string(), Arc::new(LlkvTableFactory))
             .with_analyzer_rule(Arc::new(LlkvDmlRewrite))
+            .with_optimizer_rule(Arc::new(crate::PerRowSubqueries))
             .with_query_planner(Arc::new(LlkvQueryPlanner::new(Arc::clone(self.session()))))
     }
 

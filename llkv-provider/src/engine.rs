@@ -126,6 +126,7 @@ impl DataFusionEngine {
         if let Statement::Statement(s) = &mut stmt {
             crate::order_by_all::order_by_all(s, self.session());
         }
+        let renames = crate::output_names::unique_output_names(&mut stmt);
         let rowid = rowid_scope(&mut stmt, self.session())?;
         let declared = match &mut stmt {
             Statement::Statement(s) => {
@@ -144,7 +145,14 @@ impl DataFusionEngine {
         if with_declared {
             schema.set_declared(None);
         }
-        result
+        match result {
+            Ok(Output::Rows { schema, batches }) if !renames.is_empty() => {
+                let (schema, batches) = crate::output_names::restore(&renames, schema, batches)
+                    .map_err(|e| SqlError::execution(e.to_string()))?;
+                Ok(Output::Rows { schema, batches })
+            }
+            other => other,
+        }
     }
 
     /// Runs [`Self::plan_and_run`] on the session's runtime, until done or cancelled.
