@@ -12,7 +12,7 @@
 
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
-    Expr, Ident, OrderByKind, Query, Select, SelectItem, SetExpr, Statement as SqlStatement,
+    Expr, Ident, OrderByKind, Query, Select, SelectItem, SetExpr, Statement as SqlStatement, Value,
 };
 use std::collections::HashMap;
 
@@ -118,20 +118,11 @@ fn select(
         let (expr, shown) = match item {
             SelectItem::UnnamedExpr(e) => {
                 let shown = shown_name(e);
-                (
-                    std::mem::replace(e, Expr::value(datafusion::sql::sqlparser::ast::Value::Null)),
-                    shown,
-                )
+                (std::mem::replace(e, Expr::value(Value::Null)), shown)
             }
             SelectItem::ExprWithAlias { expr, alias } => {
                 let shown = normalized(alias);
-                (
-                    std::mem::replace(
-                        expr,
-                        Expr::value(datafusion::sql::sqlparser::ast::Value::Null),
-                    ),
-                    shown,
-                )
+                (std::mem::replace(expr, Expr::value(Value::Null)), shown)
             }
             _ => continue,
         };
@@ -148,15 +139,38 @@ fn select(
 fn key(item: &SelectItem) -> Option<(String, bool)> {
     match item {
         SelectItem::ExprWithAlias { alias, .. } => Some((alias.value.to_lowercase(), true)),
-        SelectItem::UnnamedExpr(Expr::Identifier(id)) => Some((id.value.to_lowercase(), true)),
-        SelectItem::UnnamedExpr(Expr::CompoundIdentifier(ids)) => {
-            ids.last().map(|id| (id.value.to_lowercase(), true))
-        }
-        // DataFusion names every subquery `(<subquery>)`: items that hold one may collide.
-        SelectItem::UnnamedExpr(e) if has_subquery(e) => Some(("(<subquery>)".into(), false)),
-        SelectItem::UnnamedExpr(e) => Some((e.to_string().to_lowercase(), false)),
+        SelectItem::UnnamedExpr(e) => match stripped(e) {
+            Expr::Identifier(id) => Some((id.value.to_lowercase(), true)),
+            Expr::CompoundIdentifier(ids) => ids.last().map(|id| (id.value.to_lowercase(), true)),
+            // DataFusion names every subquery `(<subquery>)`: items that hold one may collide.
+            e if has_subquery(&e) => Some(("(<subquery>)".into(), false)),
+            e => Some((e.to_string().to_lowercase(), false)),
+        },
         _ => None,
     }
+}
+
+/// `e` without unary `+` and parentheses, which do not change DataFusion's
+/// name for an expression.
+fn stripped(e: &Expr) -> Expr {
+    use datafusion::sql::sqlparser::ast::{UnaryOperator, visit_expressions_mut};
+    use std::ops::ControlFlow;
+    let mut e = e.clone();
+    let _ = visit_expressions_mut(&mut e, |e| {
+        loop {
+            match e {
+                Expr::Nested(inner) => {
+                    *e = std::mem::replace(inner.as_mut(), Expr::value(Value::Null))
+                }
+                Expr::UnaryOp { op: UnaryOperator::Plus, expr } => {
+                    *e = std::mem::replace(expr.as_mut(), Expr::value(Value::Null))
+                }
+                _ => break,
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    e
 }
 
 /// Whether `e` holds a subquery.
