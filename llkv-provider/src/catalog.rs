@@ -106,13 +106,14 @@ impl LlkvCatalog {
             None => Arc::new(MemoryCatalogProviderList::new()),
         };
         catalogs.register_catalog(CATALOG_NAME.to_string(), Arc::clone(self) as _);
+        let rules = crate::subquery::with_per_row_subqueries(builder.optimizer().take());
         builder
+            .with_optimizer_rules(rules)
             .with_config(config)
             .with_catalog_list(catalogs)
             .with_type_planner(Arc::new(LlkvTypePlanner))
             .with_table_factory(LLKV_FILE_TYPE.to_string(), Arc::new(LlkvTableFactory))
             .with_analyzer_rule(Arc::new(LlkvDmlRewrite))
-            .with_optimizer_rule(Arc::new(crate::PerRowSubqueries))
             .with_query_planner(Arc::new(LlkvQueryPlanner::new(Arc::clone(self.session()))))
     }
 

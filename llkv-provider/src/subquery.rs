@@ -179,6 +179,25 @@ impl UserDefinedLogicalNodeCore for PerRowSubqueryNode {
     }
 }
 
+/// `optimizer`'s rules (DataFusion's default ones when `None`) with
+/// [`PerRowSubqueries`] right after DataFusion's decorrelation rules: before
+/// filters are pushed down and projections pruned, which do not follow the
+/// outer references inside a subquery.
+pub(crate) fn with_per_row_subqueries(
+    optimizer: Option<datafusion::optimizer::Optimizer>,
+) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
+    let mut rules = optimizer.unwrap_or_default().rules;
+    let ours = PerRowSubqueries.name().to_string();
+    rules.retain(|r| r.name() != ours);
+    let at = rules
+        .iter()
+        .position(|r| r.name() == "decorrelate_lateral_join")
+        .or_else(|| rules.iter().position(|r| r.name() == "scalar_subquery_to_join"))
+        .map_or(rules.len(), |i| i + 1);
+    rules.insert(at, Arc::new(PerRowSubqueries));
+    rules
+}
+
 /// The optimizer rule described in the module docs.
 #[derive(Debug, Default)]
 pub struct PerRowSubqueries;
