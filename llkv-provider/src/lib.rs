@@ -36,6 +36,7 @@
 //! CLI and the logic-test runner drive) adds `BEGIN` / `COMMIT` / `ROLLBACK`,
 //! which DataFusion does not execute.
 
+mod bare_columns;
 mod catalog;
 mod check;
 mod ddl;

@@ -118,3 +118,16 @@ fn duplicate_result_names_are_kept() {
     // Nothing renamed when nothing collides.
     assert_eq!(names(&mut e, "SELECT a, b AS c FROM t1"), ["a", "c"]);
 }
+
+#[test]
+fn bare_columns_in_an_aggregate_query() {
+    let mut e = setup();
+    // b is the same on every row of a group of b * 2.
+    assert_eq!(
+        rows(&mut e, "SELECT b, count(*) FROM t1 WHERE b IS NOT NULL GROUP BY b * 2 ORDER BY 1"),
+        ["10|1", "20|2", "50|1"]
+    );
+    // An unknown column is still an error.
+    let err = e.execute("SELECT nosuch, count(*) FROM t1 GROUP BY b").err().map(|e| e.message);
+    assert!(err.is_some_and(|m| m.contains("nosuch")));
+}
