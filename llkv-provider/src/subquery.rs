@@ -89,7 +89,7 @@ impl PerRowSubqueryNode {
     fn try_new(input: LogicalPlan, items: Vec<PerRowItem>) -> Result<Self> {
         let mut schema = input.schema().as_ref().clone();
         for item in &items {
-            schema = schema.join(&item_schema(item, &schema)?)?;
+            schema = schema.join(&item_schema(item)?)?;
         }
         Ok(Self { input, items, schema: Arc::new(schema) })
     }
@@ -98,14 +98,14 @@ impl PerRowSubqueryNode {
     pub(crate) fn schema_before(&self, i: usize) -> Result<DFSchema> {
         let mut schema = self.input.schema().as_ref().clone();
         for item in self.items.iter().take(i) {
-            schema = schema.join(&item_schema(item, &schema)?)?;
+            schema = schema.join(&item_schema(item)?)?;
         }
         Ok(schema)
     }
 }
 
 /// The one-column schema of an item's result.
-fn item_schema(item: &PerRowItem, input: &DFSchema) -> Result<DFSchema> {
+fn item_schema(item: &PerRowItem) -> Result<DFSchema> {
     use datafusion::arrow::datatypes::{DataType, Field};
     let data_type = match &item.kind {
         SubqueryKind::Scalar => match item.subquery.subquery.schema().fields().first() {
@@ -114,7 +114,6 @@ fn item_schema(item: &PerRowItem, input: &DFSchema) -> Result<DFSchema> {
         },
         SubqueryKind::In { .. } | SubqueryKind::Exists { .. } => DataType::Boolean,
     };
-    let _ = input;
     DFSchema::from_unqualified_fields(
         vec![Field::new(&item.name, data_type, true)].into(),
         Default::default(),
@@ -172,7 +171,7 @@ impl UserDefinedLogicalNodeCore for PerRowSubqueryNode {
             if let SubqueryKind::In { expr, .. } = &mut item.kind
                 && let Some(e) = exprs.next()
             {
-                *expr = Box::new(e);
+                **expr = e;
             }
         }
         Self::try_new(input, items)
