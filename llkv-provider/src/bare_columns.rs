@@ -4,8 +4,9 @@
 //! and DuckDB do.
 //!
 //! When DataFusion refuses a query for this reason, the engine retries it
-//! with every such column of the select list wrapped in `first_value(…)`
-//! (the value of some row of the group, as the native route takes it).
+//! with every such column of the select list and HAVING wrapped in
+//! `first_value(…)` (the value of some row of the group, as the native route
+//! takes it).
 //! Statements DataFusion accepts are never changed, so a dialect that
 //! refuses bare columns only loses the error.
 
@@ -59,6 +60,10 @@ fn body(b: &mut SetExpr, is_aggregate: &dyn Fn(&str) -> bool, changed: &mut bool
                 {
                     *changed |= wrap(e, &grouped, is_aggregate);
                 }
+            }
+            // In HAVING too (a name there is a column of the input, as DataFusion resolves it).
+            if let Some(h) = s.having.as_mut() {
+                *changed |= wrap(h, &grouped, is_aggregate);
             }
         }
         SetExpr::SetOperation { left, right, .. } => {
