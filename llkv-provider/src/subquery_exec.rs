@@ -273,6 +273,8 @@ async fn extend(
                         .map(|v| {
                             if v.is_null() {
                                 ScalarValue::try_from(field.data_type())
+                            } else if v.data_type() != *field.data_type() {
+                                v.cast_to(field.data_type())
                             } else {
                                 Ok(v)
                             }
