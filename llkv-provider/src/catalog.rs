@@ -106,7 +106,9 @@ impl LlkvCatalog {
             None => Arc::new(MemoryCatalogProviderList::new()),
         };
         catalogs.register_catalog(CATALOG_NAME.to_string(), Arc::clone(self) as _);
+        let rules = crate::subquery::with_per_row_subqueries(builder.optimizer().take());
         builder
+            .with_optimizer_rules(rules)
             .with_config(config)
             .with_catalog_list(catalogs)
             .with_type_planner(Arc::new(LlkvTypePlanner))

@@ -126,6 +126,7 @@ impl DataFusionEngine {
         if let Statement::Statement(s) = &mut stmt {
             crate::order_by_all::order_by_all(s, self.session());
         }
+        let renames = crate::output_names::unique_output_names(&mut stmt);
         let rowid = rowid_scope(&mut stmt, self.session())?;
         let declared = match &mut stmt {
             Statement::Statement(s) => {
@@ -140,11 +141,35 @@ impl DataFusionEngine {
         if with_declared {
             schema.set_declared(declared);
         }
-        let result = self.plan_and_run_blocking(stmt, rowid);
+        // Kept for a retry with SQLite's bare columns (see `crate::bare_columns`).
+        let original = match (&stmt, &rowid) {
+            (Statement::Statement(s), None) if matches!(s.as_ref(), SqlStatement::Query(_)) => {
+                Some(stmt.clone())
+            }
+            _ => None,
+        };
+        let mut result = self.plan_and_run_blocking(stmt, rowid);
+        if let (Err(e), Some(original)) = (&result, original)
+            && crate::bare_columns::is_bare_column_error(&e.message)
+        {
+            let state = self.ctx.state();
+            let is_aggregate = |n: &str| state.aggregate_functions().contains_key(n);
+            if let Some(wrapped) = crate::bare_columns::wrap_bare_columns(&original, &is_aggregate)
+            {
+                result = self.plan_and_run_blocking(wrapped, None);
+            }
+        }
         if with_declared {
             schema.set_declared(None);
         }
-        result
+        match result {
+            Ok(Output::Rows { schema, batches }) if !renames.is_empty() => {
+                let (schema, batches) = crate::output_names::restore(&renames, schema, batches)
+                    .map_err(|e| SqlError::execution(e.to_string()))?;
+                Ok(Output::Rows { schema, batches })
+            }
+            other => other,
+        }
     }
 
     /// Runs [`Self::plan_and_run`] on the session's runtime, until done or cancelled.

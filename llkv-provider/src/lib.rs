@@ -11,6 +11,8 @@
 //!        │                        = CREATE TABLE / DROP TABLE      │ update / truncate ─► LlkvDmlExec
 //!        ├─ LlkvDmlRewrite (analyzer rule): DELETE/UPDATE whose WHERE DataFusion cannot pass
 //!        │  whole (subqueries, UPDATE … FROM, LIMIT) become a row-id query ─► LlkvRowSink
+//!        ├─ PerRowSubqueries (optimizer rule): correlated subqueries DataFusion cannot
+//!        │  decorrelate, and IN/EXISTS outside WHERE, run per distinct outer row
 //!        └─ LlkvQueryPlanner: one llkv transaction per statement (the session's explicit one
 //!           after BEGIN), and the guard against DELETE/UPDATE filters DataFusion cannot pass on
 //! ```
@@ -34,6 +36,7 @@
 //! CLI and the logic-test runner drive) adds `BEGIN` / `COMMIT` / `ROLLBACK`,
 //! which DataFusion does not execute.
 
+mod bare_columns;
 mod catalog;
 mod check;
 mod ddl;
@@ -45,12 +48,15 @@ mod error;
 mod factory;
 mod filter;
 mod order_by_all;
+mod output_names;
 mod planner;
 mod rewrite;
 mod rowid;
 mod scan;
 mod sink;
 mod sqlite_aggregates;
+mod subquery;
+mod subquery_exec;
 mod table;
 mod types;
 
@@ -62,5 +68,6 @@ pub use factory::{LLKV_FILE_TYPE, LlkvTableFactory};
 pub use planner::LlkvQueryPlanner;
 pub use rewrite::LlkvDmlRewrite;
 pub use scan::{LlkvScanExec, LlkvScanStream};
+pub use subquery::PerRowSubqueries;
 pub use table::LlkvTable;
 pub use types::LlkvTypePlanner;

@@ -24,7 +24,7 @@ use datafusion::error::Result;
 use datafusion::execution::context::{QueryPlanner, SessionState};
 use datafusion::logical_expr::{DmlStatement, LogicalPlan, WriteOp};
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
+use datafusion::physical_planner::PhysicalPlanner;
 use llkv_mvcc::{Session, StatementTxn};
 use std::sync::Arc;
 
@@ -96,7 +96,7 @@ impl QueryPlanner for LlkvQueryPlanner {
         // re-registers every function): planning overhead counts for short queries.
         let mut state = state.clone();
         state.config_mut().set_extension(Arc::new(scope));
-        DefaultPhysicalPlanner::default().create_physical_plan(logical_plan, &state).await
+        crate::subquery_exec::physical_planner().create_physical_plan(logical_plan, &state).await
     }
 }
 
