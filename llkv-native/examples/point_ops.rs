@@ -3,8 +3,9 @@
 //! inside one transaction, then a DELETE of 10% of the rows (rolled back), on
 //! an `orders` table with an integer key.
 //!
-//! `cargo run --release -p llkv-native --example point_ops -- <db file> [seconds]`
-//! (the file is created with 1.5M rows when it does not exist).
+//! `cargo run --release -p llkv-native --example point_ops -- <db file> [seconds] [only]`
+//! (the file is created with 1.5M rows when it does not exist; `only` is
+//! `lookup`, `update` or `delete` to run one workload, for a profile of it).
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use llkv_mvcc::Database;
@@ -23,6 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = args.get(1).ok_or("usage: point_ops <db file> [seconds]")?;
     let secs: f64 = args.get(2).map_or(Ok(5.0), |s| s.parse())?;
+    let only = args.get(3).map(String::as_str);
+    let runs = |w: &str| only.is_none_or(|o| o == w);
     if !std::path::Path::new(path).exists() {
         let db = Database::open(path)?;
         let mut e = NativeEngine::new(db.clone());
@@ -67,12 +70,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!("{what}: {:.1} µs/op", t0.elapsed().as_secs_f64() / n as f64 * 1e6);
     };
-    run(&mut e, "lookup", &|i| format!("SELECT * FROM orders WHERE o_orderkey = {}", key(i)));
-    e.execute("BEGIN")?;
-    run(&mut e, "update_in_txn", &|i| {
-        format!("UPDATE orders SET o_totalprice = o_totalprice + 1 WHERE o_orderkey = {}", key(i))
-    });
-    e.execute("ROLLBACK")?;
+    if runs("lookup") {
+        run(&mut e, "lookup", &|i| format!("SELECT * FROM orders WHERE o_orderkey = {}", key(i)));
+    }
+    if runs("update") {
+        e.execute("BEGIN")?;
+        run(&mut e, "update_in_txn", &|i| {
+            format!(
+                "UPDATE orders SET o_totalprice = o_totalprice + 1 WHERE o_orderkey = {}",
+                key(i)
+            )
+        });
+        e.execute("ROLLBACK")?;
+    }
+    if !runs("delete") {
+        return Ok(());
+    }
     // DELETE of 10% of the rows (by an expression no index answers), rolled back.
     e.execute("BEGIN")?;
     let t0 = Instant::now();

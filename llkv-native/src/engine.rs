@@ -4,8 +4,8 @@
 use crate::binder::Binder;
 use crate::convert::rows_to_batch;
 use crate::exec::{ExecCtx, execute};
-use crate::parse::parse_sql;
 use crate::settings::Settings;
+use crate::stmt_cache::StatementCache;
 use crate::{ddl, dml};
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -31,6 +31,8 @@ pub struct NativeEngine {
     /// Stops a running query (checked by the executors).
     cancel: CancelFlag,
     settings: Settings,
+    /// Parsed statements by the shape of their text.
+    statements: StatementCache,
 }
 
 impl NativeEngine {
@@ -40,27 +42,28 @@ impl NativeEngine {
             session: Session::new(db),
             settings: Settings::default(),
             cancel: CancelFlag::default(),
+            statements: StatementCache::default(),
         }
     }
 
-    fn run_one(&self, stmt: &Statement) -> SqlResult<Output> {
+    fn run_one(session: &Session, cancel: &CancelFlag, stmt: &Statement) -> SqlResult<Output> {
         match stmt {
             Statement::StartTransaction { .. } => {
-                self.session.begin()?;
+                session.begin()?;
                 return Ok(Output::Done("BEGIN".into()));
             }
             Statement::Commit { .. } => {
-                self.session.commit()?;
+                session.commit()?;
                 return Ok(Output::Done("COMMIT".into()));
             }
             Statement::Rollback { savepoint: None, .. } => {
-                self.session.rollback()?;
+                session.rollback()?;
                 return Ok(Output::Done("ROLLBACK".into()));
             }
-            Statement::Vacuum(_) => return vacuum(&self.session),
+            Statement::Vacuum(_) => return vacuum(session),
             _ => {}
         }
-        let st = self.session.statement_txn();
+        let st = session.statement_txn();
         // Inside a transaction that a failed statement aborted, everything but
         // COMMIT and ROLLBACK is refused (as in PostgreSQL and DuckDB).
         if st.explicit {
@@ -70,7 +73,7 @@ impl NativeEngine {
             // Unknown pragmas are ignored, as SQLite does; llkv has no pragmas yet.
             return st.finish(Ok(Output::Done("PRAGMA".into()))).map_err(Into::into);
         }
-        let r = run_in_with(&st.txn, stmt, &self.cancel);
+        let r = run_in_with(&st.txn, stmt, cancel);
         match r {
             Ok(out) => {
                 if !st.explicit {
@@ -111,6 +114,9 @@ pub(crate) fn run_in(txn: &Transaction, stmt: &Statement) -> SqlResult<Output> {
 fn run_in_with(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlResult<Output> {
     match stmt {
         Statement::Query(q) => {
+            if let Some(out) = crate::point::select(txn, q, cancel)? {
+                return Ok(out);
+            }
             let bq = Binder::new(txn).bind_query(q)?;
             let ctx = ExecCtx::new(txn).with_cancel(cancel.clone());
             let rows = execute(&bq.plan, None, &ctx)?;
@@ -208,17 +214,27 @@ impl Engine for NativeEngine {
             st.finish(r.map_err(|e| llkv_mvcc::Error::TransactionState(e.message)))?;
             return Ok(vec![Output::Done("CREATE TYPE".into())]);
         }
-        let stmts = parse_sql(sql)?;
+        let stmts = if crate::point::enabled() {
+            self.statements.parse(sql)?
+        } else {
+            std::borrow::Cow::Owned(crate::parse::parse_sql(sql)?)
+        };
         let mut out = Vec::with_capacity(stmts.len());
-        for mut s in stmts {
+        for s in stmts.iter() {
             self.cancel.check()?;
-            if let Statement::Set(ast::Set::SingleAssignment { variable, values, .. }) = &s {
+            if let Statement::Set(ast::Set::SingleAssignment { variable, values, .. }) = s {
                 self.settings.set(variable, values)?;
                 out.push(Output::Done("SET".into()));
                 continue;
             }
-            self.settings.apply(&mut s);
-            out.push(self.run_one(&s)?);
+            let r = if self.settings.changes_statements() {
+                let mut s = s.clone();
+                self.settings.apply(&mut s);
+                Self::run_one(&self.session, &self.cancel, &s)
+            } else {
+                Self::run_one(&self.session, &self.cancel, s)
+            };
+            out.push(r?);
         }
         Ok(out)
     }

@@ -54,6 +54,11 @@ impl Settings {
         Ok(())
     }
 
+    /// Whether [`Settings::apply`] may change a statement.
+    pub fn changes_statements(&self) -> bool {
+        self.nulls_first.is_some()
+    }
+
     /// Applies the default NULL order to every ORDER BY key of `stmt` that
     /// does not give one.
     pub fn apply(&self, stmt: &mut ast::Statement) {
