@@ -16,12 +16,15 @@ use crate::error::wrap_error;
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::ColumnStatistics;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -35,7 +38,7 @@ use parking_lot::Mutex;
 use std::fmt;
 use std::ops::Range;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 /// Batches buffered between a partition's reader thread and its stream.
@@ -58,6 +61,22 @@ pub struct LlkvScanExec {
     /// The partition count asked for (kept for [`ExecutionPlan::with_fetch`]).
     target_partitions: usize,
     properties: Arc<PlanProperties>,
+    /// Statistics of the whole scan, computed on first use (the optimizer
+    /// asks for them again at every rule that looks at the plan).
+    stats: OnceLock<Arc<Statistics>>,
+    /// Statistics of each partition, computed on first use.
+    partition_stats: Vec<OnceLock<Arc<Statistics>>>,
+    /// The pushed filters as one predicate over the node's columns followed by
+    /// the filtered columns it does not return, for row-count estimates.
+    estimate: Option<FilterEstimate>,
+}
+
+/// What [`LlkvScanExec`] needs to estimate how many rows its pushed filters keep.
+#[derive(Clone)]
+struct FilterEstimate {
+    predicate: Arc<dyn PhysicalExpr>,
+    /// The node's schema, then the filtered columns it does not return.
+    schema: SchemaRef,
 }
 
 impl fmt::Debug for LlkvScanExec {
@@ -137,6 +156,54 @@ impl LlkvScanExec {
             ranges,
             target_partitions,
             properties: Arc::new(properties),
+            stats: OnceLock::new(),
+            partition_stats: (0..parts).map(|_| OnceLock::new()).collect(),
+            estimate: None,
+        }
+    }
+
+    /// Lets the statistics estimate the rows the pushed filters keep the way
+    /// DataFusion's `FilterExec` estimates them (interval analysis on column
+    /// bounds, else its default selectivity), from `predicate` (the pushed
+    /// filters' conjunction) over `schema`: the node's columns followed by the
+    /// filtered columns the node does not return. Without it a filtered scan
+    /// reports the rows of every segment its statistics cannot rule out, and
+    /// DataFusion plans a join's build side from that (a partitioned join that
+    /// repartitions the probe side instead of a broadcast one).
+    pub fn with_filter_estimate(
+        mut self,
+        predicate: Arc<dyn PhysicalExpr>,
+        schema: SchemaRef,
+    ) -> Self {
+        let prefix_ok = schema.fields().len() >= self.schema.fields().len()
+            && self.schema.fields().iter().zip(schema.fields()).all(|(a, b)| a == b);
+        if prefix_ok {
+            self.estimate = Some(FilterEstimate { predicate, schema });
+        }
+        self
+    }
+
+    /// `stats` with the row count and column statistics a `FilterExec` of the
+    /// pushed filters would derive from them; `stats` unchanged when the
+    /// estimate does not apply.
+    fn estimate_filtered(&self, stats: Statistics) -> Statistics {
+        let Some(est) = &self.estimate else { return stats };
+        if self.limit.is_some() || stats.num_rows.is_exact().unwrap_or(false) {
+            return stats;
+        }
+        let n = stats.column_statistics.len();
+        let mut input = stats.clone();
+        input.column_statistics.resize(est.schema.fields().len(), ColumnStatistics::new_unknown());
+        let empty: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&est.schema)));
+        let estimated = FilterExec::try_new(Arc::clone(&est.predicate), empty)
+            .and_then(|f| f.statistics_from_inputs(&[Arc::new(input)], &StatisticsArgs::new()));
+        match estimated {
+            Ok(e) => {
+                let mut e = Arc::unwrap_or_clone(e);
+                e.column_statistics.truncate(n);
+                e
+            }
+            Err(_) => stats,
         }
     }
 
@@ -232,14 +299,20 @@ impl ExecutionPlan for LlkvScanExec {
         _input_stats: &[Arc<Statistics>],
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
-        let summary = match args.partition() {
-            None => self.scan.summary(0..self.scan.segment_count(), true),
-            Some(p) => {
-                let segs = self.ranges.get(p).cloned().unwrap_or_default();
-                self.scan.summary(segs, p + 1 == self.ranges.len())
-            }
+        let of = |segs: Range<usize>, with_local: bool| {
+            let summary = self.scan.summary(segs, with_local);
+            Arc::new(self.estimate_filtered(statistics_of(&summary, &self.schema, self.limit)))
         };
-        Ok(Arc::new(statistics_of(&summary, &self.schema, self.limit)))
+        let stats = match args.partition() {
+            None => self.stats.get_or_init(|| of(0..self.scan.segment_count(), true)),
+            Some(p) => match (self.partition_stats.get(p), self.ranges.get(p)) {
+                (Some(cell), Some(segs)) => {
+                    cell.get_or_init(|| of(segs.clone(), p + 1 == self.ranges.len()))
+                }
+                _ => return Ok(of(0..0, false)),
+            },
+        };
+        Ok(Arc::clone(stats))
     }
 
     fn supports_limit_pushdown(&self) -> bool {
@@ -251,7 +324,7 @@ impl ExecutionPlan for LlkvScanExec {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Some(Arc::new(Self::build(
+        let mut node = Self::build(
             Arc::clone(&self.scan),
             Arc::clone(&self.txn),
             self.table.clone(),
@@ -260,7 +333,9 @@ impl ExecutionPlan for LlkvScanExec {
             limit,
             Arc::clone(&self.schema),
             self.target_partitions,
-        )))
+        );
+        node.estimate = self.estimate.clone();
+        Some(Arc::new(node))
     }
 
     fn fetch(&self) -> Option<usize> {
@@ -270,7 +345,7 @@ impl ExecutionPlan for LlkvScanExec {
     fn execute(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let Some(range) = self.ranges.get(partition).cloned() else {
             return datafusion::common::internal_err!(
@@ -329,16 +404,25 @@ impl ExecutionPlan for LlkvScanExec {
             inner: builder.build(),
             schema: self.schema(),
             remaining: self.limit,
+            batch_size: context.session_config().batch_size().max(1),
+            pending: None,
         }))
     }
 }
 
 /// The batches of one partition of an [`LlkvScanExec`], each with exactly the
-/// node's schema, ending early once a pushed limit is reached.
+/// node's schema and at most the session's `batch_size` rows (a segment's
+/// batch is handed out in zero-copy slices: DataFusion's operators size
+/// their buffers by their input batches, and a 64K-row batch makes every
+/// intermediate array outgrow the CPU caches), ending early once a pushed
+/// limit is reached.
 pub struct LlkvScanStream {
     inner: SendableRecordBatchStream,
     schema: SchemaRef,
     remaining: Option<usize>,
+    batch_size: usize,
+    /// The conformed batch being handed out in slices, and the next offset.
+    pending: Option<(RecordBatch, usize)>,
 }
 
 impl LlkvScanStream {
@@ -369,24 +453,47 @@ impl LlkvScanStream {
     }
 }
 
+impl LlkvScanStream {
+    /// The next slice of the pending batch, capped by the remaining limit.
+    fn next_slice(&mut self) -> Option<RecordBatch> {
+        let (batch, offset) = self.pending.take()?;
+        let mut len = self.batch_size.min(batch.num_rows() - offset);
+        if let Some(r) = self.remaining.as_mut() {
+            len = len.min(*r);
+            *r -= len;
+        }
+        let out = match (offset, len == batch.num_rows()) {
+            (0, true) => batch.clone(),
+            _ => batch.slice(offset, len),
+        };
+        if offset + len < batch.num_rows() && self.remaining != Some(0) {
+            self.pending = Some((batch, offset + len));
+        }
+        Some(out)
+    }
+}
+
 impl Stream for LlkvScanStream {
     type Item = Result<RecordBatch>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.remaining == Some(0) {
-            return Poll::Ready(None);
-        }
-        match self.inner.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(mut batch))) => {
-                if let Some(r) = self.remaining.as_mut() {
-                    if batch.num_rows() > *r {
-                        batch = batch.slice(0, *r);
-                    }
-                    *r -= batch.num_rows();
-                }
-                Poll::Ready(Some(self.conform(batch)))
+        loop {
+            if let Some(b) = self.next_slice() {
+                return Poll::Ready(Some(Ok(b)));
             }
-            other => other,
+            if self.remaining == Some(0) {
+                return Poll::Ready(None);
+            }
+            match self.inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(batch))) => match self.conform(batch) {
+                    // Empty batches are skipped (a batch without columns
+                    // still counts rows and is handed out).
+                    Ok(b) if b.num_rows() == 0 => continue,
+                    Ok(b) => self.pending = Some((b, 0)),
+                    Err(e) => return Poll::Ready(Some(Err(e))),
+                },
+                other => return other,
+            }
         }
     }
 }

@@ -13,6 +13,8 @@ use datafusion::catalog::{Session as DfSession, TableProvider};
 use datafusion::common::{Constraints, DFSchema, internal_err, not_impl_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::expr_rewriter::unnormalize_col;
+use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
 use llkv_mvcc::Session;
@@ -129,6 +131,35 @@ impl LlkvTable {
         Ok((filters, predicates, shown))
     }
 
+    /// The conjunction of the filters pushed `Exact` (the ones DataFusion
+    /// drops from its plan) over `schema` followed by the filtered columns
+    /// `schema` lacks, for the scan's row-count estimate; `None` without such
+    /// filters or when they do not compile.
+    fn filter_estimate(
+        &self,
+        state: &dyn DfSession,
+        filters: &[Expr],
+        schema: &SchemaRef,
+    ) -> Option<(Arc<dyn PhysicalExpr>, SchemaRef)> {
+        let exact: Vec<Expr> = filters
+            .iter()
+            .filter(|f| pushdown(f, &self.user_schema) == TableProviderFilterPushDown::Exact)
+            .map(|f| unnormalize_col(f.clone()))
+            .collect();
+        let predicate = conjunction(exact)?;
+        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        for c in predicate.column_refs() {
+            if schema.index_of(&c.name).is_err() {
+                let i = self.user_schema.index_of(&c.name).ok()?;
+                fields.push(self.user_schema.field(i).clone());
+            }
+        }
+        let ext = Arc::new(Schema::new(fields));
+        let df_schema = DFSchema::try_from(Arc::clone(&ext)).ok()?;
+        let physical = state.create_physical_expr(predicate, &df_schema).ok()?;
+        Some((physical, ext))
+    }
+
     /// Refuses DELETE/UPDATE planned without [`crate::LlkvQueryPlanner`]: without
     /// it a WHERE clause could be lost on the way.
     fn require_planner(&self, state: &dyn DfSession, what: &str) -> Result<bool> {
@@ -196,15 +227,20 @@ impl TableProvider for LlkvTable {
         };
         let prepared = st.txn.prepare_scan(&handle, &req).map_err(wrap_error)?;
         let schema = Arc::new(self.schema.project(&projection)?);
-        Ok(Arc::new(LlkvScanExec::new(
+        let estimate = self.filter_estimate(state, filters, &schema);
+        let exec = LlkvScanExec::new(
             prepared,
             Arc::clone(&st.txn),
             self.meta.name.clone(),
-            schema,
+            Arc::clone(&schema),
             shown,
             limit,
             state.config().target_partitions(),
-        )))
+        );
+        Ok(Arc::new(match estimate {
+            Some((predicate, ext)) => exec.with_filter_estimate(predicate, ext),
+            None => exec,
+        }))
     }
 
     fn supports_filters_pushdown(
