@@ -327,11 +327,26 @@ pub fn update(txn: &Transaction, u: &ast::Update, cancel: &CancelFlag) -> SqlRes
         new_rows.push(nr);
     }
     let assigned: Vec<usize> = sets.iter().map(|(c, _)| *c).collect();
-    let triggers = triggers::matching(txn, &h, Event::Update, &assigned)?;
-    triggers::fire(txn, &h, &triggers, true, Some(&rows), Some(&new_rows))?;
-    check_rows(txn, &h, &new_rows)?;
-    let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
-    triggers::fire(txn, &h, &triggers, false, Some(&rows), Some(&new_rows))?;
+    write_update(txn, &h, &assigned, &ids, &rows, &new_rows)
+}
+
+/// Writes an UPDATE's new row versions: BEFORE triggers, CHECK constraints,
+/// the store update, AFTER triggers. `assigned` are the SET columns'
+/// positions (they select the `UPDATE OF` triggers); `old_rows[i]` and
+/// `new_rows[i]` are the row `ids[i]` before and after.
+pub(crate) fn write_update(
+    txn: &Transaction,
+    h: &TableHandle,
+    assigned: &[usize],
+    ids: &[u64],
+    old_rows: &[Row],
+    new_rows: &[Row],
+) -> SqlResult<Output> {
+    let triggers = triggers::matching(txn, h, Event::Update, assigned)?;
+    triggers::fire(txn, h, &triggers, true, Some(old_rows), Some(new_rows))?;
+    check_rows(txn, h, new_rows)?;
+    let n = txn.update(h, ids, &rows_batch(h, new_rows)?)?;
+    triggers::fire(txn, h, &triggers, false, Some(old_rows), Some(new_rows))?;
     Ok(Output::Affected(n))
 }
 

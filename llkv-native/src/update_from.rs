@@ -9,13 +9,12 @@
 
 use crate::binder::{Binder, Scope, ScopeCol, ident_name, object_name};
 use crate::dml::{
-    check_rows, column_index, default_value, is_default_keyword, matching_rows, row_id, rows_batch,
-    single_table, table, table_scope,
+    column_index, default_value, is_default_keyword, matching_rows, row_id, single_table, table,
+    table_scope, write_update,
 };
 use crate::eval::{eval, eval_pred};
 use crate::exec::{ExecCtx, execute};
 use crate::expr::Expr;
-use crate::triggers::{self, Event};
 use crate::value::Row;
 use llkv_mvcc::{TableHandle, Transaction};
 use llkv_sql::{CancelFlag, Output, SqlError, SqlResult};
@@ -156,10 +155,5 @@ pub(crate) fn update_from(
         return Ok(Output::Affected(0));
     }
     let assigned: Vec<usize> = sets.iter().map(|(c, _)| *c).collect();
-    let triggers = triggers::matching(txn, &h, Event::Update, &assigned)?;
-    triggers::fire(txn, &h, &triggers, true, Some(&old_rows), Some(&new_rows))?;
-    check_rows(txn, &h, &new_rows)?;
-    let n = txn.update(&h, &ids, &rows_batch(&h, &new_rows)?)?;
-    triggers::fire(txn, &h, &triggers, false, Some(&old_rows), Some(&new_rows))?;
-    Ok(Output::Affected(n))
+    write_update(txn, &h, &assigned, &ids, &old_rows, &new_rows)
 }

@@ -237,7 +237,7 @@ fn apply(txn: &Transaction, h: &TableHandle, op: &Op) -> SqlResult<TableHandle> 
     let batches = txn.scan(h, &ScanRequest::all())?;
     let new = txn.replace_table(&h.name, meta)?;
     for b in batches {
-        let cols = source
+        let cols: Vec<arrow::array::ArrayRef> = source
             .iter()
             .zip(&new.meta.columns)
             .map(|(s, m)| match s {
@@ -248,27 +248,18 @@ fn apply(txn: &Transaction, h: &TableHandle, op: &Op) -> SqlResult<TableHandle> 
         let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
         let batch = arrow::array::RecordBatch::try_new_with_options(
             nullable_schema(&new.meta),
-            cols,
+            cols.clone(),
             &opts,
         );
         let batch = match batch {
             Ok(b) => b,
             // Types differ: let the store convert (and report what does not convert).
             Err(_) => {
-                let fields: Vec<arrow::datatypes::Field> = source
+                let fields: Vec<arrow::datatypes::Field> = cols
                     .iter()
                     .zip(&new.meta.columns)
-                    .map(|(s, m)| {
-                        let t = s.map_or(m.data_type.clone(), |i| b.column(i).data_type().clone());
-                        arrow::datatypes::Field::new(&m.name, t, true)
-                    })
-                    .collect();
-                let cols = source
-                    .iter()
-                    .zip(&new.meta.columns)
-                    .map(|(s, m)| match s {
-                        Some(i) => Arc::clone(b.column(*i)),
-                        None => arrow::array::new_null_array(&m.data_type, b.num_rows()),
+                    .map(|(c, m)| {
+                        arrow::datatypes::Field::new(&m.name, c.data_type().clone(), true)
                     })
                     .collect();
                 arrow::array::RecordBatch::try_new_with_options(
