@@ -558,13 +558,6 @@ impl Transaction {
         let v = self.db.store().current();
         // A table dropped by a later commit: COMMIT reports that conflict.
         let Some(t) = v.table(id) else { return Ok(()) };
-        // A commit that changes a table replaces its `Arc` (versions share
-        // tables copy-on-write): the same table as in our snapshot means no
-        // commit since deleted any row, and the rows we lock are ones our
-        // snapshot sees live.
-        if self.version.table(id).is_some_and(|s| Arc::ptr_eq(s, t)) {
-            return Ok(());
-        }
         let del_col = t
             .meta
             .column_index(DELETED_COLUMN)
