@@ -212,7 +212,7 @@ impl PreparedScan {
 
     /// Number of store segments (the unit of parallelism).
     pub fn segment_count(&self) -> usize {
-        self.table.as_ref().map_or(0, |t| t.segments().len())
+        self.table.as_ref().map_or(0, |t| t.segment_count())
     }
 
     /// Committed rows visible to the snapshot, upper bound from statistics.

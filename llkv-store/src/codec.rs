@@ -53,14 +53,6 @@ impl<'a> Decoder<'a> {
             None => Err(Error::Corrupt(format!("{} record is truncated", self.what))),
         }
     }
-    /// Where the next read starts.
-    pub(crate) fn pos(&self) -> usize {
-        self.pos
-    }
-    /// Skips `n` bytes.
-    pub(crate) fn skip(&mut self, n: usize) -> Result<()> {
-        self.take(n).map(|_| ())
-    }
     pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }

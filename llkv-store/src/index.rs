@@ -147,8 +147,9 @@ impl KeyIndex {
             return Ok(());
         }
         let from = self.covered;
-        let first_seg = table.segments().partition_point(|s| s.first_row_id + s.span() <= from);
-        let segs = &table.segments()[first_seg..];
+        let all = table.segments()?;
+        let first_seg = all.partition_point(|s| s.first_row_id + s.span() <= from);
+        let segs = &all[first_seg..];
         let conv = self.converter(self.columns.len())?;
         let parts: Vec<(Rows, Vec<u64>)> = segs
             .par_iter()

@@ -61,4 +61,6 @@ pub use table::{ColumnChunk, RowMap, Segment, SegmentBody, TableData};
 pub use vacuum::VacuumStats;
 
 /// The file format version. Bump it on any incompatible change of a record.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: a table manifest names a separate segment list record, read on
+/// the table's first use (version 1 listed the segments in the manifest).
+pub const FORMAT_VERSION: u32 = 2;

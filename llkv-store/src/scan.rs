@@ -355,10 +355,11 @@ impl Store {
     {
         let req = req.prepare(&table.meta)?;
         let schema = req.output_schema(&table.meta);
-        let end = segments.end.min(table.segments().len());
+        let segs = table.segments()?;
+        let end = segments.end.min(segs.len());
         let start = segments.start.min(end);
         (start..end).into_par_iter().try_for_each(|i| {
-            match self.scan_one(table, &table.segments()[i], &req, &schema)? {
+            match self.scan_one(table, &segs[i], &req, &schema)? {
                 Some(batch) => sink(i, batch),
                 None => Ok(()),
             }
@@ -373,7 +374,7 @@ impl Store {
         let req = req.prepare(&table.meta)?;
         let schema = req.output_schema(&table.meta);
         let batches: Vec<Option<RecordBatch>> = table
-            .segments()
+            .segments()?
             .par_iter()
             .map(|seg| self.scan_one(table, seg, &req, &schema))
             .collect::<Result<_>>()?;
@@ -398,8 +399,8 @@ impl Store {
         let mut picks = Vec::with_capacity(row_ids.len());
         for &rid in row_ids {
             let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
-            let s = table.segment_of(rid).ok_or_else(missing)?;
-            let seg = table.segment(s).ok_or_else(missing)?;
+            let s = table.segment_of(rid)?.ok_or_else(missing)?;
+            let seg = table.segment(s)?.ok_or_else(missing)?;
             let off = seg.offset_of(rid)?.ok_or_else(missing)?;
             if seg.body()?.deleted.as_ref().is_some_and(|d| d.value(off)) {
                 return Err(missing());
@@ -414,7 +415,7 @@ impl Store {
         let sources: Vec<Vec<ArrayRef>> = wanted
             .iter()
             .map(|(s, offs)| {
-                let seg = table.segment(*s).ok_or_else(|| {
+                let seg = table.segment(*s)?.ok_or_else(|| {
                     Error::NotFound(format!("segment {s} of table {}", table.meta.name))
                 })?;
                 self.take_rows(&seg, &table.meta, columns, offs)

@@ -43,18 +43,19 @@ impl Store {
     {
         let req = req.prepare(&table.meta)?;
         let schema = req.output_schema(&table.meta);
-        let end = segments.end.min(table.segments().len());
+        let segs = table.segments()?;
+        let end = segments.end.min(segs.len());
         let start = segments.start.min(end);
         let work: Vec<(usize, &[u64])> = (start..end)
             .filter_map(|i| {
-                let seg = &table.segments()[i];
+                let seg = &segs[i];
                 let lo = row_ids.partition_point(|&r| r < seg.first_row_id);
                 let hi = row_ids.partition_point(|&r| r < seg.first_row_id + seg.span());
                 (lo < hi).then(|| (i, &row_ids[lo..hi]))
             })
             .collect();
         let one = |(i, ids): &(usize, &[u64])| -> Result<()> {
-            match self.scan_segment_rows(table, &table.segments()[*i], &req, &schema, ids)? {
+            match self.scan_segment_rows(table, &segs[*i], &req, &schema, ids)? {
                 Some(b) => sink(*i, b),
                 None => Ok(()),
             }
@@ -79,7 +80,7 @@ impl Store {
         row_ids: &[u64],
     ) -> Result<Vec<RecordBatch>> {
         let out = parking_lot::Mutex::new(Vec::new());
-        self.scan_rows_with(table, req, row_ids, 0..table.segments().len(), |i, b| {
+        self.scan_rows_with(table, req, row_ids, 0..table.segment_count(), |i, b| {
             out.lock().push((i, b));
             Ok(())
         })?;

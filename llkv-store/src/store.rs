@@ -5,7 +5,8 @@
 //!  key 0  header      "LLKVDB\0\x01" + format version   (written once, at offset 0)
 //!  key 1  commit      seq, catalog key, next key, user sequence   (sealed, written last)
 //!           └─ catalog      table id → manifest key, database properties
-//!                └─ manifest     table definition, segment keys
+//!                └─ manifest     table definition, segment count, live rows, list key
+//!                     └─ segment list  per segment: key, row range, location, summary
 //!                     └─ segment      chunk keys + statistics, deletion bitmap
 //!                          └─ chunk        one column's Arrow buffers
 //! ```
@@ -22,9 +23,8 @@ use crate::codec::{
 use crate::error::{Error, Result};
 use crate::pager::file::FileState;
 use crate::pager::{FilePager, Location, MemoryPager, Pager, Placement, read_one};
-use crate::table::{GenerationPin, Segment, TableData};
+use crate::table::{GenerationPin, TableData};
 use parking_lot::{Mutex, MutexGuard, RwLock};
-use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -446,39 +446,13 @@ fn recover(pager: &Arc<dyn Pager>, generation: &GenerationPin) -> Result<Version
         pager.learn(&decode_locations(&mut d, &manifest_keys)?);
     }
     let manifests = pager.read_metadata(&manifest_keys)?;
-    let mut chunk_locations = Vec::new();
     for (mkey, blob) in manifest_keys.iter().zip(manifests) {
         let blob =
             blob.ok_or_else(|| Error::Corrupt(format!("table manifest {mkey} is missing")))?;
-        let (mut table, old) = TableData::decode_manifest(*mkey, blob, generation.clone(), shared)?;
-        // A manifest written before the segment summaries existed: decode
-        // its segments now. Otherwise they are built on first use.
-        if let Some(old) = old {
-            let seg_keys: Vec<u64> = old.iter().map(|e| e.0).collect();
-            let located: crate::table::Locations =
-                old.iter().filter_map(|(k, l)| l.map(|l| (*k, l))).collect();
-            pager.learn(&located);
-            let blobs = pager.read_metadata(&seg_keys)?;
-            let decoded: Vec<(Segment, crate::table::Locations)> = seg_keys
-                .par_iter()
-                .zip(blobs.into_par_iter())
-                .map(|(skey, sblob)| {
-                    let sblob = sblob
-                        .ok_or_else(|| Error::Corrupt(format!("segment {skey} is missing")))?;
-                    Segment::decode(*skey, sblob.as_slice(), &table.meta)
-                })
-                .collect::<Result<_>>()?;
-            let segments = table.segments_mut();
-            segments.reserve(decoded.len());
-            for (seg, locations) in decoded {
-                chunk_locations.extend(locations);
-                segments.push(Arc::new(seg));
-            }
-        }
+        let table = TableData::decode_manifest(*mkey, blob.as_slice(), generation.clone(), shared)?;
         v.names.insert(table.meta.name.clone(), table.id);
         v.tables.insert(table.id, Arc::new(table));
     }
-    pager.learn(&chunk_locations);
     Ok(v)
 }
 
@@ -666,12 +640,19 @@ impl WriteTxn<'_> {
             .collect();
         for id in dirty {
             let mut table = (*self.work.tables[&id]).clone();
-            for seg in table.segments_mut() {
-                if seg.key == 0 {
-                    let bytes = seg.encode(&|k| self.locate(k))?;
-                    let key = self.put_blob(bytes)?;
-                    Arc::make_mut(seg).key = key;
+            if table.list_key == 0 {
+                for seg in table.segments_mut()? {
+                    if seg.key == 0 {
+                        let bytes = seg.encode(&|k| self.locate(k))?;
+                        let key = self.put_blob(bytes)?;
+                        Arc::make_mut(seg).key = key;
+                    }
                 }
+                let list = table.encode_segment_list(&|k| self.locate(k))?;
+                let list_key = self.alloc_key();
+                self.queue(list_key, list);
+                table.list_key = list_key;
+                table.list_location = self.locate(list_key);
             }
             table.manifest_key = self.alloc_key();
             let manifest = table.encode_manifest(&|k| self.locate(k));

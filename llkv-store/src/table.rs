@@ -3,7 +3,8 @@
 //! A table is a list of [`Segment`]s. A segment holds a contiguous range of row
 //! ids, one immutable chunk per column, the chunks' statistics and a bitmap of
 //! the rows deleted from it. Segments are recorded in their own blobs so that a
-//! change to one rewrites only that segment's record and the table's manifest.
+//! change to one rewrites only that segment's record, the table's segment list
+//! and its manifest.
 
 use crate::catalog::{TableId, TableMeta};
 use crate::codec::{
@@ -19,15 +20,10 @@ use std::sync::{Arc, OnceLock, Weak};
 
 pub(crate) const SEGMENT_MAGIC: [u8; 4] = *b"LKSG";
 pub(crate) const MANIFEST_MAGIC: [u8; 4] = *b"LKTM";
-/// Blob locations that a record carries, by key.
-pub(crate) type Locations = Vec<(u64, Location)>;
-/// Segment record keys with their locations, when known.
-pub(crate) type SegmentKeys = Vec<(u64, Option<Location>)>;
+pub(crate) const LIST_MAGIC: [u8; 4] = *b"LKSL";
 
 /// Tag of a segment record's optional row-map field.
 const ROW_MAP_TAG: u8 = 1;
-/// Tag of a manifest's segment summaries (span, deleted rows per segment).
-const SUMMARY_TAG: u8 = 3;
 
 /// One column's chunk in a segment.
 #[derive(Debug, Clone)]
@@ -89,7 +85,7 @@ impl RowMap {
     }
 }
 
-/// What a segment record holds beyond the summary its table's manifest
+/// What a segment record holds beyond the summary its table's segment list
 /// repeats (row span, deleted count): the chunks, the deletion bitmap and the
 /// row map. A segment read from a file decodes it on first use (see [`Segment`]).
 #[derive(Debug, Clone)]
@@ -132,7 +128,7 @@ impl std::fmt::Debug for SegmentSource {
 /// A range of row ids stored as one chunk per column.
 ///
 /// The row range, the span and the number of deleted rows come from the
-/// table's manifest and are always at hand. The rest (chunks with their
+/// table's segment list and are always at hand. The rest (chunks with their
 /// statistics and patches, the deletion bitmap, the row map) is the
 /// [`SegmentBody`]: a segment read from a file at open decodes its record
 /// (checksum first) the first time something needs it, and keeps it. A
@@ -149,7 +145,7 @@ pub struct Segment {
     span: u64,
     /// Rows marked in the deletion bitmap.
     deleted_rows: u64,
-    /// The record's file location, when the manifest gave one.
+    /// The record's file location, when the segment list gave one.
     location: Option<Location>,
     /// Where to decode the body from; `None` once it is set for good.
     source: Option<Arc<SegmentSource>>,
@@ -176,7 +172,7 @@ impl Segment {
     }
 
     /// A segment whose record is decoded on first use: `span` and `deleted`
-    /// as the manifest gives them (the decoded record must agree).
+    /// as the segment list gives them (the decoded record must agree).
     pub(crate) fn lazy(
         key: u64,
         first_row_id: u64,
@@ -208,7 +204,7 @@ impl Segment {
     ///
     /// # Errors
     /// [`Error::Corrupt`] naming the segment when its record is missing,
-    /// fails its checksum or disagrees with the manifest; [`Error::Invalid`]
+    /// fails its checksum or disagrees with the segment list; [`Error::Invalid`]
     /// when the store the table was read from is closed.
     pub fn body(&self) -> Result<&SegmentBody> {
         if let Some(b) = self.body.get() {
@@ -246,7 +242,7 @@ impl Segment {
             || seg.deleted_rows != self.deleted_rows
         {
             return Err(damaged(Error::Corrupt(
-                "the record does not match the table manifest".into(),
+                "the record does not match the segment list".into(),
             )));
         }
         pager.learn(&locations);
@@ -492,6 +488,11 @@ pub struct TableData {
     pub next_row_id: u64,
     /// Key of the manifest record; 0 while changed and not yet written.
     pub(crate) manifest_key: u64,
+    /// Key of the segment list record; 0 while the segments changed and
+    /// the list is not yet written.
+    pub(crate) list_key: u64,
+    /// The segment list record's file location, when known.
+    pub(crate) list_location: Option<Location>,
     /// The backend generation this table was read from or written to: while
     /// it lives, the store keeps a backend replaced by a vacuum readable.
     #[expect(dead_code, reason = "held, never read: its count is what matters")]
@@ -502,26 +503,26 @@ pub struct TableData {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GenerationPin(pub(crate) Arc<()>);
 
-/// A table's segments: for a table read at open, built from its manifest
-/// (already checked) the first time they are asked for.
+/// A table's segments: for a table read at open, built from its segment
+/// list record (read and checked on first use) the first time they are asked for.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SegmentList {
     pub(crate) built: OnceLock<Vec<Arc<Segment>>>,
     pending: Option<Arc<PendingSegments>>,
 }
 
-/// Where a manifest's segment entries are, in the manifest record.
+/// A table's segment list not read yet: what its manifest says about it.
 struct PendingSegments {
-    /// The manifest record (its body starts after the seal's frame).
-    record: arrow::buffer::Buffer,
-    /// Segment count.
+    /// Segment count and live rows, from the manifest (the list must agree).
     n: usize,
-    /// Offsets in the body: the entries (key, first row id, rows), the
-    /// locations (offset, length) if present, the summaries (span, deleted).
-    entries_at: usize,
-    locations_at: Option<usize>,
-    summaries_at: usize,
+    live_rows: u64,
+    table_id: TableId,
+    /// The segment list record's key and location.
+    key: u64,
+    location: Option<Location>,
     source: Arc<SegmentSource>,
+    /// The list record, once read and checked (a failure is not kept).
+    record: OnceLock<arrow::buffer::Buffer>,
     /// Segments handed out one by one before the list was built (a row
     /// read), reused when it is, so no record is decoded twice.
     made: parking_lot::Mutex<std::collections::HashMap<usize, Arc<Segment>>>,
@@ -529,264 +530,351 @@ struct PendingSegments {
 
 impl std::fmt::Debug for PendingSegments {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingSegments").field("n", &self.n).finish()
+        f.debug_struct("PendingSegments").field("n", &self.n).field("key", &self.key).finish()
     }
 }
 
-/// The little-endian u64 at `at` of `b` (0 past the end: offsets are checked
-/// when the manifest is opened).
+/// The little-endian u64 at `at` of `b` (0 past the end: lengths are checked
+/// when the list record is read).
 fn word(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map_or(0, u64::from_le_bytes)
 }
 
+/// Size of a sealed record's frame (see `codec::seal`).
+const SEAL_FRAME: usize = 24;
+/// Segment list body: table id and count, then per segment the entry (key,
+/// first row id, rows), then per segment the location (offset, length;
+/// `(0, 0)` unknown), then per segment the summary (span, deleted rows).
+const LIST_HEAD: usize = 16;
+const ENTRY: usize = 24;
+const LOC: usize = 16;
+const SUMMARY: usize = 16;
+
 impl PendingSegments {
-    fn body(&self) -> &[u8] {
-        self.record.as_slice().get(SEAL_FRAME..).unwrap_or_default()
+    fn entries_at(&self) -> usize {
+        LIST_HEAD
+    }
+    fn locations_at(&self) -> usize {
+        LIST_HEAD + self.n * ENTRY
+    }
+    fn summaries_at(&self) -> usize {
+        self.locations_at() + self.n * LOC
     }
 
-    /// Stored rows minus deleted rows, over all segments.
-    fn live_rows(&self) -> u64 {
-        let b = self.body();
-        (0..self.n)
-            .map(|i| {
-                let rows = word(b, self.entries_at + i * 24 + 16);
-                rows.saturating_sub(word(b, self.summaries_at + i * 16 + 8))
-            })
-            .sum()
+    /// The list record's body, read and checked on first use.
+    fn body(&self) -> Result<&[u8]> {
+        if let Some(r) = self.record.get() {
+            return Ok(r.as_slice().get(SEAL_FRAME..).unwrap_or_default());
+        }
+        let record = self.load()?;
+        let r = self.record.get_or_init(|| record);
+        Ok(r.as_slice().get(SEAL_FRAME..).unwrap_or_default())
+    }
+
+    /// Reads the list record and checks it against the manifest: checksum,
+    /// table id, count, length, ordered disjoint segments with possible
+    /// summaries, and the live rows the manifest states.
+    fn load(&self) -> Result<arrow::buffer::Buffer> {
+        let src = &self.source;
+        let damaged = |m: String| {
+            Error::Corrupt(format!("segment list {} of table {}: {m}", self.key, src.meta.name))
+        };
+        let pager = src.pager.upgrade().ok_or_else(|| {
+            Error::Invalid(format!("table {} was read from a store that is closed", src.meta.name))
+        })?;
+        if let Some(loc) = self.location {
+            pager.learn(&[(self.key, loc)]);
+        }
+        let record = crate::pager::read_one(pager.as_ref(), self.key)?
+            .ok_or_else(|| damaged("the record is missing".into()))?;
+        let body =
+            open_sealed(LIST_MAGIC, record.as_slice(), "segment list").map_err(|e| match e {
+                Error::Corrupt(m) => damaged(m),
+                other => other,
+            })?;
+        if word(body, 0) != self.table_id || word(body, 8) != self.n as u64 {
+            return Err(damaged("the record does not match the table manifest".into()));
+        }
+        if body.len() != self.summaries_at() + self.n * SUMMARY {
+            return Err(damaged("the record has the wrong length".into()));
+        }
+        let (mut prev_end, mut live) = (0u64, 0u64);
+        for i in 0..self.n {
+            let e = self.entries_at() + i * ENTRY;
+            let (first, rows) = (word(body, e + 8), word(body, e + 16));
+            let s = self.summaries_at() + i * SUMMARY;
+            let (span, deleted) = (word(body, s), word(body, s + 8));
+            if span < rows || deleted > rows {
+                return Err(damaged("it has an impossible segment summary".into()));
+            }
+            if first < prev_end {
+                return Err(damaged("it lists overlapping segments".into()));
+            }
+            prev_end = first.saturating_add(span);
+            live = live.saturating_add(rows - deleted);
+        }
+        if live != self.live_rows {
+            return Err(damaged("its rows do not match the table manifest".into()));
+        }
+        let locations = (0..self.n).filter_map(|i| {
+            let (k, l) = (word(body, self.entries_at() + i * ENTRY), self.locations_at() + i * LOC);
+            let (start, len) = (word(body, l), word(body, l + 8));
+            (len > 0).then_some((k, Location { start, len }))
+        });
+        pager.learn(&locations.collect::<Vec<_>>());
+        Ok(record)
     }
 
     /// First row id and span of segment `i`.
-    fn range(&self, i: usize) -> (u64, u64) {
-        let b = self.body();
-        (word(b, self.entries_at + i * 24 + 8), word(b, self.summaries_at + i * 16))
+    fn range(&self, body: &[u8], i: usize) -> (u64, u64) {
+        (
+            word(body, self.entries_at() + i * ENTRY + 8),
+            word(body, self.summaries_at() + i * SUMMARY),
+        )
     }
 
     /// Segment `i`, made once.
-    fn one(&self, i: usize) -> Arc<Segment> {
-        Arc::clone(self.made.lock().entry(i).or_insert_with(|| self.make(i)))
+    fn one(&self, i: usize) -> Result<Arc<Segment>> {
+        let body = self.body()?;
+        Ok(Arc::clone(self.made.lock().entry(i).or_insert_with(|| self.make(body, i))))
     }
 
-    fn build(&self) -> Vec<Arc<Segment>> {
+    fn build(&self) -> Result<Vec<Arc<Segment>>> {
+        let body = self.body()?;
         let made = self.made.lock();
-        (0..self.n).map(|i| made.get(&i).cloned().unwrap_or_else(|| self.make(i))).collect()
+        Ok((0..self.n)
+            .map(|i| made.get(&i).cloned().unwrap_or_else(|| self.make(body, i)))
+            .collect())
     }
 
-    fn make(&self, i: usize) -> Arc<Segment> {
-        let b = self.body();
-        let e = self.entries_at + i * 24;
-        let (key, first, rows) = (word(b, e), word(b, e + 8), word(b, e + 16));
-        let sm = self.summaries_at + i * 16;
-        let (span, deleted) = (word(b, sm), word(b, sm + 8));
-        let location = self.locations_at.and_then(|l| {
-            let (start, len) = (word(b, l + i * 16), word(b, l + i * 16 + 8));
-            (len > 0).then_some(Location { start, len })
-        });
+    fn make(&self, body: &[u8], i: usize) -> Arc<Segment> {
+        let e = self.entries_at() + i * ENTRY;
+        let (key, first, rows) = (word(body, e), word(body, e + 8), word(body, e + 16));
+        let sm = self.summaries_at() + i * SUMMARY;
+        let (span, deleted) = (word(body, sm), word(body, sm + 8));
+        let l = self.locations_at() + i * LOC;
+        let (start, len) = (word(body, l), word(body, l + 8));
+        let location = (len > 0).then_some(Location { start, len });
         Arc::new(Segment::lazy(key, first, rows, span, deleted, location, Arc::clone(&self.source)))
     }
 }
 
-/// Size of a sealed record's frame (see `codec::seal`).
-const SEAL_FRAME: usize = 24;
-
 impl TableData {
     /// A new table with no rows.
     pub(crate) fn new(id: TableId, meta: Arc<TableMeta>, generation: GenerationPin) -> Self {
-        Self { id, meta, segs: SegmentList::default(), next_row_id: 0, manifest_key: 0, generation }
+        Self {
+            id,
+            meta,
+            segs: SegmentList::default(),
+            next_row_id: 0,
+            manifest_key: 0,
+            list_key: 0,
+            list_location: None,
+            generation,
+        }
     }
 
     /// The segments, in row-id order. For a table read at open they are
-    /// built from its manifest on first use (none of their records is
-    /// decoded for that).
-    pub fn segments(&self) -> &[Arc<Segment>] {
-        self.segs.built.get_or_init(|| self.segs.pending.as_ref().map_or(Vec::new(), |p| p.build()))
+    /// built on first use from its segment list record, which is read and
+    /// checked then (none of the segments' records is decoded for that).
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] naming the table when its segment list record is
+    /// missing, damaged or disagrees with the manifest (on every call: a
+    /// failure is not kept); [`Error::Invalid`] when the store the table was
+    /// read from is closed.
+    pub fn segments(&self) -> Result<&[Arc<Segment>]> {
+        if let Some(b) = self.segs.built.get() {
+            return Ok(b);
+        }
+        let list = match &self.segs.pending {
+            Some(p) => p.build()?,
+            None => Vec::new(),
+        };
+        Ok(self.segs.built.get_or_init(|| list))
     }
 
     /// Segment `i` (as [`TableData::segments`]`()[i]`, without building
     /// the whole list when it is not built yet).
-    pub fn segment(&self, i: usize) -> Option<Arc<Segment>> {
+    ///
+    /// # Errors
+    /// As for [`TableData::segments`].
+    pub fn segment(&self, i: usize) -> Result<Option<Arc<Segment>>> {
         match (self.segs.built.get(), &self.segs.pending) {
-            (None, Some(p)) => (i < p.n).then(|| p.one(i)),
-            _ => self.segments().get(i).cloned(),
+            (None, Some(p)) => (i < p.n).then(|| p.one(i)).transpose(),
+            _ => Ok(self.segments()?.get(i).cloned()),
         }
     }
 
-    /// The segments, to change.
-    pub(crate) fn segments_mut(&mut self) -> &mut Vec<Arc<Segment>> {
-        self.segments();
+    /// Whether the segment list record was read (or the list is at hand).
+    #[cfg(test)]
+    pub(crate) fn segment_list_read(&self) -> bool {
+        self.segs.built.get().is_some()
+            || self.segs.pending.as_ref().is_some_and(|p| p.record.get().is_some())
+    }
+
+    /// How many segments the table has (known without reading its list).
+    pub fn segment_count(&self) -> usize {
+        match (self.segs.built.get(), &self.segs.pending) {
+            (None, Some(p)) => p.n,
+            (Some(b), _) => b.len(),
+            (None, None) => 0,
+        }
+    }
+
+    /// The segments, to change (the segment list is written anew at commit).
+    ///
+    /// # Errors
+    /// As for [`TableData::segments`].
+    pub(crate) fn segments_mut(&mut self) -> Result<&mut Vec<Arc<Segment>>> {
+        self.segments()?;
         self.segs.pending = None;
+        self.list_key = 0;
+        self.list_location = None;
         self.segs.built.get_or_init(Vec::new);
         match self.segs.built.get_mut() {
-            Some(v) => v,
+            Some(v) => Ok(v),
             // Initialized just above.
             None => unreachable!("the segment list was just built"),
         }
     }
 
-    /// Rows not deleted (read from the manifest when the segments are not
-    /// built yet, without building them).
+    /// Rows not deleted (from the manifest when the segments are not built
+    /// yet, without reading the segment list).
     pub fn live_rows(&self) -> u64 {
         match (self.segs.built.get(), &self.segs.pending) {
-            (None, Some(p)) => p.live_rows(),
-            _ => self.segments().iter().map(|s| s.live_rows()).sum(),
+            (None, Some(p)) => p.live_rows,
+            (Some(b), _) => b.iter().map(|s| s.live_rows()).sum(),
+            (None, None) => 0,
         }
     }
 
     /// The index of the segment whose span covers `row_id` (whether it
     /// stores that row, [`Segment::offset_of`] tells).
-    pub fn segment_of(&self, row_id: u64) -> Option<usize> {
+    ///
+    /// # Errors
+    /// As for [`TableData::segments`].
+    pub fn segment_of(&self, row_id: u64) -> Result<Option<usize>> {
         if let (None, Some(p)) = (self.segs.built.get(), &self.segs.pending) {
-            // Binary search over the manifest's entries: nothing is built.
+            // Binary search over the list record's entries: nothing is built.
+            let body = p.body()?;
             let (mut lo, mut hi) = (0, p.n);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                let (first, span) = p.range(mid);
+                let (first, span) = p.range(body, mid);
                 if first.saturating_add(span) <= row_id {
                     lo = mid + 1;
                 } else {
                     hi = mid;
                 }
             }
-            return (lo < p.n && p.range(lo).0 <= row_id).then_some(lo);
+            return Ok((lo < p.n && p.range(body, lo).0 <= row_id).then_some(lo));
         }
-        let segs = self.segments();
+        let segs = self.segments()?;
         let i = segs.partition_point(|s| s.first_row_id + s.span() <= row_id);
-        (i < segs.len() && segs[i].first_row_id <= row_id).then_some(i)
+        Ok((i < segs.len() && segs[i].first_row_id <= row_id).then_some(i))
     }
 
-    /// The manifest record; `locate` gives the segment records' file locations.
-    pub(crate) fn encode_manifest(&self, locate: &dyn Fn(u64) -> Option<Location>) -> Vec<u8> {
-        let segs = self.segments();
+    /// The segment list record; `locate` gives the segment records' file
+    /// locations (a segment not decoded since open knows its own).
+    ///
+    /// # Errors
+    /// As for [`TableData::segments`].
+    pub(crate) fn encode_segment_list(
+        &self,
+        locate: &dyn Fn(u64) -> Option<Location>,
+    ) -> Result<Vec<u8>> {
+        let segs = self.segments()?;
         let mut e = Encoder::default();
         e.u64(self.id);
-        e.u64(self.next_row_id);
-        self.meta.encode(&mut e);
         e.u64(segs.len() as u64);
         for s in segs {
             e.u64(s.key);
             e.u64(s.first_row_id);
             e.u64(s.row_count);
         }
-        // A segment not decoded since open knows its own record's location.
-        let own: std::collections::HashMap<u64, Location> =
-            segs.iter().filter_map(|s| Some((s.key, s.location?))).collect();
-        let keys: Vec<u64> = segs.iter().map(|s| s.key).collect();
-        encode_locations(&mut e, &keys, &|k| locate(k).or_else(|| own.get(&k).copied()));
-        // What the segments' records would otherwise have to be read for.
-        e.u8(SUMMARY_TAG);
-        e.u64(segs.len() as u64);
+        for s in segs {
+            let loc = locate(s.key).or(s.location).unwrap_or(Location { start: 0, len: 0 });
+            e.u64(loc.start);
+            e.u64(loc.len);
+        }
         for s in segs {
             e.u64(s.span());
             e.u64(s.deleted_rows());
         }
+        Ok(seal(LIST_MAGIC, &e.buf))
+    }
+
+    /// The manifest record (its segment list must be written: `list_key`
+    /// set); `locate` gives the list's file location when the table does
+    /// not know it.
+    pub(crate) fn encode_manifest(&self, locate: &dyn Fn(u64) -> Option<Location>) -> Vec<u8> {
+        let mut e = Encoder::default();
+        e.u64(self.id);
+        e.u64(self.next_row_id);
+        self.meta.encode(&mut e);
+        e.u64(self.segment_count() as u64);
+        e.u64(self.live_rows());
+        e.u64(self.list_key);
+        let loc = self
+            .list_location
+            .or_else(|| locate(self.list_key))
+            .unwrap_or(Location { start: 0, len: 0 });
+        e.u64(loc.start);
+        e.u64(loc.len);
         seal(MANIFEST_MAGIC, &e.buf)
     }
 
-    /// Decodes a manifest into the table. With the segment summaries
-    /// present, its segments are only checked here and built on first use
-    /// (lazily decoded, from `pager`); without (older files), they are
-    /// returned by key and location for the caller to decode now.
+    /// Decodes a manifest into the table. Its segment list record is read
+    /// (and checked) on first use, from `pager`.
     pub(crate) fn decode_manifest(
         key: u64,
-        record: arrow::buffer::Buffer,
+        record: &[u8],
         generation: GenerationPin,
         pager: &Arc<dyn Pager>,
-    ) -> Result<(Self, Option<SegmentKeys>)> {
-        let body = open_sealed(MANIFEST_MAGIC, record.as_slice(), "table manifest")?;
+    ) -> Result<Self> {
+        let body = open_sealed(MANIFEST_MAGIC, record, "table manifest")?;
         let mut d = Decoder::new(body, "table manifest");
         let id = d.u64()?;
         let next_row_id = d.u64()?;
         let meta = Arc::new(TableMeta::decode(&mut d)?);
-        let n = d.count(24)?;
-        let entries_at = d.pos();
-        d.skip(n * 24)?;
-        let (mut locations_at, mut summaries_at) = (None, None);
-        // Optional trailing fields, each behind a tag.
-        while !d.at_end() {
-            match d.u8()? {
-                LOCATIONS_TAG if locations_at.is_none() => {
-                    if d.count(16)? != n {
-                        return Err(Error::Corrupt(
-                            "table manifest has a wrong number of locations".into(),
-                        ));
-                    }
-                    locations_at = Some(d.pos());
-                    d.skip(n * 16)?;
-                }
-                SUMMARY_TAG if summaries_at.is_none() => {
-                    if d.count(16)? != n {
-                        return Err(Error::Corrupt(
-                            "table manifest has a wrong number of segment summaries".into(),
-                        ));
-                    }
-                    summaries_at = Some(d.pos());
-                    d.skip(n * 16)?;
-                }
-                tag => {
-                    return Err(Error::Corrupt(format!(
-                        "table manifest has a bad field tag {tag}"
-                    )));
-                }
-            }
-        }
-        // The entries must describe ordered, disjoint segments whose
-        // summaries fit them (checked without building anything).
-        let le = |w: &[u8]| <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes);
-        let entries = body.get(entries_at..entries_at + n * 24).unwrap_or_default();
-        let sums = summaries_at.and_then(|sm| body.get(sm..sm + n * 16));
-        let mut prev_end = 0u64;
-        let mut bad_summary = false;
-        let mut overlap = false;
-        for (i, e) in entries.chunks_exact(24).enumerate() {
-            let (first, rows) = (le(&e[8..16]), le(&e[16..24]));
-            let span = match sums.and_then(|s| s.get(i * 16..i * 16 + 16)) {
-                Some(sm) => {
-                    let (span, deleted) = (le(&sm[..8]), le(&sm[8..]));
-                    bad_summary |= span < rows || deleted > rows;
-                    span
-                }
-                None => rows,
-            };
-            overlap |= first < prev_end;
-            prev_end = first.saturating_add(span);
-        }
-        if bad_summary {
+        let n = d.u64()?;
+        let live_rows = d.u64()?;
+        let list_key = d.u64()?;
+        let (start, len) = (d.u64()?, d.u64()?);
+        if !d.at_end() {
             return Err(Error::Corrupt(format!(
-                "manifest of table {} has an impossible segment summary",
+                "manifest of table {} has trailing bytes",
                 meta.name
             )));
         }
-        if overlap {
-            return Err(Error::Corrupt(format!(
-                "manifest of table {} lists overlapping segments",
-                meta.name
-            )));
-        }
+        // A list of n segments is at least this long; a larger count is damage.
+        let n = usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= (usize::MAX - LIST_HEAD) / (ENTRY + LOC + SUMMARY))
+            .filter(|_| list_key != 0)
+            .ok_or_else(|| {
+                Error::Corrupt(format!(
+                    "manifest of table {} has an impossible segment count",
+                    meta.name
+                ))
+            })?;
         let mut table = Self::new(id, Arc::clone(&meta), generation);
         table.next_row_id = next_row_id;
         table.manifest_key = key;
-        let Some(summaries_at) = summaries_at else {
-            let old = (0..n)
-                .map(|i| {
-                    let k = word(body, entries_at + i * 24);
-                    let loc = locations_at.and_then(|l| {
-                        let (start, len) = (word(body, l + i * 16), word(body, l + i * 16 + 8));
-                        (len > 0).then_some(Location { start, len })
-                    });
-                    (k, loc)
-                })
-                .collect();
-            return Ok((table, Some(old)));
-        };
+        table.list_key = list_key;
+        table.list_location = (len > 0).then_some(Location { start, len });
         let source = Arc::new(SegmentSource { pager: Arc::downgrade(pager), meta });
         table.segs.pending = Some(Arc::new(PendingSegments {
-            record,
             n,
-            entries_at,
-            locations_at,
-            summaries_at,
+            live_rows,
+            table_id: id,
+            key: list_key,
+            location: table.list_location,
             source,
+            record: OnceLock::new(),
             made: Default::default(),
         }));
-        Ok((table, None))
+        Ok(table)
     }
 }

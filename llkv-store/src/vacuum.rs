@@ -158,10 +158,12 @@ impl Store {
             let Some(old) = current.table(id) else { continue };
             let mut table = TableData {
                 segs: SegmentList::default(),
+                list_key: 0,
+                list_location: None,
                 generation: generation.clone(),
                 ..(**old).clone()
             };
-            for seg in old.segments() {
+            for seg in old.segments()? {
                 if seg.live_rows() == 0 {
                     stats.segments_dropped += 1;
                     stats.rows_dropped += seg.row_count;
@@ -171,8 +173,12 @@ impl Store {
                 seg.key = alloc();
                 let record = seg.encode(&|k| sink.locate(k))?;
                 sink.put(seg.key, Buffer::from_vec(record))?;
-                table.segments_mut().push(Arc::new(seg));
+                table.segments_mut()?.push(Arc::new(seg));
             }
+            table.list_key = alloc();
+            let list = table.encode_segment_list(&|k| sink.locate(k))?;
+            sink.put(table.list_key, Buffer::from_vec(list))?;
+            table.list_location = sink.locate(table.list_key);
             table.manifest_key = alloc();
             let manifest = table.encode_manifest(&|k| sink.locate(k));
             sink.put(table.manifest_key, Buffer::from_vec(manifest))?;

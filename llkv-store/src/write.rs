@@ -41,7 +41,7 @@ impl WriteTxn<'_> {
             let len = cap.min(rows - start);
             let piece: Vec<ArrayRef> = columns.iter().map(|c| c.slice(start, len)).collect();
             let seg = self.write_segment(first + start as u64, &piece, None)?;
-            self.table_mut(id)?.segments_mut().push(Arc::new(seg));
+            self.table_mut(id)?.segments_mut()?.push(Arc::new(seg));
             start += len;
         }
         self.table_mut(id)?.next_row_id = first + rows as u64;
@@ -80,7 +80,7 @@ impl WriteTxn<'_> {
                 .work
                 .table(id)
                 .ok_or_else(|| Error::NotFound(format!("table {id}")))?
-                .segments();
+                .segments()?;
             let n = segs.len();
             if n < 2 {
                 return Ok(());
@@ -125,9 +125,10 @@ impl WriteTxn<'_> {
                 )?);
             }
             let t = self.table_mut(id)?;
-            t.segments_mut().truncate(n - 2);
-            t.segments_mut().extend(new_segs.into_iter().map(Arc::new));
-            if t.segments().len() == n {
+            let segs = t.segments_mut()?;
+            segs.truncate(n - 2);
+            segs.extend(new_segs.into_iter().map(Arc::new));
+            if segs.len() == n {
                 // The pair became a full segment and a remainder: stop, the
                 // remainder is smaller than the full one before it.
                 return Ok(());
@@ -158,7 +159,7 @@ impl WriteTxn<'_> {
         let values = conform_column(col_meta, values)?;
         self.rewritten.push((id, Some(column)));
         for (seg_idx, items) in group_by_segment(&table, row_ids)? {
-            let seg = &table.segments()[seg_idx];
+            let seg = &table.segments()?[seg_idx];
             let old = &seg.body()?.columns[column];
             let patch = ChunkPatch::merged(old.patch.as_deref(), &items, &values)?;
             let blobs = self.read_chunks(&[old.key])?;
@@ -188,7 +189,7 @@ impl WriteTxn<'_> {
                 ColumnChunk { key: old.key, stats, patch: Some(Arc::new(patch)) }
             };
             let t = self.table_mut(id)?;
-            Arc::make_mut(&mut t.segments_mut()[seg_idx])
+            Arc::make_mut(&mut t.segments_mut()?[seg_idx])
                 .modify(|b| b.columns[column] = new_chunk)?;
         }
         Ok(())
@@ -202,7 +203,7 @@ impl WriteTxn<'_> {
         let table =
             Arc::clone(self.work.table(id).ok_or_else(|| Error::NotFound(format!("table {id}")))?);
         for (seg_idx, items) in group_by_segment(&table, row_ids)? {
-            let seg = &table.segments()[seg_idx];
+            let seg = &table.segments()?[seg_idx];
             let mut bits = match &seg.body()?.deleted {
                 Some(d) => d.iter().collect::<Vec<bool>>(),
                 None => vec![false; seg.row_count as usize],
@@ -212,7 +213,7 @@ impl WriteTxn<'_> {
             }
             let t = self.table_mut(id)?;
             let bits = BooleanBuffer::from(bits);
-            Arc::make_mut(&mut t.segments_mut()[seg_idx]).modify(|b| b.deleted = Some(bits))?;
+            Arc::make_mut(&mut t.segments_mut()?[seg_idx]).modify(|b| b.deleted = Some(bits))?;
         }
         Ok(())
     }
@@ -232,8 +233,8 @@ fn group_by_segment(
     let mut groups: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
     for (i, &rid) in row_ids.iter().enumerate() {
         let missing = || Error::NotFound(format!("row {rid} of table {}", table.meta.name));
-        let s = table.segment_of(rid).ok_or_else(missing)?;
-        let seg = &table.segments()[s];
+        let s = table.segment_of(rid)?.ok_or_else(missing)?;
+        let seg = &table.segments()?[s];
         let off = seg.offset_of(rid)?.ok_or_else(missing)?;
         if seg.body()?.deleted.as_ref().is_some_and(|d| d.value(off)) {
             return Err(missing());

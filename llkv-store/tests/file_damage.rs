@@ -226,7 +226,7 @@ fn a_damaged_segment_record_is_reported_by_name_when_first_read() {
     let row = store.read_rows(t, &[10, 1_500], &[0]).unwrap();
     assert_eq!(row.column(0).as_primitive::<Int64Type>().values().to_vec(), vec![10, 1_500]);
     // Planning figures degrade to bounds instead of failing.
-    let summary = ScanRequest::all().summarize(t, 0..t.segments().len());
+    let summary = ScanRequest::all().summarize(t, 0..t.segment_count());
     assert!(!summary.rows.exact);
     assert!(summary.columns[0].min.is_none() && !summary.columns[0].bounds_exact);
     // The damaged one is reported, by name, as damage, on every use.
@@ -243,4 +243,85 @@ fn a_damaged_segment_record_is_reported_by_name_when_first_read() {
     let mut w = store.begin_write().unwrap();
     w.set_property("x", Some("1".into()));
     w.commit().unwrap();
+}
+
+#[test]
+fn a_damaged_segment_list_is_reported_by_name_at_first_use_not_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 1000);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = find_last(&bytes, b"LKSL") + 40;
+    bytes[at] ^= 0x02;
+    std::fs::write(&path, &bytes).unwrap();
+
+    // Open reads no segment list, so it succeeds; the manifest's figures are at hand.
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let v = store.current();
+    let t = v.table_by_name("t").unwrap();
+    assert_eq!(t.live_rows(), 1000);
+    assert_eq!(t.segment_count(), 1);
+    // Every use of the segments reports the damage, by name, never data.
+    for _ in 0..2 {
+        let err = scan_sum(&store).unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("segment list") && msg.contains("table t"), "{msg}");
+        assert!(msg.contains("checksum"), "{msg}");
+    }
+    let err = store.read_rows(t, &[5], &[0]).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err}");
+    assert!(matches!(t.segments(), Err(Error::Corrupt(_))));
+    // Planning figures degrade to bounds instead of failing.
+    let summary = ScanRequest::all().summarize(t, 0..t.segment_count());
+    assert!(!summary.rows.exact);
+    assert!(summary.columns[0].min.is_none() && !summary.columns[0].bounds_exact);
+    // Writing to the damaged table fails without writing; other writes commit.
+    let mut w = store.begin_write().unwrap();
+    let batch =
+        RecordBatch::try_new(t.meta.schema(), vec![Arc::new(Int64Array::from(vec![7]))]).unwrap();
+    assert!(matches!(w.append(t.id, &batch), Err(Error::Corrupt(_))));
+    drop(w);
+    let mut w = store.begin_write().unwrap();
+    w.set_property("x", Some("1".into()));
+    w.commit().unwrap();
+    drop(store);
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    assert_eq!(store.current().properties().get("x").map(String::as_str), Some("1"));
+    assert!(matches!(scan_sum(&store), Err(Error::Corrupt(_))));
+}
+
+#[test]
+fn a_flipped_byte_in_a_table_manifest_is_reported_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 10);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = find_last(&bytes, b"LKTM") + 30;
+    bytes[at] ^= 0x08;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Store::open(&path, StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err}");
+    assert!(err.to_string().contains("table manifest"), "{err}");
+}
+
+#[test]
+fn a_file_of_an_older_format_version_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    make_db(&path, 10);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // The header payload is at offset 0: magic (8), then the format version.
+    assert_eq!(&bytes[..6], b"LLKVDB");
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Store::open(&path, StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, Error::UnsupportedVersion { found: 1, expected } if expected == llkv_store::FORMAT_VERSION),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("version 1") && msg.contains("format"), "{msg}");
+    // Refused untouched.
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }

@@ -80,7 +80,7 @@ fn check(store: &Store, model: &BTreeMap<u64, Option<i64>>, rng: &mut Rng) {
     // Statistics: null counts exact, bounds hold for every value.
     let v = store.current();
     let t = v.table_by_name("t").unwrap();
-    for seg in t.segments() {
+    for seg in t.segments().unwrap() {
         let chunk = &seg.body().unwrap().columns[0];
         let ids: Vec<u64> = seg.row_ids().unwrap().values().to_vec();
         let live: Vec<u64> = ids.iter().copied().filter(|i| model.contains_key(i)).collect();

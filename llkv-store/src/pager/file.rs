@@ -649,7 +649,7 @@ mod tests {
         assert!(pager.chain.lock().is_none(), "no chain walk was needed");
         assert!(pager.store.read().is_none(), "simd-r-drive was not opened");
         let v = store.current();
-        let seg = &v.table_by_name("t").unwrap().segments()[4];
+        let seg = &v.table_by_name("t").unwrap().segments().unwrap()[4];
         assert!(pager.locate(seg.body().unwrap().columns[0].key).is_some());
     }
 
@@ -663,13 +663,15 @@ mod tests {
         // What the manifest carries is at hand without building the segments.
         assert_eq!(t.live_rows(), ROWS as u64);
         assert!(t.segs.built.get().is_none(), "open built the segment list");
+        assert!(!t.segment_list_read(), "open read the segment list record");
+        assert_eq!(t.segment_count(), 5);
         // A row read finds its segment in the manifest and decodes only it.
         let row = store.read_rows(t, &[3_500], &[0]).unwrap();
         assert_eq!(row.column(0).as_primitive::<Int64Type>().value(0), 3_500);
         assert!(t.segs.built.get().is_none(), "a row read builds no segment list");
-        assert_eq!(t.segments().len(), 5);
-        assert_eq!(t.segments()[3].span(), 1_000);
-        let loaded: Vec<bool> = t.segments().iter().map(|s| s.is_loaded()).collect();
+        assert_eq!(t.segment_count(), 5);
+        assert_eq!(t.segments().unwrap()[3].span(), 1_000);
+        let loaded: Vec<bool> = t.segments().unwrap().iter().map(|s| s.is_loaded()).collect();
         assert_eq!(loaded, [false, false, false, true, false]);
     }
 
@@ -680,8 +682,8 @@ mod tests {
         let (pager, store) = reopen(&path);
         let v = store.current();
         let t = v.table_by_name("t").unwrap();
-        let a = t.segments()[0].body().unwrap().columns[0].key;
-        let b = t.segments()[1].body().unwrap().columns[0].key;
+        let a = t.segments().unwrap()[0].body().unwrap().columns[0].key;
+        let b = t.segments().unwrap()[1].body().unwrap().columns[0].key;
         // Point the first chunk at the second chunk's bytes.
         pager.learn(&[(a, pager.locate(b).unwrap())]);
         assert_eq!(sum(&store).unwrap(), (0..ROWS).sum::<i64>());
@@ -731,9 +733,10 @@ mod tests {
         let path = make_db(dir.path());
         let (loc, key) = {
             let (pager, store) = reopen(&path);
-            let key =
-                store.current().table_by_name("t").unwrap().segments()[1].body().unwrap().columns
-                    [0]
+            let key = store.current().table_by_name("t").unwrap().segments().unwrap()[1]
+                .body()
+                .unwrap()
+                .columns[0]
                 .key;
             (pager.locate(key).unwrap(), key)
         };
