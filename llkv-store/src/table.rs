@@ -521,8 +521,8 @@ struct PendingSegments {
     key: u64,
     location: Option<Location>,
     source: Arc<SegmentSource>,
-    /// The list record, once read and checked (a failure is not kept).
-    record: OnceLock<arrow::buffer::Buffer>,
+    /// The list record with its header checked (a failure is not kept).
+    record: OnceLock<ListRecord>,
     /// Segments handed out one by one before the list was built (a row
     /// read), reused when it is, so no record is decoded twice.
     made: parking_lot::Mutex<std::collections::HashMap<usize, Arc<Segment>>>,
@@ -534,6 +534,19 @@ impl std::fmt::Debug for PendingSegments {
     }
 }
 
+/// A segment list record whose header is checked; its pages are checked
+/// one by one on first use.
+struct ListRecord {
+    buf: arrow::buffer::Buffer,
+    /// Where the header body (after the seal's frame) and the pages start.
+    header_at: usize,
+    pages_at: usize,
+    page_size: usize,
+    pages: usize,
+    /// Set once page `j` passed its checks.
+    checked: Vec<OnceLock<()>>,
+}
+
 /// The little-endian u64 at `at` of `b` (0 past the end: lengths are checked
 /// when the list record is read).
 fn word(b: &[u8], at: usize) -> u64 {
@@ -542,119 +555,202 @@ fn word(b: &[u8], at: usize) -> u64 {
 
 /// Size of a sealed record's frame (see `codec::seal`).
 const SEAL_FRAME: usize = 24;
-/// Segment list body: table id and count, then per segment the entry (key,
-/// first row id, rows), then per segment the location (offset, length;
-/// `(0, 0)` unknown), then per segment the summary (span, deleted rows).
-const LIST_HEAD: usize = 16;
+/// Segments per page of a segment list: a row read checks one page.
+const LIST_PAGE: usize = 64;
+/// Segment list header: table id, segment count, page size, page count,
+/// then per page its checksum, first row id, end row id and live rows.
+const LIST_HEAD: usize = 32;
+const PAGE_HEAD: usize = 32;
+/// Per segment in a page: the entry (key, first row id, rows), then the
+/// location (offset, length; `(0, 0)` unknown), then the summary (span,
+/// deleted rows); a page holds its entries, then its locations, then its summaries.
 const ENTRY: usize = 24;
 const LOC: usize = 16;
 const SUMMARY: usize = 16;
+const PER_SEGMENT: usize = ENTRY + LOC + SUMMARY;
+
+impl ListRecord {
+    fn bytes(&self) -> &[u8] {
+        self.buf.as_slice()
+    }
+    /// Page `j`'s header field `f` (0 checksum, 1 first row id, 2 end, 3 live).
+    fn page_field(&self, j: usize, f: usize) -> u64 {
+        word(self.bytes(), self.header_at + LIST_HEAD + j * PAGE_HEAD + f * 8)
+    }
+    /// Segments in page `j`, and where its bytes start.
+    fn page_span(&self, j: usize, n: usize) -> (usize, usize) {
+        let count = self.page_size.min(n - j * self.page_size);
+        (count, self.pages_at + j * self.page_size * PER_SEGMENT)
+    }
+}
 
 impl PendingSegments {
-    fn entries_at(&self) -> usize {
-        LIST_HEAD
-    }
-    fn locations_at(&self) -> usize {
-        LIST_HEAD + self.n * ENTRY
-    }
-    fn summaries_at(&self) -> usize {
-        self.locations_at() + self.n * LOC
+    fn damaged(&self, m: &str) -> Error {
+        Error::Corrupt(format!("segment list {} of table {}: {m}", self.key, self.source.meta.name))
     }
 
-    /// The list record's body, read and checked on first use.
-    fn body(&self) -> Result<&[u8]> {
+    /// The list record with its header checked, read on first use.
+    fn record(&self) -> Result<&ListRecord> {
         if let Some(r) = self.record.get() {
-            return Ok(r.as_slice().get(SEAL_FRAME..).unwrap_or_default());
+            return Ok(r);
         }
         let record = self.load()?;
-        let r = self.record.get_or_init(|| record);
-        Ok(r.as_slice().get(SEAL_FRAME..).unwrap_or_default())
+        Ok(self.record.get_or_init(|| record))
     }
 
-    /// Reads the list record and checks it against the manifest: checksum,
-    /// table id, count, length, ordered disjoint segments with possible
-    /// summaries, and the live rows the manifest states.
-    fn load(&self) -> Result<arrow::buffer::Buffer> {
+    /// Reads the list record and checks its header against the manifest:
+    /// checksum, table id, count, page layout and length, pages ordered,
+    /// and the live rows the manifest states.
+    fn load(&self) -> Result<ListRecord> {
         let src = &self.source;
-        let damaged = |m: String| {
-            Error::Corrupt(format!("segment list {} of table {}: {m}", self.key, src.meta.name))
-        };
         let pager = src.pager.upgrade().ok_or_else(|| {
             Error::Invalid(format!("table {} was read from a store that is closed", src.meta.name))
         })?;
         if let Some(loc) = self.location {
             pager.learn(&[(self.key, loc)]);
         }
-        let record = crate::pager::read_one(pager.as_ref(), self.key)?
-            .ok_or_else(|| damaged("the record is missing".into()))?;
-        let body =
-            open_sealed(LIST_MAGIC, record.as_slice(), "segment list").map_err(|e| match e {
-                Error::Corrupt(m) => damaged(m),
-                other => other,
-            })?;
-        if word(body, 0) != self.table_id || word(body, 8) != self.n as u64 {
-            return Err(damaged("the record does not match the table manifest".into()));
-        }
-        if body.len() != self.summaries_at() + self.n * SUMMARY {
-            return Err(damaged("the record has the wrong length".into()));
+        let buf = crate::pager::read_one(pager.as_ref(), self.key)?
+            .ok_or_else(|| self.damaged("the record is missing"))?;
+        let b = buf.as_slice();
+        let head_len = usize::try_from(word(b, 8)).unwrap_or(usize::MAX);
+        let pages_at = SEAL_FRAME.saturating_add(head_len);
+        let head = b.get(..pages_at).ok_or_else(|| self.damaged("the record is truncated"))?;
+        let h = open_sealed(LIST_MAGIC, head, "segment list").map_err(|e| match e {
+            Error::Corrupt(m) => self.damaged(&m),
+            other => other,
+        })?;
+        let page_size = usize::try_from(word(h, 16)).unwrap_or(0);
+        let pages = usize::try_from(word(h, 24)).unwrap_or(usize::MAX);
+        let layout_ok = word(h, 0) == self.table_id
+            && word(h, 8) == self.n as u64
+            && page_size > 0
+            && pages == self.n.div_ceil(page_size)
+            && h.len() == LIST_HEAD + pages * PAGE_HEAD
+            && b.len() - pages_at == self.n * PER_SEGMENT;
+        if !layout_ok {
+            return Err(self.damaged("the record does not match the table manifest"));
         }
         let (mut prev_end, mut live) = (0u64, 0u64);
-        for i in 0..self.n {
-            let e = self.entries_at() + i * ENTRY;
-            let (first, rows) = (word(body, e + 8), word(body, e + 16));
-            let s = self.summaries_at() + i * SUMMARY;
-            let (span, deleted) = (word(body, s), word(body, s + 8));
-            if span < rows || deleted > rows {
-                return Err(damaged("it has an impossible segment summary".into()));
+        for j in 0..pages {
+            let at = LIST_HEAD + j * PAGE_HEAD;
+            let (first, end) = (word(h, at + 8), word(h, at + 16));
+            if first < prev_end || end < first {
+                return Err(self.damaged("it lists overlapping segments"));
             }
-            if first < prev_end {
-                return Err(damaged("it lists overlapping segments".into()));
+            prev_end = end;
+            live = live.saturating_add(word(h, at + 24));
+        }
+        if live != self.live_rows {
+            return Err(self.damaged("its rows do not match the table manifest"));
+        }
+        let checked = (0..pages).map(|_| OnceLock::new()).collect();
+        Ok(ListRecord { buf, header_at: SEAL_FRAME, pages_at, page_size, pages, checked })
+    }
+
+    /// Page `j`'s bytes (and segment count), checked on first use: checksum,
+    /// then its segments ordered, disjoint, with possible summaries, spanning
+    /// exactly the page's range, with the page's live rows.
+    fn page(&self, j: usize) -> Result<(&ListRecord, usize, &[u8])> {
+        let r = self.record()?;
+        if j >= r.pages {
+            return Err(self.damaged(&format!("it has no page {j}")));
+        }
+        let (count, at) = r.page_span(j, self.n);
+        let page = r.bytes().get(at..at + count * PER_SEGMENT).unwrap_or_default();
+        if r.checked.get(j).is_some_and(|c| c.get().is_some()) {
+            return Ok((r, count, page));
+        }
+        if crate::codec::checksum(page) != r.page_field(j, 0) {
+            return Err(self.damaged(&format!("page {j} fails its checksum")));
+        }
+        let (mut prev_end, mut live) = (r.page_field(j, 1), 0u64);
+        for k in 0..count {
+            let (first, rows) = (word(page, k * ENTRY + 8), word(page, k * ENTRY + 16));
+            let s = count * (ENTRY + LOC) + k * SUMMARY;
+            let (span, deleted) = (word(page, s), word(page, s + 8));
+            if span < rows || deleted > rows {
+                return Err(self.damaged("it has an impossible segment summary"));
+            }
+            if first < prev_end || (k == 0 && first != prev_end) {
+                return Err(self.damaged("it lists overlapping segments"));
             }
             prev_end = first.saturating_add(span);
             live = live.saturating_add(rows - deleted);
         }
-        if live != self.live_rows {
-            return Err(damaged("its rows do not match the table manifest".into()));
+        if prev_end != r.page_field(j, 2) || live != r.page_field(j, 3) {
+            return Err(self.damaged(&format!("page {j} does not match the list's header")));
         }
-        let locations = (0..self.n).filter_map(|i| {
-            let (k, l) = (word(body, self.entries_at() + i * ENTRY), self.locations_at() + i * LOC);
-            let (start, len) = (word(body, l), word(body, l + 8));
-            (len > 0).then_some((k, Location { start, len }))
-        });
-        pager.learn(&locations.collect::<Vec<_>>());
-        Ok(record)
+        if let Some(c) = r.checked.get(j) {
+            c.get_or_init(|| ());
+        }
+        Ok((r, count, page))
     }
 
-    /// First row id and span of segment `i`.
-    fn range(&self, body: &[u8], i: usize) -> (u64, u64) {
-        (
-            word(body, self.entries_at() + i * ENTRY + 8),
-            word(body, self.summaries_at() + i * SUMMARY),
-        )
+    /// The page holding the span that covers `row_id`, if any.
+    fn page_of(&self, row_id: u64) -> Result<Option<usize>> {
+        let r = self.record()?;
+        let (mut lo, mut hi) = (0, r.pages);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if r.page_field(mid, 2) <= row_id {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok((lo < r.pages && r.page_field(lo, 1) <= row_id).then_some(lo))
+    }
+
+    /// The index of the segment whose span covers `row_id`.
+    fn segment_of(&self, row_id: u64) -> Result<Option<usize>> {
+        let Some(j) = self.page_of(row_id)? else { return Ok(None) };
+        let (r, count, page) = self.page(j)?;
+        let range =
+            |k: usize| (word(page, k * ENTRY + 8), word(page, count * (ENTRY + LOC) + k * SUMMARY));
+        let (mut lo, mut hi) = (0, count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (first, span) = range(mid);
+            if first.saturating_add(span) <= row_id {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok((lo < count && range(lo).0 <= row_id).then_some(j * r.page_size + lo))
     }
 
     /// Segment `i`, made once.
     fn one(&self, i: usize) -> Result<Arc<Segment>> {
-        let body = self.body()?;
-        Ok(Arc::clone(self.made.lock().entry(i).or_insert_with(|| self.make(body, i))))
+        let page_size = self.record()?.page_size;
+        let (_, count, page) = self.page(i / page_size)?;
+        let mut made = self.made.lock();
+        Ok(Arc::clone(made.entry(i).or_insert_with(|| self.make(page, count, i % page_size))))
     }
 
     fn build(&self) -> Result<Vec<Arc<Segment>>> {
-        let body = self.body()?;
-        let made = self.made.lock();
-        Ok((0..self.n)
-            .map(|i| made.get(&i).cloned().unwrap_or_else(|| self.make(body, i)))
-            .collect())
+        let pages = self.record()?.pages;
+        let mut out = Vec::with_capacity(self.n);
+        for j in 0..pages {
+            let (r, count, page) = self.page(j)?;
+            let made = self.made.lock();
+            for k in 0..count {
+                let i = j * r.page_size + k;
+                out.push(made.get(&i).cloned().unwrap_or_else(|| self.make(page, count, k)));
+            }
+        }
+        Ok(out)
     }
 
-    fn make(&self, body: &[u8], i: usize) -> Arc<Segment> {
-        let e = self.entries_at() + i * ENTRY;
-        let (key, first, rows) = (word(body, e), word(body, e + 8), word(body, e + 16));
-        let sm = self.summaries_at() + i * SUMMARY;
-        let (span, deleted) = (word(body, sm), word(body, sm + 8));
-        let l = self.locations_at() + i * LOC;
-        let (start, len) = (word(body, l), word(body, l + 8));
+    /// Segment `k` of a checked page of `count` segments.
+    fn make(&self, page: &[u8], count: usize, k: usize) -> Arc<Segment> {
+        let e = k * ENTRY;
+        let (key, first, rows) = (word(page, e), word(page, e + 8), word(page, e + 16));
+        let l = count * ENTRY + k * LOC;
+        let (start, len) = (word(page, l), word(page, l + 8));
         let location = (len > 0).then_some(Location { start, len });
+        let sm = count * (ENTRY + LOC) + k * SUMMARY;
+        let (span, deleted) = (word(page, sm), word(page, sm + 8));
         Arc::new(Segment::lazy(key, first, rows, span, deleted, location, Arc::clone(&self.source)))
     }
 }
@@ -756,19 +852,8 @@ impl TableData {
     /// As for [`TableData::segments`].
     pub fn segment_of(&self, row_id: u64) -> Result<Option<usize>> {
         if let (None, Some(p)) = (self.segs.built.get(), &self.segs.pending) {
-            // Binary search over the list record's entries: nothing is built.
-            let body = p.body()?;
-            let (mut lo, mut hi) = (0, p.n);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                let (first, span) = p.range(body, mid);
-                if first.saturating_add(span) <= row_id {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            return Ok((lo < p.n && p.range(body, lo).0 <= row_id).then_some(lo));
+            // Binary search over the list's pages, then in one page: nothing is built.
+            return p.segment_of(row_id);
         }
         let segs = self.segments()?;
         let i = segs.partition_point(|s| s.first_row_id + s.span() <= row_id);
@@ -785,24 +870,39 @@ impl TableData {
         locate: &dyn Fn(u64) -> Option<Location>,
     ) -> Result<Vec<u8>> {
         let segs = self.segments()?;
-        let mut e = Encoder::default();
-        e.u64(self.id);
-        e.u64(segs.len() as u64);
-        for s in segs {
-            e.u64(s.key);
-            e.u64(s.first_row_id);
-            e.u64(s.row_count);
+        let mut head = Encoder::default();
+        head.u64(self.id);
+        head.u64(segs.len() as u64);
+        head.u64(LIST_PAGE as u64);
+        head.u64(segs.len().div_ceil(LIST_PAGE) as u64);
+        let mut pages = Encoder::default();
+        for page in segs.chunks(LIST_PAGE) {
+            let mut e = Encoder::default();
+            for s in page {
+                e.u64(s.key);
+                e.u64(s.first_row_id);
+                e.u64(s.row_count);
+            }
+            for s in page {
+                let loc = locate(s.key).or(s.location).unwrap_or(Location { start: 0, len: 0 });
+                e.u64(loc.start);
+                e.u64(loc.len);
+            }
+            for s in page {
+                e.u64(s.span());
+                e.u64(s.deleted_rows());
+            }
+            let first = page.first().map_or(0, |s| s.first_row_id);
+            let end = page.last().map_or(0, |s| s.first_row_id + s.span());
+            head.u64(crate::codec::checksum(&e.buf));
+            head.u64(first);
+            head.u64(end);
+            head.u64(page.iter().map(|s| s.live_rows()).sum());
+            pages.buf.extend_from_slice(&e.buf);
         }
-        for s in segs {
-            let loc = locate(s.key).or(s.location).unwrap_or(Location { start: 0, len: 0 });
-            e.u64(loc.start);
-            e.u64(loc.len);
-        }
-        for s in segs {
-            e.u64(s.span());
-            e.u64(s.deleted_rows());
-        }
-        Ok(seal(LIST_MAGIC, &e.buf))
+        let mut out = seal(LIST_MAGIC, &head.buf);
+        out.extend_from_slice(&pages.buf);
+        Ok(out)
     }
 
     /// The manifest record (its segment list must be written: `list_key`
@@ -851,7 +951,7 @@ impl TableData {
         // A list of n segments is at least this long; a larger count is damage.
         let n = usize::try_from(n)
             .ok()
-            .filter(|&n| n <= (usize::MAX - LIST_HEAD) / (ENTRY + LOC + SUMMARY))
+            .filter(|&n| n <= usize::MAX / (PER_SEGMENT + PAGE_HEAD))
             .filter(|_| list_key != 0)
             .ok_or_else(|| {
                 Error::Corrupt(format!(

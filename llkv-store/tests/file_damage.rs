@@ -325,3 +325,43 @@ fn a_file_of_an_older_format_version_is_refused_with_a_clear_error() {
     // Refused untouched.
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }
+
+#[test]
+fn a_damaged_page_of_a_segment_list_fails_only_the_reads_that_need_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    let opts = StoreOptions { chunk_rows: 10, ..StoreOptions::default() };
+    {
+        let store = Store::open(&path, opts).unwrap();
+        let mut w = store.begin_write().unwrap();
+        let meta = TableMeta::new("t", vec![ColumnMeta::new("v", DataType::Int64, true)]);
+        let id = w.create_table(meta.clone()).unwrap();
+        let values = Int64Array::from_iter_values(0..2_000);
+        w.append(id, &RecordBatch::try_new(meta.schema(), vec![Arc::new(values)]).unwrap())
+            .unwrap();
+        w.commit().unwrap();
+    }
+    // 200 segments: pages of 64 segments (56 bytes each) after the sealed header.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = find_last(&bytes, b"LKSL");
+    let head_len = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().unwrap()) as usize;
+    let pages_at = at + 24 + head_len;
+    bytes[pages_at + 9] ^= 0x01; // the first segment's first row id, page 0
+    std::fs::write(&path, &bytes).unwrap();
+
+    let store = Store::open(&path, opts).unwrap();
+    let v = store.current();
+    let t = v.table_by_name("t").unwrap();
+    assert_eq!(t.segment_count(), 200);
+    // A row in another page reads fine: only its page is checked.
+    let row = store.read_rows(t, &[1_500], &[0]).unwrap();
+    assert_eq!(row.column(0).as_primitive::<Int64Type>().value(0), 1_500);
+    for _ in 0..2 {
+        let err = store.read_rows(t, &[5], &[0]).unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("segment list") && msg.contains("page 0"), "{msg}");
+        let err = scan_sum(&store).unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{err}");
+    }
+}
