@@ -120,6 +120,14 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert, cancel: &CancelFlag) -> SqlR
             }
             _ => {
                 let bq = Binder::new(txn).bind_query(q)?;
+                if matches!(insert_mode(ins), Conflict::Abort)
+                    && !has_checks(&h)
+                    && triggers::matching(txn, &h, Event::Insert, &[])?.is_empty()
+                    && let Some(n) =
+                        crate::insert_select::try_insert(txn, &h, &targets, &bq.plan, &ctx)?
+                {
+                    return Ok(Output::Affected(n));
+                }
                 execute(&bq.plan, None, &ctx)?
                     .into_iter()
                     .map(|r| r.into_iter().map(Some).collect())
@@ -145,11 +153,7 @@ pub fn insert(txn: &Transaction, ins: &ast::Insert, cancel: &CancelFlag) -> SqlR
         }
         rows.push(row);
     }
-    let mode = match (&ins.or, ins.replace_into, ins.ignore) {
-        (Some(ast::SqliteOnConflict::Replace), _, _) | (_, true, _) => Conflict::Replace,
-        (Some(ast::SqliteOnConflict::Ignore), _, _) | (_, _, true) => Conflict::Ignore,
-        _ => Conflict::Abort,
-    };
+    let mode = insert_mode(ins);
     if !matches!(mode, Conflict::Abort) && !crate::ddl::unique_indexes(txn, &h.meta).is_empty() {
         return Err(SqlError::plan(
             "INSERT OR REPLACE/IGNORE on a table with a UNIQUE index is not supported",
@@ -188,6 +192,19 @@ enum Conflict {
     Abort,
     Ignore,
     Replace,
+}
+
+fn insert_mode(ins: &ast::Insert) -> Conflict {
+    match (&ins.or, ins.replace_into, ins.ignore) {
+        (Some(ast::SqliteOnConflict::Replace), _, _) | (_, true, _) => Conflict::Replace,
+        (Some(ast::SqliteOnConflict::Ignore), _, _) | (_, _, true) => Conflict::Ignore,
+        _ => Conflict::Abort,
+    }
+}
+
+/// Whether the table has CHECK constraints (enforced on rows, by the row path).
+fn has_checks(h: &TableHandle) -> bool {
+    h.meta.properties.keys().any(|k| k.starts_with(crate::check::CHECK_PREFIX))
 }
 
 /// OR REPLACE: deletes the rows whose PRIMARY KEY or UNIQUE key equals the new row's.
@@ -492,7 +509,7 @@ pub fn check_unique_index(
 
 /// Checks new rows against the table's CHECK constraints (in storage types).
 pub(crate) fn check_rows(txn: &Transaction, h: &TableHandle, rows: &[Row]) -> SqlResult<()> {
-    if !h.meta.properties.keys().any(|k| k.starts_with(crate::check::CHECK_PREFIX)) {
+    if !has_checks(h) {
         return Ok(());
     }
     let stored = crate::convert::batch_rows(&rows_batch(h, rows)?)?;

@@ -34,6 +34,7 @@ mod eval;
 pub mod exec;
 pub mod expr;
 mod functions;
+pub mod insert_select;
 mod like;
 mod parse;
 pub mod plan;
