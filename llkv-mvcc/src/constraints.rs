@@ -70,6 +70,20 @@ pub(crate) fn encode_keys(columns: &[ArrayRef]) -> Result<Vec<Option<Vec<u8>>>> 
         .collect())
 }
 
+/// Whether two rows of `columns` share a key without NULLs (keys compared
+/// in Arrow's row format, borrowed: nothing is allocated per row).
+fn has_duplicate(columns: &[ArrayRef]) -> Result<bool> {
+    let fields = columns.iter().map(|c| SortField::new(c.data_type().clone())).collect();
+    let conv = RowConverter::new(fields)?;
+    let rows = conv.convert_columns(columns)?;
+    let nulls = columns.iter().fold(None, |acc, c| {
+        arrow::buffer::NullBuffer::union(acc.as_ref(), c.logical_nulls().as_ref())
+    });
+    let n = columns.first().map_or(0, |c| c.len());
+    let mut seen = HashSet::with_capacity(n);
+    Ok((0..n).any(|i| nulls.as_ref().is_none_or(|m| m.is_valid(i)) && !seen.insert(rows.row(i))))
+}
+
 /// Whether a committed row of `t` visible at `snapshot` (and not in
 /// `exclude`) has one of the keys in `keys` on `cols`: an index probe, then
 /// the visibility check on the candidates only.
@@ -114,9 +128,7 @@ pub fn check_unique(txn: &Transaction, table: &TableHandle, batch: &RecordBatch)
     let deleted = txn.deleted_rows(table);
     for (kind, cols) in &sets {
         let new_cols: Vec<ArrayRef> = cols.iter().map(|&c| Arc::clone(batch.column(c))).collect();
-        let keys = encode_keys(&new_cols)?;
-        let mut seen = HashSet::new();
-        if keys.iter().flatten().any(|k| !seen.insert(k.as_slice())) {
+        if has_duplicate(&new_cols)? {
             return Err(violation(&table.meta, kind, cols));
         }
         if let Some(t) = &stored
@@ -124,7 +136,8 @@ pub fn check_unique(txn: &Transaction, table: &TableHandle, batch: &RecordBatch)
         {
             return Err(violation(&table.meta, kind, cols));
         }
-        if txn.local_key_hit(table, cols, &keys)? {
+        // The transaction's own rows (owned keys only when it has some).
+        if txn.has_local_rows(table) && txn.local_key_hit(table, cols, &encode_keys(&new_cols)?)? {
             return Err(violation(&table.meta, kind, cols));
         }
     }
@@ -213,4 +226,28 @@ pub(crate) fn validate_at_commit(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod duplicate_tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+
+    #[test]
+    fn duplicates_are_found_and_keys_with_a_null_never_collide() {
+        let a: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(1), None, None, Some(2)]));
+        let b: ArrayRef =
+            Arc::new(StringArray::from(vec![Some("x"), Some("y"), Some("z"), Some("z"), None]));
+        assert!(!has_duplicate(&[Arc::clone(&a), Arc::clone(&b)]).unwrap());
+        // On `a` alone, the two 1s collide; the NULLs do not.
+        assert!(has_duplicate(&[Arc::clone(&a)]).unwrap());
+        let c: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(2), None, None, Some(3)]));
+        assert!(!has_duplicate(&[c]).unwrap());
+        let d: ArrayRef =
+            Arc::new(StringArray::from(vec![Some("x"), Some("y"), Some("z"), Some("z"), None]));
+        assert!(has_duplicate(&[Arc::clone(&a), Arc::clone(&b), d]).is_ok());
+        let e: ArrayRef =
+            Arc::new(Int64Array::from(vec![Some(7), Some(8), Some(9), Some(9), None]));
+        assert!(has_duplicate(&[e, b]).unwrap());
+    }
 }

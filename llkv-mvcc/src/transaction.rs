@@ -215,6 +215,11 @@ impl Transaction {
 
     /// Whether a live row this transaction inserted into `table` has one of
     /// `keys` (encoded) on `cols`.
+    /// Whether this transaction inserted rows into `table` (live or deleted again).
+    pub(crate) fn has_local_rows(&self, table: &TableHandle) -> bool {
+        self.state.lock().changes.get(&table.target).is_some_and(|ch| ch.inserted.len() > 0)
+    }
+
     pub(crate) fn local_key_hit(
         &self,
         table: &TableHandle,

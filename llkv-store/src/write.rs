@@ -15,8 +15,13 @@ use crate::store::WriteTxn;
 use crate::table::{ColumnChunk, Segment, SegmentBody, TableData};
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::buffer::BooleanBuffer;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// Segments of an append encoded together (in parallel) before their blobs
+/// are queued: bounds the encoded bytes held at once.
+const APPEND_GROUP: usize = 8;
 
 impl WriteTxn<'_> {
     /// Appends rows; returns the row id of the first one (the rest follow in order).
@@ -35,14 +40,38 @@ impl WriteTxn<'_> {
         if rows == 0 {
             return Ok(first);
         }
-        let cap = self.store.inner.options.chunk_rows;
-        let mut start = 0;
-        while start < rows {
-            let len = cap.min(rows - start);
-            let piece: Vec<ArrayRef> = columns.iter().map(|c| c.slice(start, len)).collect();
-            let seg = self.write_segment(first + start as u64, &piece, None)?;
-            self.table_mut(id)?.segments_mut()?.push(Arc::new(seg));
-            start += len;
+        let cap = self.store.inner.options.chunk_rows.max(1);
+        let pieces: Vec<(usize, usize)> =
+            (0..rows).step_by(cap).map(|start| (start, cap.min(rows - start))).collect();
+        // Statistics and chunk encoding (copy + checksum) of a group of
+        // segments run on rayon, one task per (segment, column); the blobs
+        // are then queued in order.
+        for group in pieces.chunks(APPEND_GROUP) {
+            let encoded: Vec<Vec<(ChunkStats, Vec<u8>)>> = group
+                .par_iter()
+                .map(|&(start, len)| {
+                    columns
+                        .par_iter()
+                        .map(|c| {
+                            let piece = c.slice(start, len);
+                            Ok((
+                                ChunkStats::compute(piece.as_ref()),
+                                chunk::encode(piece.as_ref())?,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+                .collect::<Result<_>>()?;
+            for (&(start, len), cols) in group.iter().zip(encoded) {
+                let mut chunks = Vec::with_capacity(cols.len());
+                for (stats, bytes) in cols {
+                    let key = self.put_blob(bytes)?;
+                    chunks.push(ColumnChunk { key, stats, patch: None });
+                }
+                let body = SegmentBody { columns: chunks, deleted: None, row_map: None };
+                let seg = Segment::new(first + start as u64, len as u64, body);
+                self.table_mut(id)?.segments_mut()?.push(Arc::new(seg));
+            }
         }
         self.table_mut(id)?.next_row_id = first + rows as u64;
         self.merge_tail(id)?;
