@@ -215,9 +215,9 @@ impl Transaction {
 
     /// Whether a live row this transaction inserted into `table` has one of
     /// `keys` (encoded) on `cols`.
-    /// Whether this transaction inserted rows into `table` (live or deleted again).
+    /// Whether this transaction has live inserted rows in `table`.
     pub(crate) fn has_local_rows(&self, table: &TableHandle) -> bool {
-        self.state.lock().changes.get(&table.target).is_some_and(|ch| ch.inserted.len() > 0)
+        self.state.lock().changes.get(&table.target).is_some_and(|ch| !ch.inserted.is_empty())
     }
 
     pub(crate) fn local_key_hit(
