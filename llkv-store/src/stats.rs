@@ -108,8 +108,49 @@ impl ChunkStats {
     }
 }
 
-/// Indices of the smallest and largest non-null values.
+/// Indices of the smallest and largest non-null values (the first of equal
+/// ones), in the order of Arrow's comparator (floats by total order, text
+/// and binary bytewise): typed loops for the common types, the comparator
+/// for the rest.
 fn min_max_indices(array: &dyn Array) -> Option<(usize, usize)> {
+    use arrow::array::AsArray;
+    use arrow::datatypes as t;
+    let nulls = array.logical_nulls();
+    let nulls = nulls.as_ref();
+    macro_rules! prim {
+        ($ty:ty) => {
+            return native_min_max(array.as_primitive::<$ty>().values(), nulls)
+        };
+    }
+    match array.data_type() {
+        DataType::Int8 => prim!(t::Int8Type),
+        DataType::Int16 => prim!(t::Int16Type),
+        DataType::Int32 => prim!(t::Int32Type),
+        DataType::Int64 => prim!(t::Int64Type),
+        DataType::UInt8 => prim!(t::UInt8Type),
+        DataType::UInt16 => prim!(t::UInt16Type),
+        DataType::UInt32 => prim!(t::UInt32Type),
+        DataType::UInt64 => prim!(t::UInt64Type),
+        DataType::Float32 => prim!(t::Float32Type),
+        DataType::Float64 => prim!(t::Float64Type),
+        DataType::Date32 => prim!(t::Date32Type),
+        DataType::Date64 => prim!(t::Date64Type),
+        DataType::Decimal128(..) => prim!(t::Decimal128Type),
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            return bytes_min_max(a.len(), |i| a.value(i).as_bytes(), nulls);
+        }
+        DataType::Binary => {
+            let a = array.as_binary::<i32>();
+            return bytes_min_max(a.len(), |i| a.value(i), nulls);
+        }
+        _ => {}
+    }
+    comparator_min_max(array)
+}
+
+/// [`min_max_indices`] through Arrow's dynamic comparator (any type).
+fn comparator_min_max(array: &dyn Array) -> Option<(usize, usize)> {
     let cmp = arrow::array::make_comparator(array, array, SortOptions::default()).ok()?;
     let mut valid = (0..array.len()).filter(|&i| array.is_valid(i));
     let first = valid.next()?;
@@ -120,6 +161,49 @@ fn min_max_indices(array: &dyn Array) -> Option<(usize, usize)> {
         }
         if cmp(i, hi) == Ordering::Greater {
             hi = i;
+        }
+    }
+    Some((lo, hi))
+}
+
+/// Indices of the smallest and largest valid values of `values`.
+fn native_min_max<T: arrow::datatypes::ArrowNativeTypeOp>(
+    values: &[T],
+    nulls: Option<&arrow::buffer::NullBuffer>,
+) -> Option<(usize, usize)> {
+    let mut valid = (0..values.len()).filter(|&i| nulls.is_none_or(|n| n.is_valid(i)));
+    let first = valid.next()?;
+    let (mut lo, mut hi) = (first, first);
+    let (mut vlo, mut vhi) = (values[first], values[first]);
+    for i in valid {
+        let v = values[i];
+        if v.is_lt(vlo) {
+            (lo, vlo) = (i, v);
+        }
+        if v.is_gt(vhi) {
+            (hi, vhi) = (i, v);
+        }
+    }
+    Some((lo, hi))
+}
+
+/// Indices of the smallest and largest valid values, compared bytewise.
+fn bytes_min_max<'a>(
+    len: usize,
+    value: impl Fn(usize) -> &'a [u8],
+    nulls: Option<&arrow::buffer::NullBuffer>,
+) -> Option<(usize, usize)> {
+    let mut valid = (0..len).filter(|&i| nulls.is_none_or(|n| n.is_valid(i)));
+    let first = valid.next()?;
+    let (mut lo, mut hi) = (first, first);
+    let (mut vlo, mut vhi) = (value(first), value(first));
+    for i in valid {
+        let v = value(i);
+        if v < vlo {
+            (lo, vlo) = (i, v);
+        }
+        if v > vhi {
+            (hi, vhi) = (i, v);
         }
     }
     Some((lo, hi))
@@ -219,6 +303,62 @@ pub(crate) fn value_from_bytes(dt: &DataType, bytes: &[u8]) -> Result<ArrayRef> 
 mod tests {
     use super::*;
     use arrow::array::{Float64Array, Int64Array};
+
+    #[test]
+    fn typed_min_max_agrees_with_the_comparator() {
+        let mut x: u64 = 7;
+        let mut next = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        for _ in 0..20 {
+            let n = 1 + (next() % 300) as usize;
+            let mut ints = Vec::new();
+            let mut floats = Vec::new();
+            let mut texts = Vec::new();
+            for _ in 0..n {
+                let r = next();
+                let null = r % 9 == 0;
+                ints.push((!null).then_some((r % 41) as i64 - 20));
+                floats.push((!null).then_some(match r % 7 {
+                    0 => -0.0,
+                    1 => 0.0,
+                    2 => f64::NAN,
+                    3 => f64::NEG_INFINITY,
+                    _ => (r % 100) as f64 / 8.0 - 6.0,
+                }));
+                texts.push((!null).then(|| format!("v{}", r % 23)));
+            }
+            let arrays: Vec<ArrayRef> = vec![
+                Arc::new(Int64Array::from(ints.clone())),
+                Arc::new(arrow::array::Int32Array::from(
+                    ints.iter().map(|v| v.map(|v| v as i32)).collect::<Vec<_>>(),
+                )),
+                Arc::new(Float64Array::from(floats)),
+                Arc::new(StringArray::from(texts.clone())),
+                Arc::new(BinaryArray::from(
+                    texts.iter().map(|t| t.as_deref().map(str::as_bytes)).collect::<Vec<_>>(),
+                )),
+                Arc::new(
+                    arrow::array::Decimal128Array::from(
+                        ints.iter().map(|v| v.map(i128::from)).collect::<Vec<_>>(),
+                    )
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+                ),
+            ];
+            for a in &arrays {
+                for sliced in [Arc::clone(a), a.slice(n / 3, n - n / 3)] {
+                    assert_eq!(
+                        min_max_indices(sliced.as_ref()),
+                        comparator_min_max(sliced.as_ref()),
+                        "{}",
+                        a.data_type()
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn stats_are_exact_and_survive_encoding() {
