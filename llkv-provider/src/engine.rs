@@ -26,7 +26,7 @@ const STACK_GROWTH: usize = 64 * 1024 * 1024;
 const WORKER_STACK: usize = 16 * 1024 * 1024;
 
 /// Database property prefix under which `CREATE INDEX` is recorded.
-const INDEX_PREFIX: &str = "index.";
+use llkv_mvcc::INDEX_PREFIX;
 
 /// A DataFusion-route connection (one session) to an llkv database: a
 /// `SessionContext` with llkv as its default catalog, its own Tokio runtime,
@@ -454,13 +454,21 @@ fn is_deep(sql: &str) -> bool {
 impl DataFusionEngine {
     /// [`Engine::execute`] on the current stack.
     fn execute_here(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
-        let dialect = GenericDialect {};
-        let statements = DFParserBuilder::new(sql)
-            .with_dialect(&dialect)
-            .with_recursion_limit(RECURSION_LIMIT)
-            .build()
-            .and_then(|mut p| p.parse_statements())
-            .map_err(|e| SqlError::parse(e.strip_backtrace()))?;
+        if let Some(target) = llkv_sql::reindex::parse(sql) {
+            let name = target?;
+            let st = self.session().statement_txn();
+            st.finish(llkv_sql::reindex::check(&st.txn, name.as_deref()))?;
+            return Ok(vec![Output::Done("REINDEX".into())]);
+        }
+        let statements = match parse(sql) {
+            Ok(s) => s,
+            // SQLite syntax DataFusion's parser refuses (`x IN tbl`, index
+            // hints): retried as the equivalent standard SQL, with the
+            // original error when that fails too.
+            Err(first) => llkv_sql::sqlite_syntax::rewrite(sql)
+                .and_then(|text| parse(&text).ok())
+                .ok_or(first)?,
+        };
         let mut out = Vec::with_capacity(statements.len());
         for stmt in statements {
             match self.cancel.check().and_then(|()| self.run(stmt)) {
@@ -476,4 +484,16 @@ impl DataFusionEngine {
         }
         Ok(out)
     }
+}
+
+/// Parses statements with DataFusion's parser (it knows `CREATE EXTERNAL
+/// TABLE`, `COPY`, …) over sqlparser's generic dialect.
+fn parse(sql: &str) -> SqlResult<std::collections::VecDeque<Statement>> {
+    let dialect = GenericDialect {};
+    DFParserBuilder::new(sql)
+        .with_dialect(&dialect)
+        .with_recursion_limit(RECURSION_LIMIT)
+        .build()
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| SqlError::parse(e.strip_backtrace()))
 }

@@ -11,6 +11,8 @@ mod cancel;
 mod engine;
 mod error;
 pub mod names;
+pub mod reindex;
+pub mod sqlite_syntax;
 pub mod types;
 pub mod user_types;
 
