@@ -140,7 +140,7 @@ impl DataFusionEngine {
                 }
             }
         }
-        let renames = crate::output_names::unique_output_names(&mut stmt);
+        let mut renames = crate::output_names::unique_output_names(&mut stmt);
         let rowid = rowid_scope(&mut stmt, self.session())?;
         let declared = match &mut stmt {
             Statement::Statement(s) => {
@@ -163,6 +163,14 @@ impl DataFusionEngine {
             _ => None,
         };
         let mut result = self.plan_and_run_blocking(stmt, rowid);
+        // (Only when nothing was renamed: `original` holds the user's names.)
+        if let (Err(e), Some(original), true) = (&result, &original, renames.is_empty())
+            && crate::output_names::is_duplicate_name_error(&e.message)
+        {
+            let mut retry = original.clone();
+            renames = crate::output_names::alias_all_output_names(&mut retry);
+            result = self.plan_and_run_blocking(retry, None);
+        }
         if let (Err(e), Some(original)) = (&result, original)
             && crate::bare_columns::is_bare_column_error(&e.message)
         {
