@@ -166,32 +166,13 @@ fn run_in_with(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlR
 }
 
 impl NativeEngine {
-    /// `REINDEX [name]` (SQLite), which sqlparser does not know: accepted
-    /// when the name is a table or an index (llkv's indexes need no rebuild).
+    /// `REINDEX [name]` (SQLite): see [`llkv_sql::reindex`].
     fn reindex(&self, sql: &str) -> SqlResult<Option<Output>> {
-        let text = sql.trim().trim_end_matches(';').trim();
-        let mut words = text.split_whitespace();
-        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("REINDEX")) {
-            return Ok(None);
-        }
-        let name = match (words.next(), words.next()) {
-            (None, _) => None,
-            (Some(n), None) => Some(n.trim_matches('"').to_ascii_lowercase()),
-            _ => return Err(SqlError::plan(format!("unsupported statement: {text}"))),
-        };
+        let Some(target) = llkv_sql::reindex::parse(sql) else { return Ok(None) };
+        let name = target?;
         let st = self.session.statement_txn();
-        let r = match &name {
-            Some(n)
-                if st.txn.table(n).map_err(SqlError::from)?.is_none()
-                    && st.txn.property(&format!("index.{n}")).is_none() =>
-            {
-                Err(SqlError::plan(format!("unable to identify the object to be reindexed: {n}")))
-            }
-            _ => Ok(Output::Done("REINDEX".into())),
-        };
-        st.finish(r.map_err(|e| llkv_mvcc::Error::TransactionState(e.message)))
-            .map_err(Into::into)
-            .map(Some)
+        st.finish(llkv_sql::reindex::check(&st.txn, name.as_deref()))?;
+        Ok(Some(Output::Done("REINDEX".into())))
     }
 }
 

@@ -58,6 +58,7 @@ mod sqlite_aggregates;
 mod subquery;
 mod subquery_exec;
 mod table;
+mod table_functions;
 mod types;
 
 pub use catalog::{CATALOG_NAME, LlkvCatalog, LlkvSchema, SCHEMA_NAME, VIEW_PREFIX};

@@ -11,6 +11,9 @@ mod cancel;
 mod engine;
 mod error;
 pub mod names;
+pub mod reindex;
+pub mod sqlite_syntax;
+pub mod table_info;
 pub mod types;
 pub mod user_types;
 
