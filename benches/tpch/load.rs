@@ -8,13 +8,13 @@
 //! inserted as one batch, so the primary key is checked in one pass.
 
 use crate::measure;
-use arrow::array::RecordBatch;
-use arrow::compute::{cast, concat_batches};
+use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::compute::{cast, concat};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use llkv::Database;
 use llkv::sql::Engine;
+use rayon::prelude::*;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// The 8 tables in load order (as `peers.TABLES`).
@@ -125,40 +125,62 @@ pub fn create_sql(name: &str, table: &str, pk: bool) -> String {
     format!("CREATE TABLE {name} ({})", cols.join(", "))
 }
 
-/// Reads up to `limit` rows of a Parquet file as batches.
+/// Reads up to `limit` rows of a Parquet file as batches; the whole file is
+/// decoded one row group per rayon task (in file order).
 pub fn read_parquet(path: &Path, limit: Option<usize>) -> Result<Vec<RecordBatch>, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut b = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .with_batch_size(64 * 1024);
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let open = || -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, String> {
+        let file = std::fs::File::open(path).map_err(|e| err(&e))?;
+        Ok(ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| err(&e))?
+            .with_batch_size(64 * 1024))
+    };
+    let b = open()?;
+    let groups = b.metadata().num_row_groups();
     if let Some(n) = limit {
-        b = b.with_limit(n);
+        let reader = b.with_limit(n).build().map_err(|e| err(&e))?;
+        return reader.map(|r| r.map_err(|e| err(&e))).collect();
     }
-    let reader = b.build().map_err(|e| format!("{}: {e}", path.display()))?;
-    reader.map(|r| r.map_err(|e| format!("{}: {e}", path.display()))).collect()
+    let parts = (0..groups)
+        .into_par_iter()
+        .map(|g| {
+            let reader = open()?.with_row_groups(vec![g]).build().map_err(|e| err(&e))?;
+            reader.map(|r| r.map_err(|e| err(&e))).collect::<Result<Vec<_>, String>>()
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(parts.into_iter().flatten().collect())
 }
 
-/// Casts `batches` to the table's column types and concatenates them.
+/// Casts `batches` to the table's column types and concatenates them, one
+/// column per rayon task.
 pub fn conform(db: &Database, table: &str, batches: &[RecordBatch]) -> Result<RecordBatch, String> {
     let txn = db.begin();
     let handle =
         txn.table(table).map_err(|e| e.to_string())?.ok_or_else(|| format!("no table {table}"))?;
     let schema = handle.meta.schema();
-    let mut cast_batches = Vec::with_capacity(batches.len());
+    if batches.is_empty() {
+        return Ok(RecordBatch::new_empty(schema));
+    }
     for b in batches {
         if b.num_columns() != schema.fields().len() {
             return Err(format!("{table}: the file has {} columns", b.num_columns()));
         }
-        let cols = b
-            .columns()
-            .iter()
-            .zip(schema.fields())
-            .map(|(c, f)| cast(c, f.data_type()).map_err(|e| format!("{table}.{}: {e}", f.name())))
-            .collect::<Result<Vec<_>, _>>()?;
-        cast_batches
-            .push(RecordBatch::try_new(Arc::clone(&schema), cols).map_err(|e| e.to_string())?);
     }
-    concat_batches(&schema, &cast_batches).map_err(|e| e.to_string())
+    let cols = schema
+        .fields()
+        .par_iter()
+        .enumerate()
+        .map(|(c, f)| {
+            let parts = batches
+                .iter()
+                .map(|b| cast(b.column(c), f.data_type()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{table}.{}: {e}", f.name()))?;
+            let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+            concat(&refs).map_err(|e| format!("{table}.{}: {e}", f.name()))
+        })
+        .collect::<Result<Vec<ArrayRef>, String>>()?;
+    RecordBatch::try_new(schema, cols).map_err(|e| e.to_string())
 }
 
 /// Inserts `batch` into `table` in one transaction.
