@@ -19,8 +19,7 @@ use llkv_sql::{Output, SqlError, SqlResult};
 use llkv_store::{ColumnMeta, TableMeta};
 use sqlparser::ast::{self, ColumnOption, TableConstraint};
 
-/// The column property holding a DEFAULT expression's SQL.
-pub const DEFAULT_PROPERTY: &str = "default";
+pub use llkv_sql::table_info::DEFAULT_PROPERTY;
 
 /// The table an index record (`[UNIQUE ]table(cols)`) belongs to.
 fn index_table(v: &str) -> &str {

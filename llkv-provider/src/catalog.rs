@@ -13,7 +13,7 @@ use crate::types::LlkvTypePlanner;
 use datafusion::catalog::view::ViewTable;
 use datafusion::catalog::{
     CatalogProvider, CatalogProviderList, MemTable, MemoryCatalogProviderList, SchemaProvider,
-    TableProvider,
+    TableFunction, TableProvider,
 };
 use datafusion::common::{exec_err, plan_err};
 use datafusion::datasource::empty::EmptyTable;
@@ -107,6 +107,11 @@ impl LlkvCatalog {
         };
         catalogs.register_catalog(CATALOG_NAME.to_string(), Arc::clone(self) as _);
         let rules = crate::subquery::with_per_row_subqueries(builder.optimizer().take());
+        let info = crate::table_functions::PragmaTableInfo { session: Arc::clone(self.session()) };
+        builder.table_functions().get_or_insert_with(Default::default).insert(
+            "pragma_table_info".to_string(),
+            Arc::new(TableFunction::new("pragma_table_info".to_string(), Arc::new(info))),
+        );
         builder
             .with_optimizer_rules(rules)
             .with_config(config)

@@ -14,8 +14,7 @@ use datafusion::scalar::ScalarValue;
 use llkv_store::{ColumnMeta, TableMeta};
 use std::collections::HashMap;
 
-/// Column property holding the DEFAULT value as SQL literal text (`5`, `'x'`, `NULL`).
-pub const DEFAULT_PROPERTY: &str = "default";
+pub use llkv_sql::table_info::DEFAULT_PROPERTY;
 
 /// The llkv definition of a table DataFusion asks to create.
 pub(crate) fn meta_from_provider(name: &str, provider: &dyn TableProvider) -> Result<TableMeta> {

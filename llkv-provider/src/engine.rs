@@ -7,7 +7,9 @@ use datafusion::arrow::array::UInt64Array;
 use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::sql::parser::{DFParserBuilder, Statement};
-use datafusion::sql::sqlparser::ast::{ObjectType, Statement as SqlStatement};
+use datafusion::sql::sqlparser::ast::{
+    DataType as SqlDataType, ObjectType, Statement as SqlStatement,
+};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use llkv_mvcc::{Database, Session};
 use llkv_sql::{CancelFlag, Engine, Output, SqlError, SqlResult};
@@ -143,6 +145,9 @@ impl DataFusionEngine {
                 }
                 // DataFusion 55 does not execute ALTER TABLE; llkv's shared one does.
                 SqlStatement::AlterTable(a) => return self.alter_table(a),
+                SqlStatement::Drop { object_type: ObjectType::Type, names, if_exists, .. } => {
+                    return self.drop_types(names, *if_exists);
+                }
                 // Unknown pragmas are ignored, as SQLite does; llkv has no pragmas yet.
                 SqlStatement::Pragma { .. } => return Ok(Output::Done("PRAGMA".into())),
                 _ => {}
@@ -150,8 +155,17 @@ impl DataFusionEngine {
         }
         if let Statement::Statement(s) = &mut stmt {
             crate::order_by_all::order_by_all(s, self.session());
+            if let SqlStatement::CreateTable(ct) = s.as_mut()
+                && ct.columns.iter().any(|c| matches!(c.data_type, SqlDataType::Custom(..)))
+            {
+                // Type aliases made by CREATE TYPE, which DataFusion does not know.
+                let txn = &self.session().statement_txn().txn;
+                for c in &mut ct.columns {
+                    llkv_sql::user_types::resolve_alias(txn, &mut c.data_type)?;
+                }
+            }
         }
-        let renames = crate::output_names::unique_output_names(&mut stmt);
+        let mut renames = crate::output_names::unique_output_names(&mut stmt);
         let rowid = rowid_scope(&mut stmt, self.session())?;
         let declared = match &mut stmt {
             Statement::Statement(s) => {
@@ -174,6 +188,14 @@ impl DataFusionEngine {
             _ => None,
         };
         let mut result = self.plan_and_run_blocking(stmt, rowid);
+        // (Only when nothing was renamed: `original` holds the user's names.)
+        if let (Err(e), Some(original), true) = (&result, &original, renames.is_empty())
+            && crate::output_names::is_duplicate_name_error(&e.message)
+        {
+            let mut retry = original.clone();
+            renames = crate::output_names::alias_all_output_names(&mut retry);
+            result = self.plan_and_run_blocking(retry, None);
+        }
         if let (Err(e), Some(original)) = (&result, &original)
             && crate::bare_columns::is_bare_column_error(&e.message)
         {
@@ -327,6 +349,21 @@ impl DataFusionEngine {
     }
 
     /// `ALTER TABLE` (see [`llkv_sql::alter`]) in the statement's transaction.
+    /// `DROP TYPE [IF EXISTS] name, …` of aliases made by CREATE TYPE.
+    fn drop_types(
+        &self,
+        names: &[datafusion::sql::sqlparser::ast::ObjectName],
+        if_exists: bool,
+    ) -> SqlResult<Output> {
+        let st = self.session().statement_txn();
+        let result = names.iter().try_for_each(|n| {
+            let name = n.0.last().and_then(|p| p.as_ident()).map(llkv_sql::names::ident_name);
+            llkv_sql::user_types::drop(&st.txn, &name.unwrap_or_default(), if_exists)
+        });
+        st.finish(result.map_err(|e| llkv_mvcc::Error::TransactionState(e.message)))?;
+        Ok(Output::Done("DROP TYPE".into()))
+    }
+
     fn alter_table(&self, a: &datafusion::sql::sqlparser::ast::AlterTable) -> SqlResult<Output> {
         let st = self.session().statement_txn();
         match llkv_sql::alter::alter_table(&st.txn, a) {
@@ -485,6 +522,12 @@ fn is_deep(sql: &str) -> bool {
 impl DataFusionEngine {
     /// [`Engine::execute`] on the current stack.
     fn execute_here(&mut self, sql: &str) -> SqlResult<Vec<Output>> {
+        if let Some((name, ty)) = llkv_sql::user_types::parse_create_type(sql) {
+            let st = self.session().statement_txn();
+            let r = llkv_sql::user_types::create(&st.txn, &name, &ty);
+            st.finish(r.map_err(|e| llkv_mvcc::Error::TransactionState(e.message)))?;
+            return Ok(vec![Output::Done("CREATE TYPE".into())]);
+        }
         if let Some(target) = llkv_sql::reindex::parse(sql) {
             let name = target?;
             let st = self.session().statement_txn();

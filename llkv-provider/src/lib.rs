@@ -59,6 +59,7 @@ mod sqlite_numeric;
 mod subquery;
 mod subquery_exec;
 mod table;
+mod table_functions;
 mod triggers;
 mod types;
 

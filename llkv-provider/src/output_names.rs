@@ -25,13 +25,30 @@ pub(crate) type Renames = Vec<(String, String)>;
 /// Gives colliding result columns of `stmt` internal aliases; returns them
 /// with the names to show (empty when nothing collides).
 pub(crate) fn unique_output_names(stmt: &mut Statement) -> Renames {
+    output_names(stmt, false)
+}
+
+/// Gives every expression of the outermost select list an internal alias,
+/// for a statement DataFusion refused for duplicate names that
+/// [`unique_output_names`] did not foresee (DataFusion names
+/// `CAST(x AS INTEGER)` of an integer `x` like `x` itself).
+pub(crate) fn alias_all_output_names(stmt: &mut Statement) -> Renames {
+    output_names(stmt, true)
+}
+
+/// Whether a planning error is DataFusion's refusal of duplicate names.
+pub(crate) fn is_duplicate_name_error(message: &str) -> bool {
+    message.contains("Projections require unique expression names")
+}
+
+fn output_names(stmt: &mut Statement, all: bool) -> Renames {
     let mut renames = Renames::new();
     if let Statement::Statement(s) = stmt {
         match s.as_mut() {
-            SqlStatement::Query(q) => query(q, &mut renames),
+            SqlStatement::Query(q) => query(q, &mut renames, all),
             SqlStatement::Insert(i) => {
                 if let Some(q) = i.source.as_mut() {
-                    query(q, &mut renames);
+                    query(q, &mut renames, all);
                 }
             }
             _ => {}
@@ -40,9 +57,9 @@ pub(crate) fn unique_output_names(stmt: &mut Statement) -> Renames {
     renames
 }
 
-fn query(q: &mut Query, renames: &mut Renames) {
+fn query(q: &mut Query, renames: &mut Renames, all: bool) {
     let mut order_names = HashMap::new();
-    body(&mut q.body, renames, &mut order_names, true);
+    body(&mut q.body, renames, &mut order_names, true, all);
     if order_names.is_empty() {
         return;
     }
@@ -66,17 +83,18 @@ fn body(
     renames: &mut Renames,
     order_names: &mut HashMap<String, String>,
     first: bool,
+    all: bool,
 ) {
     match b {
-        SetExpr::Select(s) => select(s, renames, order_names, first),
+        SetExpr::Select(s) => select(s, renames, order_names, first, all),
         SetExpr::SetOperation { left, right, .. } => {
-            body(left, renames, order_names, first);
+            body(left, renames, order_names, first, all);
             let mut ignored = HashMap::new();
-            body(right, &mut Renames::new(), &mut ignored, false);
+            body(right, &mut Renames::new(), &mut ignored, false, all);
         }
         SetExpr::Query(q) if first => {
             // A parenthesized query body names the result too.
-            body(&mut q.body, renames, order_names, first)
+            body(&mut q.body, renames, order_names, first, all)
         }
         _ => {}
     }
@@ -87,6 +105,7 @@ fn select(
     renames: &mut Renames,
     order_names: &mut HashMap<String, String>,
     first: bool,
+    all: bool,
 ) {
     let has_wildcard = s
         .projection
@@ -103,7 +122,8 @@ fn select(
         .iter()
         .map(|k| match k {
             Some((k, is_name)) => {
-                counts.get(k.as_str()).copied().unwrap_or(0) > 1 || (has_wildcard && *is_name)
+                all || counts.get(k.as_str()).copied().unwrap_or(0) > 1
+                    || (has_wildcard && *is_name)
             }
             None => false,
         })
@@ -209,6 +229,10 @@ pub(crate) fn restore(
 > {
     use datafusion::arrow::datatypes::{Field, Schema};
     use std::sync::Arc;
+    // The batches' own types: DataFusion's logical schema can disagree with
+    // what execution produced (a CASE mixing an integer and an aggregate's
+    // float was seen typed Int64 while its values were Float64).
+    let schema = batches.first().map_or(schema, |b| b.schema());
     let fields: Vec<Field> = schema
         .fields()
         .iter()

@@ -85,21 +85,39 @@ pub fn drop(txn: &Transaction, name: &str, if_exists: bool) -> SqlResult<()> {
     Ok(())
 }
 
+/// Replaces a column type that names an alias made by CREATE TYPE with the
+/// type it stands for (for a planner that maps SQL types itself, such as
+/// DataFusion's); any other type is left as it is.
+///
+/// # Errors
+/// An alias whose stored type no longer parses.
+pub fn resolve_alias(txn: &Transaction, t: &mut ast::DataType) -> SqlResult<()> {
+    if let Some(text) = alias_text(txn, t) {
+        *t = parse_type(&text)?;
+    }
+    Ok(())
+}
+
+/// The stored type text when `t` names an alias.
+fn alias_text(txn: &Transaction, t: &ast::DataType) -> Option<String> {
+    let ast::DataType::Custom(name, args) = t else { return None };
+    if !args.is_empty() {
+        return None;
+    }
+    let last = name.0.last().and_then(|p| p.as_ident())?;
+    txn.property(&format!("{TYPE_PREFIX}{}", crate::names::ident_name(last)))
+}
+
 /// The Arrow type of a column declared with SQL type `t`, resolving aliases
 /// made by CREATE TYPE (one level: an alias names a built-in type).
 ///
 /// # Errors
 /// A type llkv does not support.
 pub fn column_type(txn: &Transaction, t: &ast::DataType) -> SqlResult<DataType> {
-    if let ast::DataType::Custom(name, args) = t
-        && args.is_empty()
-        && let Some(last) = name.0.last().and_then(|p| p.as_ident())
-        && let Some(text) =
-            txn.property(&format!("{TYPE_PREFIX}{}", crate::names::ident_name(last)))
-    {
-        return arrow_type(&parse_type(&text)?);
+    match alias_text(txn, t) {
+        Some(text) => arrow_type(&parse_type(&text)?),
+        None => arrow_type(t),
     }
-    arrow_type(t)
 }
 
 #[cfg(test)]

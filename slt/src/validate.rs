@@ -129,15 +129,21 @@ pub fn adopt_equal_numbers(
 
 /// Whether two texts are numbers of (nearly) the same value (the DuckDB
 /// runner's tolerance for approximate and decimal columns), or the same
-/// boolean spelled differently (`true` and `TRUE`).
+/// boolean spelled differently (`true`, `TRUE` and `1`: DuckDB's runner casts
+/// the expected text to BOOLEAN, and `CAST('1' AS BOOLEAN)` is true).
 fn numbers_equal(actual: &str, expected: &str) -> bool {
     let boolean = |s: &str| match s.to_ascii_lowercase().as_str() {
         "true" => Some(true),
         "false" => Some(false),
         _ => None,
     };
-    if let (Some(a), Some(e)) = (boolean(actual), boolean(expected)) {
-        return a == e;
+    if let Some(a) = boolean(actual) {
+        let e = match expected {
+            "1" => Some(true),
+            "0" => Some(false),
+            e => boolean(e),
+        };
+        return e == Some(a);
     }
     match (actual.parse::<f64>(), expected.parse::<f64>()) {
         (Ok(a), Ok(e)) => a == e || (a - e).abs() <= 1e-9 * a.abs().max(e.abs()),
@@ -230,6 +236,11 @@ mod tests {
         let adopted = adopt_equal_numbers(&r, &e2, &[false, true, false]);
         assert_eq!(adopted, Some(r.clone()));
         assert_eq!(adopt_equal_numbers(&r, &e, &[false, false, false]), None);
+        let b = rows(&[&["true", "1"], &["false", "0"]]);
+        let adopted = adopt_equal_numbers(&b, &strings(&["1\t1", "0\t0"]), &[true, true]);
+        assert_eq!(adopted, Some(rows(&[&["1", "1"], &["0", "0"]])));
+        let adopted = adopt_equal_numbers(&b, &strings(&["0\t1", "1\t0"]), &[true, true]);
+        assert_eq!(adopted, Some(b.clone()));
         let b = rows(&[&["true"], &["false"]]);
         let adopted = adopt_equal_numbers(&b, &strings(&["TRUE", "true"]), &[true]);
         assert_eq!(adopted, Some(rows(&[&["TRUE"], &["false"]])));

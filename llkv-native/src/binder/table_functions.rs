@@ -70,45 +70,20 @@ impl Binder<'_> {
         let [Value::Text(t)] = args else {
             return Err(SqlError::plan("pragma_table_info takes one table name"));
         };
-        let h = self
-            .txn
-            .table(t)?
-            .or(self.txn.table(&t.to_ascii_lowercase())?)
-            .ok_or_else(|| SqlError::plan(format!("no such table: {t}")))?;
-        let names = ["cid", "name", "type", "notnull", "dflt_value", "pk"];
-        let rows = h
-            .meta
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let pk = h.meta.primary_key.iter().position(|&p| p == i);
+        let rows = llkv_sql::table_info::table_info(self.txn, t)?
+            .into_iter()
+            .map(|c| {
                 vec![
-                    Value::Int(i as i64),
-                    Value::Text(c.name.clone()),
-                    Value::Text(type_name(&c.data_type)),
-                    Value::Int(i64::from(!c.nullable)),
-                    c.properties
-                        .get(crate::ddl::DEFAULT_PROPERTY)
-                        .map_or(Value::Null, |d| Value::Text(d.clone())),
-                    Value::Int(pk.map_or(0, |p| p as i64 + 1)),
+                    Value::Int(c.cid),
+                    Value::Text(c.name),
+                    Value::Text(c.type_name),
+                    Value::Int(c.notnull),
+                    c.dflt_value.map_or(Value::Null, Value::Text),
+                    Value::Int(c.pk),
                 ]
             })
             .collect();
-        Ok((names.iter().map(|n| n.to_string()).collect(), rows))
-    }
-}
-
-fn type_name(t: &arrow::datatypes::DataType) -> String {
-    use arrow::datatypes::DataType as D;
-    match t {
-        D::Int8 | D::Int16 | D::Int32 | D::Int64 => "INTEGER".into(),
-        D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 => "UBIGINT".into(),
-        D::Float16 | D::Float32 | D::Float64 => "DOUBLE".into(),
-        D::Utf8 | D::LargeUtf8 | D::Utf8View => "VARCHAR".into(),
-        D::Boolean => "BOOLEAN".into(),
-        D::Binary | D::LargeBinary | D::BinaryView => "BLOB".into(),
-        other => other.to_string().to_ascii_uppercase(),
+        Ok((llkv_sql::table_info::COLUMNS.iter().map(|n| n.to_string()).collect(), rows))
     }
 }
 
