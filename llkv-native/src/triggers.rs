@@ -1,63 +1,24 @@
-//! Triggers on the native route (SQLite's row triggers).
-//!
-//! `CREATE TRIGGER name [BEFORE|AFTER] INSERT|DELETE|UPDATE [OF cols] ON t
-//! [FOR EACH ROW] [WHEN cond] BEGIN stmt; … END` is kept in the catalog as
-//! the database property `trigger.<name>` holding the statement's text.
-//! For each row an INSERT, UPDATE or DELETE changes, the matching triggers run
-//! their statements (BEFORE ones before the statement's change, AFTER ones
-//! after it) with `NEW.col` / `OLD.col` replaced by that row's values. With
-//! neither BEFORE nor AFTER a trigger is BEFORE, as in SQLite.
+//! Triggers on the native route: SQLite's row triggers, stored, matched and
+//! substituted by [`llkv_sql::triggers`]; this module evaluates their WHEN
+//! conditions and runs their statements on the native engine.
 
-use crate::binder::{Binder, object_name, table_name};
+use crate::binder::Binder;
 use crate::eval::eval;
 use crate::exec::ExecCtx;
 use crate::value::{Row, Value};
 use llkv_mvcc::{TableHandle, Transaction};
-use llkv_sql::{Output, SqlError, SqlResult};
-use sqlparser::ast::{self, VisitMut, VisitorMut};
-use std::cell::Cell;
-use std::ops::ControlFlow;
+use llkv_sql::triggers::{self as shared, Pseudo, TriggerHost};
+use llkv_sql::{Output, SqlResult};
+use sqlparser::ast;
 
-const TRIGGER_PREFIX: &str = "trigger.";
-/// Triggers that fire triggers stop at this depth.
-const MAX_DEPTH: usize = 32;
+pub use llkv_sql::triggers::Event;
 
-thread_local! {
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
-}
-
-fn key(name: &str) -> String {
-    format!("{TRIGGER_PREFIX}{name}")
-}
-
-/// `CREATE TRIGGER`: checks the table and records the trigger.
+/// `CREATE TRIGGER` (see [`llkv_sql::triggers::create`]).
 ///
 /// # Errors
 /// An unknown table, an existing trigger name, an unsupported form.
 pub fn create(txn: &Transaction, t: &ast::CreateTrigger) -> SqlResult<Output> {
-    let name = object_name(&t.name)?;
-    let table = table_name(&t.table_name)?;
-    if txn.table(&table)?.is_none() {
-        return Err(SqlError::plan(format!("no such table: {table}")));
-    }
-    if t.exec_body.is_some() || t.statements.is_none() {
-        return Err(SqlError::plan("a trigger needs a BEGIN … END body of statements"));
-    }
-    if matches!(
-        t.trigger_object,
-        Some(ast::TriggerObjectKind::ForEach(ast::TriggerObject::Statement))
-            | Some(ast::TriggerObjectKind::For(ast::TriggerObject::Statement))
-    ) {
-        return Err(SqlError::plan("FOR EACH STATEMENT triggers are not supported"));
-    }
-    if matches!(t.period, Some(ast::TriggerPeriod::InsteadOf)) {
-        return Err(SqlError::plan("INSTEAD OF triggers are not supported"));
-    }
-    if txn.property(&key(&name)).is_some() && !t.or_replace {
-        return Err(SqlError::plan(format!("trigger {name} already exists")));
-    }
-    txn.set_property(&key(&name), Some(t.to_string()))?;
-    Ok(Output::Done("CREATE TRIGGER".into()))
+    shared::create(txn, t)
 }
 
 /// `DROP TRIGGER [IF EXISTS] name`.
@@ -65,13 +26,7 @@ pub fn create(txn: &Transaction, t: &ast::CreateTrigger) -> SqlResult<Output> {
 /// # Errors
 /// An unknown name without IF EXISTS.
 pub fn drop(txn: &Transaction, d: &ast::DropTrigger) -> SqlResult<Output> {
-    let name = object_name(&d.trigger_name)?;
-    if txn.property(&key(&name)).is_some() {
-        txn.set_property(&key(&name), None)?;
-    } else if !d.if_exists {
-        return Err(SqlError::plan(format!("no such trigger: {name}")));
-    }
-    Ok(Output::Done("DROP TRIGGER".into()))
+    shared::drop(txn, d)
 }
 
 /// Removes the triggers of a dropped table.
@@ -79,34 +34,7 @@ pub fn drop(txn: &Transaction, d: &ast::DropTrigger) -> SqlResult<Output> {
 /// # Errors
 /// A stored trigger that does not parse.
 pub fn drop_for_table(txn: &Transaction, table: &str) -> SqlResult<()> {
-    for (k, t) in all(txn)? {
-        if table_name(&t.table_name)? == table {
-            txn.set_property(&k, None)?;
-        }
-    }
-    Ok(())
-}
-
-fn all(txn: &Transaction) -> SqlResult<Vec<(String, ast::CreateTrigger)>> {
-    let mut out = Vec::new();
-    for (k, text) in txn.properties_with_prefix(TRIGGER_PREFIX) {
-        match crate::parse::parse_sql(&text)?.pop() {
-            Some(ast::Statement::CreateTrigger(t)) => out.push((k, t)),
-            _ => return Err(SqlError::plan(format!("bad stored trigger {k}"))),
-        }
-    }
-    Ok(out)
-}
-
-/// The kind of change.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// INSERT.
-    Insert,
-    /// UPDATE (of the given column positions).
-    Update,
-    /// DELETE.
-    Delete,
+    shared::drop_for_table(txn, table)
 }
 
 /// The triggers of `h` for `event`; for UPDATE, `assigned` are the updated columns.
@@ -119,34 +47,7 @@ pub fn matching(
     event: Event,
     assigned: &[usize],
 ) -> SqlResult<Vec<ast::CreateTrigger>> {
-    if txn.properties_with_prefix(TRIGGER_PREFIX).is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    for (_, t) in all(txn)? {
-        if table_name(&t.table_name)? != h.name {
-            continue;
-        }
-        let hit = t.events.iter().any(|e| match (e, event) {
-            (ast::TriggerEvent::Insert, Event::Insert) => true,
-            (ast::TriggerEvent::Delete, Event::Delete) => true,
-            (ast::TriggerEvent::Update(cols), Event::Update) => {
-                cols.is_empty()
-                    || cols.iter().any(|c| {
-                        h.meta
-                            .columns
-                            .iter()
-                            .position(|m| m.name.eq_ignore_ascii_case(&c.value))
-                            .is_some_and(|i| assigned.contains(&i))
-                    })
-            }
-            _ => false,
-        });
-        if hit {
-            out.push(t);
-        }
-    }
-    Ok(out)
+    shared::matching(txn, h, event, assigned)
 }
 
 fn literal(v: &Value) -> ast::Expr {
@@ -165,38 +66,19 @@ fn literal(v: &Value) -> ast::Expr {
     ast::Expr::value(val)
 }
 
-/// Replaces `NEW.col` and `OLD.col` by the row's values.
-struct Substitute<'a> {
-    h: &'a TableHandle,
-    old: Option<&'a Row>,
-    new: Option<&'a Row>,
-    error: Option<SqlError>,
+/// The native engine as a trigger host.
+struct Native<'a> {
+    txn: &'a Transaction,
 }
 
-impl VisitorMut for Substitute<'_> {
-    type Break = ();
-    fn post_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
-        let ast::Expr::CompoundIdentifier(parts) = e else { return ControlFlow::Continue(()) };
-        let [q, col] = parts.as_slice() else { return ControlFlow::Continue(()) };
-        let row = match q.value.to_ascii_lowercase().as_str() {
-            "new" => self.new,
-            "old" => self.old,
-            _ => return ControlFlow::Continue(()),
-        };
-        let Some(row) = row else {
-            self.error =
-                Some(SqlError::plan(format!("{q}.{col} is not available in this trigger")));
-            return ControlFlow::Break(());
-        };
-        let idx = self.h.meta.columns.iter().position(|m| m.name.eq_ignore_ascii_case(&col.value));
-        match idx.and_then(|i| row.get(i)) {
-            Some(v) => *e = literal(v),
-            None => {
-                self.error = Some(SqlError::plan(format!("no such column: {q}.{col}")));
-                return ControlFlow::Break(());
-            }
-        }
-        ControlFlow::Continue(())
+impl TriggerHost for Native<'_> {
+    fn condition(&self, cond: &ast::Expr) -> SqlResult<bool> {
+        let b = Binder::new(self.txn).bind_const_expr(cond)?;
+        Ok(eval(&b, &[], None, &ExecCtx::new(self.txn))?.truth() == Some(true))
+    }
+
+    fn execute(&self, stmt: &ast::Statement) -> SqlResult<()> {
+        crate::engine::run_in(self.txn, stmt).map(|_| ())
     }
 }
 
@@ -213,56 +95,14 @@ pub fn fire(
     old: Option<&[Row]>,
     new: Option<&[Row]>,
 ) -> SqlResult<()> {
-    let timed: Vec<&ast::CreateTrigger> = triggers
-        .iter()
-        .filter(|t| matches!(t.period, Some(ast::TriggerPeriod::After)) != before)
-        .collect();
-    if timed.is_empty() {
-        return Ok(());
-    }
-    let depth = DEPTH.with(Cell::get);
-    if depth >= MAX_DEPTH {
-        return Err(SqlError::plan("too many levels of trigger recursion"));
-    }
-    DEPTH.with(|d| d.set(depth + 1));
-    let r = fire_rows(txn, h, &timed, old, new);
-    DEPTH.with(|d| d.set(depth));
-    r
-}
-
-fn fire_rows(
-    txn: &Transaction,
-    h: &TableHandle,
-    triggers: &[&ast::CreateTrigger],
-    old: Option<&[Row]>,
-    new: Option<&[Row]>,
-) -> SqlResult<()> {
     let n = old.or(new).map_or(0, <[Row]>::len);
-    for i in 0..n {
-        let o = old.and_then(|r| r.get(i));
-        let nw = new.and_then(|r| r.get(i));
-        for t in triggers {
-            let mut sub = Substitute { h, old: o, new: nw, error: None };
-            if let Some(cond) = &t.condition {
-                let mut c = cond.clone();
-                let _ = c.visit(&mut sub);
-                if let Some(e) = sub.error.take() {
-                    return Err(e);
-                }
-                let b = Binder::new(txn).bind_const_expr(&c)?;
-                if eval(&b, &[], None, &ExecCtx::new(txn))?.truth() != Some(true) {
-                    continue;
-                }
-            }
-            let stmts = t.statements.as_ref().map(|s| s.statements().clone()).unwrap_or_default();
-            for mut s in stmts {
-                let _ = s.visit(&mut sub);
-                if let Some(e) = sub.error.take() {
-                    return Err(e);
-                }
-                crate::engine::run_in(txn, &s)?;
-            }
-        }
-    }
-    Ok(())
+    let mut value = |i: usize, p: Pseudo, col: &ast::Ident| {
+        let rows = match p {
+            Pseudo::New => new,
+            Pseudo::Old => old,
+        };
+        let row = rows.and_then(|r| r.get(i)).map(|r| r.as_slice());
+        shared::column_value(h, row, p, col).map(literal)
+    };
+    shared::fire(&Native { txn }, triggers, before, n, &mut value)
 }

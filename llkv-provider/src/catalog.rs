@@ -414,7 +414,7 @@ impl SchemaProvider for LlkvSchema {
             }
             Err(e) => return Err(wrap_error(e)),
         };
-        // The table's indexes go with it (as in SQLite): their names become free.
+        // The table's indexes and triggers go with it (as in SQLite): their names become free.
         let result = st.txn.drop_table(name).and_then(|()| {
             for (key, def) in st.txn.properties_with_prefix("index.") {
                 let def = def.strip_prefix("UNIQUE ").unwrap_or(&def);
@@ -422,7 +422,9 @@ impl SchemaProvider for LlkvSchema {
                     st.txn.set_property(&key, None)?;
                 }
             }
-            Ok(())
+            // So do its triggers.
+            llkv_sql::triggers::drop_for_table(&st.txn, name)
+                .map_err(|e| llkv_mvcc::Error::TransactionState(e.message))
         });
         st.finish(result).map_err(wrap_error)?;
         Ok(Some(self.provider(handle.meta)))

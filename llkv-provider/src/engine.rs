@@ -52,6 +52,7 @@ impl DataFusionEngine {
         let runtime = new_runtime()?;
         let catalog = LlkvCatalog::with_session(Arc::new(Session::new(db)));
         let ctx = catalog.session_context();
+        ctx.register_udf(crate::sqlite_numeric::udf());
         Ok(Self { runtime, ctx, catalog, cancel: CancelFlag::default() })
     }
 
@@ -65,12 +66,30 @@ impl DataFusionEngine {
         &self.catalog
     }
 
-    fn session(&self) -> &Arc<Session> {
+    pub(crate) fn session(&self) -> &Arc<Session> {
         self.catalog.session()
     }
 
+    /// Runs one statement of a trigger (or a query computing a triggering
+    /// statement's rows) like a statement of its own, triggers included.
+    pub(crate) fn run_nested(&self, stmt: Statement) -> SqlResult<Output> {
+        self.run(stmt)
+    }
+
+    /// Runs a statement without looking for its table's triggers (the
+    /// triggering statement itself, once its triggers are taken care of).
+    pub(crate) fn run_plain(&self, stmt: Statement) -> SqlResult<Output> {
+        self.run_with(stmt, false)
+    }
+
     /// Runs one parsed statement.
-    fn run(&self, mut stmt: Statement) -> SqlResult<Output> {
+    fn run(&self, stmt: Statement) -> SqlResult<Output> {
+        self.run_with(stmt, true)
+    }
+
+    /// Runs one parsed statement; with `triggers`, a data change on a table
+    /// with triggers fires them (see `crate::triggers`).
+    fn run_with(&self, mut stmt: Statement, triggers: bool) -> SqlResult<Output> {
         if crate::duckdb_syntax::ignored_setting(&stmt) {
             return Ok(Output::Done("SET".into()));
         }
@@ -109,6 +128,12 @@ impl DataFusionEngine {
             self.session().statement_txn().txn.check_usable()?;
         }
         if let Statement::Statement(s) = &stmt {
+            if let Some(out) = crate::triggers::ddl(self, s) {
+                return out;
+            }
+            if triggers && let Some(out) = crate::triggers::run_with_triggers(self, s) {
+                return out;
+            }
             match s.as_ref() {
                 SqlStatement::Drop { object_type: ObjectType::Index, names, if_exists, .. } => {
                     return self.drop_index(names, *if_exists);
@@ -171,15 +196,21 @@ impl DataFusionEngine {
             renames = crate::output_names::alias_all_output_names(&mut retry);
             result = self.plan_and_run_blocking(retry, None);
         }
-        if let (Err(e), Some(original)) = (&result, original)
+        if let (Err(e), Some(original)) = (&result, &original)
             && crate::bare_columns::is_bare_column_error(&e.message)
         {
             let state = self.ctx.state();
             let is_aggregate = |n: &str| state.aggregate_functions().contains_key(n);
-            if let Some(wrapped) = crate::bare_columns::wrap_bare_columns(&original, &is_aggregate)
-            {
+            if let Some(wrapped) = crate::bare_columns::wrap_bare_columns(original, &is_aggregate) {
                 result = self.plan_and_run_blocking(wrapped, None);
             }
+        }
+        // SQLite sums text as numbers; DataFusion refuses (see `crate::sqlite_numeric`).
+        if let (Err(e), Some(original)) = (&result, &original)
+            && crate::sqlite_numeric::is_text_aggregate_error(&e.message)
+            && let Some(wrapped) = crate::sqlite_numeric::wrap_numeric_aggregates(original)
+        {
+            result = self.plan_and_run_blocking(wrapped, None);
         }
         if with_declared {
             schema.set_declared(None);

@@ -55,10 +55,12 @@ mod rowid;
 mod scan;
 mod sink;
 mod sqlite_aggregates;
+mod sqlite_numeric;
 mod subquery;
 mod subquery_exec;
 mod table;
 mod table_functions;
+mod triggers;
 mod types;
 
 pub use catalog::{CATALOG_NAME, LlkvCatalog, LlkvSchema, SCHEMA_NAME, VIEW_PREFIX};

@@ -7,7 +7,8 @@
 //! - `group_concat([DISTINCT] x [, sep])` becomes
 //!   `string_agg([DISTINCT] CAST(x AS VARCHAR), sep)` with `','` as the
 //!   default separator: NULL over no rows or only NULLs, values as text.
-//!   DISTINCT with a separator is refused, as in SQLite.
+//!   DISTINCT with a separator is refused, as in SQLite;
+//! - `count(DISTINCT *)` is refused, as in SQLite.
 
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
@@ -24,6 +25,14 @@ impl VisitorMut for SqliteAggregates {
     fn post_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<String> {
         let ast::Expr::Function(f) = e else { return ControlFlow::Continue(()) };
         let name = f.name.to_string().to_ascii_lowercase();
+        // SQLite refuses count(DISTINCT *); DataFusion would count the rows.
+        if name == "count"
+            && let FunctionArguments::List(list) = &f.args
+            && matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct))
+            && matches!(list.args.as_slice(), [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)])
+        {
+            return ControlFlow::Break("count(DISTINCT *) is not allowed".to_string());
+        }
         if name != "total" && name != "group_concat" {
             return ControlFlow::Continue(());
         }

@@ -14,6 +14,7 @@ pub mod names;
 pub mod reindex;
 pub mod sqlite_syntax;
 pub mod table_info;
+pub mod triggers;
 pub mod types;
 pub mod user_types;
 
