@@ -65,7 +65,11 @@ struct ColumnIndex {
 
 impl ColumnIndex {
     fn new(dt: &DataType) -> Result<Self> {
-        Ok(Self { conv: RowConverter::new(vec![SortField::new(dt.clone())])?, rows: 0, map: HashMap::new() })
+        Ok(Self {
+            conv: RowConverter::new(vec![SortField::new(dt.clone())])?,
+            rows: 0,
+            map: HashMap::new(),
+        })
     }
 
     /// Adds the rows inserted since the last call.
@@ -196,7 +200,8 @@ impl LocalRows {
             return Ok(None);
         }
         let starts_key = |c: usize| {
-            meta.primary_key.first() == Some(&c) || meta.unique.iter().any(|u| u.first() == Some(&c))
+            meta.primary_key.first() == Some(&c)
+                || meta.unique.iter().any(|u| u.first() == Some(&c))
         };
         let found = predicates.iter().find_map(|p| match p {
             Predicate::Compare { column, op: CmpOp::Eq, value }
@@ -268,18 +273,18 @@ impl LocalRows {
         if self.len == 0 {
             return Ok(Vec::new());
         }
-        let req = ScanRequest {
-            projection: Some(projection.to_vec()),
-            with_row_ids,
-            ..Default::default()
-        };
-        let schema = req.output_schema(meta);
         let predicates: Vec<Predicate> = predicates
             .iter()
             .map(|p| p.clone().cast_to(&meta.columns[p.column()].data_type))
             .collect::<Result<_, _>>()?;
         let mut out = Vec::new();
-        let scan = BatchScan { schema: &schema, projection, predicates: &predicates, with_row_ids };
+        let scan = BatchScan {
+            meta,
+            schema: std::cell::OnceCell::new(),
+            projection,
+            predicates: &predicates,
+            with_row_ids,
+        };
         if let Some(ids) = self.indexed_candidates(meta, &predicates)? {
             // Each candidate row is checked against every predicate again.
             for id in ids {
@@ -329,7 +334,7 @@ impl LocalRows {
             cols.push(Arc::new(UInt64Array::from_iter_values(base..base + b.num_rows() as u64)));
         }
         let opts = RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
-        let full = RecordBatch::try_new_with_options(Arc::clone(scan.schema), cols, &opts)?;
+        let full = RecordBatch::try_new_with_options(scan.schema(), cols, &opts)?;
         let batch = match mask {
             Some(m) => filter_record_batch(&full, &m)?,
             None => full,
@@ -343,10 +348,26 @@ impl LocalRows {
 
 /// What a scan of the inserted rows reads and returns.
 struct BatchScan<'a> {
-    schema: &'a SchemaRef,
+    meta: &'a TableMeta,
+    /// The output schema, built when the first row matches.
+    schema: std::cell::OnceCell<SchemaRef>,
     projection: &'a [usize],
     predicates: &'a [Predicate],
     with_row_ids: bool,
+}
+
+impl BatchScan<'_> {
+    fn schema(&self) -> SchemaRef {
+        let schema = self.schema.get_or_init(|| {
+            let req = ScanRequest {
+                projection: Some(self.projection.to_vec()),
+                with_row_ids: self.with_row_ids,
+                ..Default::default()
+            };
+            req.output_schema(self.meta)
+        });
+        Arc::clone(schema)
+    }
 }
 
 /// A scan fixed at one snapshot, ready to run in parts: ranges of the store's

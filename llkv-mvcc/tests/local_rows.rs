@@ -3,7 +3,7 @@
 //! are enough of them), read back by key and by full scan, rolled back and
 //! committed; keys stay unique and write-write conflicts are still found.
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use llkv_mvcc::{Database, Error, TableHandle, Transaction, row_ids_of};
 use llkv_store::{CmpOp, ColumnMeta, Predicate, ScanRequest, TableMeta};
@@ -243,8 +243,11 @@ fn float_keys_match_as_a_scan_does() {
     vals.extend([Some(0.0), Some(-0.0), Some(f64::NAN), None, None]);
     for v in &vals {
         let col: ArrayRef = Arc::new(Float64Array::from(vec![*v]));
-        txn.insert(&t, &RecordBatch::try_new(t.meta.schema(), vec![col.clone(), col]).unwrap())
-            .unwrap();
+        txn.insert(
+            &t,
+            &RecordBatch::try_new(t.meta.schema(), vec![Arc::clone(&col), col]).unwrap(),
+        )
+        .unwrap();
     }
     for probe in [0.0, -0.0, f64::NAN, 3.5, 7.0] {
         let get = |column: usize| -> Vec<u64> {
