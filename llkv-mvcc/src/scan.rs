@@ -216,10 +216,21 @@ impl LocalRows {
         let view = LocalRowsView { batches: &self.batches, starts: &self.starts, len: self.len };
         let index = match self.indexes.entry(column) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(ColumnIndex::new(dt)?),
+            std::collections::hash_map::Entry::Vacant(e) => match ColumnIndex::new(dt) {
+                Ok(index) => e.insert(index),
+                // A type the row format cannot encode: scan instead.
+                Err(_) => return Ok(None),
+            },
         };
-        index.catch_up(view, column)?;
-        Ok(Some(index.lookup(value, &self.deleted)?))
+        let found = index.catch_up(view, column).and_then(|()| index.lookup(value, &self.deleted));
+        match found {
+            Ok(ids) => Ok(Some(ids)),
+            Err(_) => {
+                // A half-extended index would list rows twice: drop it and scan.
+                self.indexes.remove(&column);
+                Ok(None)
+            }
+        }
     }
 
     /// The one-row slice holding local id `id`, with its batch's start.
