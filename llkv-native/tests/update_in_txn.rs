@@ -122,7 +122,7 @@ fn a_row_updated_in_a_long_transaction_conflicts() {
     assert!(err.to_string().contains("could not serialize"), "{err}");
     b.execute("ROLLBACK").unwrap();
     // A row A did not touch is free.
-    b.execute("UPDATE o SET p = p + 1 WHERE k = 196").unwrap();
+    b.execute("UPDATE o SET p = p + 1, d = d + 1 WHERE k = 196").unwrap();
     *model.get_mut(&196).unwrap() += 1;
     a.execute("COMMIT").unwrap();
     check(&mut b, &model);
