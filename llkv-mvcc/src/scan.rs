@@ -3,13 +3,22 @@
 use crate::error::Result;
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
 use arrow::compute::{and, filter_record_batch};
-use arrow::datatypes::SchemaRef;
-use llkv_store::{Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, Store, TableData, TableMeta};
-use std::collections::BTreeSet;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::row::{RowConverter, SortField};
+use llkv_store::{
+    CmpOp, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, Store, TableData, TableMeta,
+};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Small inserted batches are merged while the merged batch stays below this many rows.
 const MERGE_ROWS: usize = 64 * 1024;
+
+/// Batches of fewer rows than this are merged in groups of [`TAIL_BATCHES`].
+const SMALL_ROWS: usize = 64;
+
+/// How many small batches wait at the end before they are merged.
+const TAIL_BATCHES: usize = 16;
 
 /// Rows a transaction inserted, with their local ids (position in insert order).
 ///
@@ -18,8 +27,16 @@ const MERGE_ROWS: usize = 64 * 1024;
 /// batches are merged like a binary counter: while the last batch is at
 /// least as large as the one before it (and both are small), the two become
 /// one. Each row is then copied O(log n) times, and a transaction with n
-/// inserted rows keeps O(log n) batches. Merging keeps insert order, so
-/// local ids do not change.
+/// inserted rows keeps O(log n) batches. Batches below [`SMALL_ROWS`] rows
+/// are first gathered [`TAIL_BATCHES`] at a time, so most single-row pushes
+/// copy nothing. Merging keeps insert order, so local ids do not change.
+///
+/// A statement looking rows up by key (`WHERE pk = v`) would still evaluate
+/// its predicate on every inserted row, so a transaction of n single-row
+/// UPDATEs would cost O(n) per statement. Equality predicates on a column
+/// that starts the primary key or a UNIQUE constraint are therefore answered
+/// from a hash index of the inserted rows by that column's value
+/// ([`ColumnIndex`]), built on first use and extended lazily.
 #[derive(Default)]
 pub(crate) struct LocalRows {
     batches: Vec<RecordBatch>,
@@ -27,6 +44,85 @@ pub(crate) struct LocalRows {
     starts: Vec<u64>,
     len: u64,
     deleted: BTreeSet<u64>,
+    /// Hash indexes of the rows by one column's value, by column.
+    indexes: HashMap<usize, ColumnIndex>,
+}
+
+/// Below this many inserted rows a scan evaluates predicates on every row
+/// instead of building an index.
+const INDEX_MIN_ROWS: u64 = 64;
+
+/// Local ids of the inserted rows by the value of one column (in the row
+/// format of [`RowConverter`], whose equality is the equality of the
+/// comparison kernels: floats by total order). NULLs are not indexed (an
+/// equality never matches them). Ids of deleted rows are dropped when met.
+struct ColumnIndex {
+    conv: RowConverter,
+    /// Local ids below this are in `map`.
+    rows: u64,
+    map: HashMap<Box<[u8]>, Vec<u64>>,
+}
+
+impl ColumnIndex {
+    fn new(dt: &DataType) -> Result<Self> {
+        Ok(Self {
+            conv: RowConverter::new(vec![SortField::new(dt.clone())])?,
+            rows: 0,
+            map: HashMap::new(),
+        })
+    }
+
+    /// Adds the rows inserted since the last call.
+    fn catch_up(&mut self, rows: LocalRowsView<'_>, column: usize) -> Result<()> {
+        for (start, b) in rows.rows_since(self.rows) {
+            let col = b.column(column);
+            let encoded = self.conv.convert_columns(std::slice::from_ref(col))?;
+            for i in 0..b.num_rows() {
+                if col.is_valid(i) {
+                    let key: Box<[u8]> = encoded.row(i).as_ref().into();
+                    self.map.entry(key).or_default().push(start + i as u64);
+                }
+            }
+        }
+        self.rows = rows.len;
+        Ok(())
+    }
+
+    /// The live local ids whose value equals `value` (a one-element array of
+    /// the column's type), ascending.
+    fn lookup(&mut self, value: &ArrayRef, deleted: &BTreeSet<u64>) -> Result<Vec<u64>> {
+        let encoded = self.conv.convert_columns(std::slice::from_ref(value))?;
+        let Some(ids) = self.map.get_mut(encoded.row(0).as_ref()) else { return Ok(Vec::new()) };
+        ids.retain(|id| !deleted.contains(id));
+        let out = ids.clone();
+        if ids.is_empty() {
+            self.map.remove(encoded.row(0).as_ref());
+        }
+        Ok(out)
+    }
+}
+
+/// The batches of [`LocalRows`] without its indexes (to borrow them apart).
+#[derive(Clone, Copy)]
+struct LocalRowsView<'a> {
+    batches: &'a [RecordBatch],
+    starts: &'a [u64],
+    len: u64,
+}
+
+impl<'a> LocalRowsView<'a> {
+    /// The rows with local ids from `from` on, as batch slices, each with the
+    /// local id of its first row.
+    fn rows_since(self, from: u64) -> impl Iterator<Item = (u64, RecordBatch)> + 'a {
+        self.starts.iter().copied().zip(self.batches).filter_map(move |(start, b)| {
+            let end = start + b.num_rows() as u64;
+            if end <= from {
+                return None;
+            }
+            let skip = from.saturating_sub(start);
+            Some((start + skip, b.slice(skip as usize, (end - start - skip) as usize)))
+        })
+    }
 }
 
 impl LocalRows {
@@ -34,6 +130,24 @@ impl LocalRows {
         self.starts.push(self.len);
         self.len += batch.num_rows() as u64;
         self.batches.push(batch);
+        // Small batches wait at the end until there are `TAIL_BATCHES` of
+        // them, and are then merged in one go (one copy instead of one per
+        // single-row push).
+        let small = self.batches.iter().rev().take_while(|b| b.num_rows() < SMALL_ROWS).count();
+        if small > 0 && small < TAIL_BATCHES {
+            return Ok(());
+        }
+        if small >= TAIL_BATCHES {
+            let from = self.batches.len() - small;
+            let tail = &self.batches[from..];
+            let schema = tail[0].schema();
+            if tail.iter().all(|b| b.schema() == schema) {
+                let merged = arrow::compute::concat_batches(&schema, tail)?;
+                self.batches.truncate(from);
+                self.starts.truncate(from + 1);
+                self.batches.push(merged);
+            }
+        }
         while let [.., a, b] = self.batches.as_slice() {
             let (na, nb) = (a.num_rows(), b.num_rows());
             if na > nb || na + nb > MERGE_ROWS || a.schema() != b.schema() {
@@ -66,14 +180,65 @@ impl LocalRows {
     /// The rows with local ids from `from` on, as batch slices, each with the
     /// local id of its first row.
     pub(crate) fn rows_since(&self, from: u64) -> impl Iterator<Item = (u64, RecordBatch)> + '_ {
-        self.starts.iter().copied().zip(&self.batches).filter_map(move |(start, b)| {
-            let end = start + b.num_rows() as u64;
-            if end <= from {
-                return None;
+        self.view().rows_since(from)
+    }
+
+    fn view(&self) -> LocalRowsView<'_> {
+        LocalRowsView { batches: &self.batches, starts: &self.starts, len: self.len }
+    }
+
+    /// The live local ids an equality predicate in `predicates` on an
+    /// indexable column allows (ascending), from that column's index; `None`
+    /// when no predicate can use an index (or there are too few rows to
+    /// bother). `predicates` are cast to the column types.
+    fn indexed_candidates(
+        &mut self,
+        meta: &TableMeta,
+        predicates: &[Predicate],
+    ) -> Result<Option<Vec<u64>>> {
+        if self.len < INDEX_MIN_ROWS {
+            return Ok(None);
+        }
+        let starts_key = |c: usize| {
+            meta.primary_key.first() == Some(&c)
+                || meta.unique.iter().any(|u| u.first() == Some(&c))
+        };
+        let found = predicates.iter().find_map(|p| match p {
+            Predicate::Compare { column, op: CmpOp::Eq, value }
+                if value.len() == 1 && value.null_count() == 0 && starts_key(*column) =>
+            {
+                Some((*column, value))
             }
-            let skip = from.saturating_sub(start);
-            Some((start + skip, b.slice(skip as usize, (end - start - skip) as usize)))
-        })
+            _ => None,
+        });
+        let Some((column, value)) = found else { return Ok(None) };
+        let Some(dt) = meta.columns.get(column).map(|c| &c.data_type) else { return Ok(None) };
+        let view = LocalRowsView { batches: &self.batches, starts: &self.starts, len: self.len };
+        let index = match self.indexes.entry(column) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => match ColumnIndex::new(dt) {
+                Ok(index) => e.insert(index),
+                // A type the row format cannot encode: scan instead.
+                Err(_) => return Ok(None),
+            },
+        };
+        let found = index.catch_up(view, column).and_then(|()| index.lookup(value, &self.deleted));
+        match found {
+            Ok(ids) => Ok(Some(ids)),
+            Err(_) => {
+                // A half-extended index would list rows twice: drop it and scan.
+                self.indexes.remove(&column);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The one-row slice holding local id `id`, with its batch's start.
+    fn row(&self, id: u64) -> Option<RecordBatch> {
+        let i = self.starts.partition_point(|&s| s <= id).checked_sub(1)?;
+        let (b, start) = (self.batches.get(i)?, self.starts[i]);
+        let off = usize::try_from(id - start).ok()?;
+        (off < b.num_rows()).then(|| b.slice(off, 1))
     }
 
     /// Whether the row with local id `id` was deleted again.
@@ -110,65 +275,109 @@ impl LocalRows {
 
     /// Filters and projects the live rows like a store scan would.
     pub(crate) fn scan(
-        &self,
+        &mut self,
         meta: &TableMeta,
         projection: &[usize],
         predicates: &[Predicate],
         with_row_ids: bool,
     ) -> Result<Vec<RecordBatch>> {
-        let req = ScanRequest {
-            projection: Some(projection.to_vec()),
-            with_row_ids,
-            ..Default::default()
-        };
-        let schema = req.output_schema(meta);
+        if self.len == 0 {
+            return Ok(Vec::new());
+        }
         let predicates: Vec<Predicate> = predicates
             .iter()
             .map(|p| p.clone().cast_to(&meta.columns[p.column()].data_type))
             .collect::<Result<_, _>>()?;
         let mut out = Vec::new();
-        for (b, &start) in self.batches.iter().zip(&self.starts) {
-            // Predicates first: a point lookup usually matches no inserted
-            // row, and then nothing else is built for the batch.
-            let mut mask: Option<BooleanArray> = None;
-            for p in &predicates {
-                let m = p.evaluate(b.column(p.column()).as_ref())?;
-                mask = Some(match mask {
-                    Some(prev) => and(&prev, &m)?,
-                    None => m,
-                });
-                if mask.as_ref().is_some_and(|m| m.true_count() == 0) {
-                    break;
+        let scan = BatchScan {
+            meta,
+            schema: std::cell::OnceCell::new(),
+            projection,
+            predicates: &predicates,
+            with_row_ids,
+        };
+        if let Some(ids) = self.indexed_candidates(meta, &predicates)? {
+            // Each candidate row is checked against every predicate again.
+            for id in ids {
+                if let Some(b) = self.row(id) {
+                    self.scan_batch(&scan, &b, id, &mut out)?;
                 }
             }
-            if mask.as_ref().is_some_and(|m| m.true_count() == 0) {
-                continue;
-            }
-            if let Some(keep) = self.keep_mask(start, b.num_rows()) {
-                mask = Some(match mask {
-                    Some(prev) => and(&prev, &keep)?,
-                    None => keep,
-                });
-            }
-            let mut cols: Vec<ArrayRef> =
-                projection.iter().map(|&i| Arc::clone(b.column(i))).collect();
-            if with_row_ids {
-                let base = crate::transaction::LOCAL_ROW_BASE + start;
-                cols.push(Arc::new(UInt64Array::from_iter_values(
-                    base..base + b.num_rows() as u64,
-                )));
-            }
-            let opts = RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
-            let full = RecordBatch::try_new_with_options(Arc::clone(&schema), cols, &opts)?;
-            let batch = match mask {
-                Some(m) => filter_record_batch(&full, &m)?,
-                None => full,
-            };
-            if batch.num_rows() > 0 {
-                out.push(batch);
-            }
+            return Ok(out);
+        }
+        for (b, &start) in self.batches.iter().zip(&self.starts) {
+            self.scan_batch(&scan, b, start, &mut out)?;
         }
         Ok(out)
+    }
+
+    /// Filters and projects the rows of `b` (local ids from `start` on) into `out`.
+    fn scan_batch(
+        &self,
+        scan: &BatchScan<'_>,
+        b: &RecordBatch,
+        start: u64,
+        out: &mut Vec<RecordBatch>,
+    ) -> Result<()> {
+        // Predicates first: a point lookup usually matches no inserted
+        // row, and then nothing else is built for the batch.
+        let mut mask: Option<BooleanArray> = None;
+        for p in scan.predicates {
+            let m = p.evaluate(b.column(p.column()).as_ref())?;
+            mask = Some(match mask {
+                Some(prev) => and(&prev, &m)?,
+                None => m,
+            });
+            if mask.as_ref().is_some_and(|m| m.true_count() == 0) {
+                return Ok(());
+            }
+        }
+        if let Some(keep) = self.keep_mask(start, b.num_rows()) {
+            mask = Some(match mask {
+                Some(prev) => and(&prev, &keep)?,
+                None => keep,
+            });
+        }
+        let mut cols: Vec<ArrayRef> =
+            scan.projection.iter().map(|&i| Arc::clone(b.column(i))).collect();
+        if scan.with_row_ids {
+            let base = crate::transaction::LOCAL_ROW_BASE + start;
+            cols.push(Arc::new(UInt64Array::from_iter_values(base..base + b.num_rows() as u64)));
+        }
+        let opts = RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
+        let full = RecordBatch::try_new_with_options(scan.schema(), cols, &opts)?;
+        let batch = match mask {
+            Some(m) => filter_record_batch(&full, &m)?,
+            None => full,
+        };
+        if batch.num_rows() > 0 {
+            out.push(batch);
+        }
+        Ok(())
+    }
+}
+
+/// What a scan of the inserted rows reads and returns.
+struct BatchScan<'a> {
+    meta: &'a TableMeta,
+    /// The output schema, built when the first row matches.
+    schema: std::cell::OnceCell<SchemaRef>,
+    projection: &'a [usize],
+    predicates: &'a [Predicate],
+    with_row_ids: bool,
+}
+
+impl BatchScan<'_> {
+    fn schema(&self) -> SchemaRef {
+        let schema = self.schema.get_or_init(|| {
+            let req = ScanRequest {
+                projection: Some(self.projection.to_vec()),
+                with_row_ids: self.with_row_ids,
+                ..Default::default()
+            };
+            req.output_schema(self.meta)
+        });
+        Arc::clone(schema)
     }
 }
 

@@ -433,7 +433,7 @@ impl Transaction {
             }
             _ => None,
         };
-        let st = self.state.lock();
+        let mut st = self.state.lock();
         Self::check_active(&st)?;
         let user_cols = table.meta.columns.len();
         let projection: Vec<usize> =
@@ -468,7 +468,7 @@ impl Transaction {
             }),
             exclude: changes.map(|c| Arc::clone(&c.deleted)),
         });
-        let local = match changes {
+        let local = match st.changes.get_mut(&table.target) {
             Some(c) => {
                 c.inserted.scan(&table.meta, &projection, &req.predicates, req.with_row_ids)?
             }
@@ -594,10 +594,43 @@ impl Transaction {
         row_ids: &[u64],
         new_rows: &RecordBatch,
     ) -> Result<u64> {
+        self.update_rows(table, row_ids, new_rows, true)
+    }
+
+    /// As [`Transaction::update`], for new rows that differ from the rows
+    /// they replace (row `i` of `new_rows` replaces `row_ids[i]`, distinct
+    /// ids of rows this transaction sees) at most in the columns `changed`.
+    /// When no column of the primary key, a UNIQUE constraint or a unique
+    /// index is among them, each new row has the key of the row it replaces,
+    /// so the keys stay unique and their checks are skipped.
+    ///
+    /// # Errors
+    /// As for [`Transaction::update`].
+    pub fn update_columns(
+        &self,
+        table: &TableHandle,
+        row_ids: &[u64],
+        new_rows: &RecordBatch,
+        changed: &[usize],
+    ) -> Result<u64> {
+        let keys_kept = row_ids.len() == new_rows.num_rows()
+            && crate::index::unique_sets(&self.indexes(table))
+                .iter()
+                .all(|(_, cols)| cols.iter().all(|c| !changed.contains(c)));
+        self.update_rows(table, row_ids, new_rows, !keys_kept)
+    }
+
+    fn update_rows(
+        &self,
+        table: &TableHandle,
+        row_ids: &[u64],
+        new_rows: &RecordBatch,
+        check_keys: bool,
+    ) -> Result<u64> {
         let batch = crate::constraints::conform(&table.meta, new_rows)?;
         crate::foreign_keys::check_change(self, table, row_ids, Some(&batch))?;
         self.delete_rows(table, row_ids)?;
-        if let Err(e) = crate::constraints::check_unique(self, table, &batch) {
+        if check_keys && let Err(e) = crate::constraints::check_unique(self, table, &batch) {
             self.fail(e.to_string());
             return Err(e);
         }

@@ -412,7 +412,7 @@ impl Store {
             picks.push((src, wanted[src].1.len()));
             wanted[src].1.push(off as u32);
         }
-        let sources: Vec<Vec<ArrayRef>> = wanted
+        let mut sources: Vec<Vec<ArrayRef>> = wanted
             .iter()
             .map(|(s, offs)| {
                 let seg = table.segment(*s)?.ok_or_else(|| {
@@ -421,6 +421,15 @@ impl Store {
                 self.take_rows(&seg, &table.meta, columns, offs)
             })
             .collect::<Result<_>>()?;
+        if let [(_, offs)] = wanted.as_slice()
+            && picks.iter().enumerate().all(|(i, &(_, j))| i == j)
+            && offs.len() == row_ids.len()
+            && let Some(only) = sources.pop()
+        {
+            // One segment, rows in the order read: its arrays as they are.
+            let opts = RecordBatchOptions::new().with_row_count(Some(row_ids.len()));
+            return Ok(RecordBatch::try_new_with_options(schema, only, &opts)?);
+        }
         let out: Vec<ArrayRef> = (0..columns.len())
             .map(|c| {
                 let arrays: Vec<&dyn Array> = sources.iter().map(|s| s[c].as_ref()).collect();

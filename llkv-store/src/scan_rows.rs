@@ -198,7 +198,11 @@ impl Store {
                 take_var_width(blob, &crate::chunk::storage_type(dt), offsets)?
             } else {
                 let a = crate::chunk::decode(blob, dt)?;
-                arrow::compute::take(a.as_ref(), &idx, None)?
+                match contiguous(offsets) {
+                    // One row (a point read) or a run of rows: a zero-copy slice.
+                    Some((first, n)) if first + n <= a.len() => a.slice(first, n),
+                    _ => arrow::compute::take(a.as_ref(), &idx, None)?,
+                }
             };
             arrays.push(match &body.columns[c].patch {
                 Some(p) => take_patched(base, p, offsets)?,
@@ -227,6 +231,13 @@ fn take_patched(base: ArrayRef, patch: &ChunkPatch, offsets: &[u32]) -> Result<A
         return Ok(base);
     }
     Ok(arrow::compute::interleave(&[base.as_ref(), patch.values.as_ref()], &picks)?)
+}
+
+/// The first offset and the count when `offsets` are consecutive ascending rows.
+fn contiguous(offsets: &[u32]) -> Option<(usize, usize)> {
+    let first = *offsets.first()?;
+    let run = offsets.iter().enumerate().all(|(i, &o)| u64::from(o) == u64::from(first) + i as u64);
+    run.then_some((first as usize, offsets.len()))
 }
 
 fn is_var_width(dt: &DataType) -> bool {

@@ -77,6 +77,10 @@ impl ScanExecutor {
     }
 
     fn convert(batches: &[arrow::array::RecordBatch]) -> SqlResult<Vec<Row>> {
+        if let [one] = batches {
+            // A point read: no threads to wake for a single batch.
+            return batch_rows(one);
+        }
         let parts: Vec<Vec<Row>> = batches.par_iter().map(batch_rows).collect::<SqlResult<_>>()?;
         Ok(parts.into_iter().flatten().collect())
     }
