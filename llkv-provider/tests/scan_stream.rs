@@ -69,7 +69,7 @@ impl Db {
             if node.downcast_ref::<LlkvScanExec>().is_some() {
                 return (node, self.ctx.task_ctx());
             }
-            let child = node.children().first().map(|c| Arc::clone(c));
+            let child = node.children().into_iter().next().cloned();
             match child {
                 Some(c) => node = c,
                 None => panic!("{sql}: no LlkvScanExec in the plan"),
