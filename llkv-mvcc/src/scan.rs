@@ -6,7 +6,8 @@ use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use llkv_store::{
-    CmpOp, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, Store, TableData, TableMeta,
+    CmpOp, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, SegmentScan, Store, TableData,
+    TableMeta,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -391,6 +392,8 @@ pub struct PreparedScan {
     schema: SchemaRef,
     /// Set when an index narrowed the scan: its name and the candidate row ids.
     index: Option<(String, Arc<Vec<u64>>)>,
+    /// `req` checked against the table, for reading one segment at a time.
+    segment_scan: Option<SegmentScan>,
 }
 
 impl PreparedScan {
@@ -400,8 +403,12 @@ impl PreparedScan {
         req: Option<ScanRequest>,
         local: Vec<RecordBatch>,
         schema: SchemaRef,
-    ) -> Self {
-        Self { store, table, req, local, schema, index: None }
+    ) -> Result<Self> {
+        let segment_scan = match (&table, &req) {
+            (Some(t), Some(r)) => Some(SegmentScan::new(&t.meta, r)?),
+            _ => None,
+        };
+        Ok(Self { store, table, req, local, schema, index: None, segment_scan })
     }
 
     /// Reads only the candidate rows `rows` (sorted) of the store, as found by `index`.
@@ -474,6 +481,18 @@ impl PreparedScan {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Reads store segment `i` on the caller's thread: its rows visible to
+    /// the snapshot that match, projected (`None` when none does). The same
+    /// rows as [`PreparedScan::run_segments`] gives for that segment.
+    ///
+    /// # Errors
+    /// The store's read errors.
+    pub fn read_segment(&self, i: usize) -> Result<Option<RecordBatch>> {
+        let (Some(t), Some(scan)) = (&self.table, &self.segment_scan) else { return Ok(None) };
+        let rows = self.index.as_ref().map(|(_, rows)| rows.as_slice());
+        Ok(self.store.scan_segment(t, scan, i, rows)?)
     }
 
     /// The transaction's own rows that match (already filtered and projected).

@@ -477,7 +477,8 @@ impl Transaction {
         let mut out_req = req.clone();
         out_req.projection = Some(projection);
         let schema = out_req.output_schema(&table.meta);
-        let mut scan = PreparedScan::new(self.db.store().clone(), stored, store_req, local, schema);
+        let mut scan =
+            PreparedScan::new(self.db.store().clone(), stored, store_req, local, schema)?;
         if let (Some(plan), Some(t)) = (index_plan, scan.table_data())
             && let Some(rows) = crate::index::candidates(self.db.store(), t, &plan)?
         {

@@ -3,8 +3,8 @@
 //! DataFusion calls the query planner once per statement it executes. The
 //! planner opens the statement's llkv transaction (the session's explicit one
 //! after BEGIN, else a new one that the statement's DML node commits) and hands
-//! it to every llkv node of the plan through a [`StatementScope`] in the
-//! planning state's config extensions, so that all scans of a statement read
+//! it to every llkv node of the plan through a [`StatementScope`] in a task-local
+//! value set while the statement is planned, so that all scans of a statement read
 //! one snapshot and its writes land in the same transaction.
 //!
 //! It also guards `DELETE` and `UPDATE`: DataFusion passes providers only the
@@ -46,21 +46,38 @@ pub(crate) fn session_key(s: &Arc<Session>) -> usize {
     Arc::as_ptr(s) as usize
 }
 
+tokio::task_local! {
+    /// The scope of the statement [`LlkvQueryPlanner`] is planning, for the
+    /// providers it calls (set around the planning future: no copy of the
+    /// session state is needed to carry it).
+    static SCOPE: Arc<StatementScope>;
+}
+
+/// The scope of the statement being planned on this task, if any.
+pub(crate) fn current_scope() -> Option<Arc<StatementScope>> {
+    SCOPE.try_with(Arc::clone).ok()
+}
+
 /// The statement transaction for `session`: the planner's scope when planning
 /// through [`LlkvQueryPlanner`], else a new statement transaction.
 pub(crate) fn statement_txn(state: &dyn DfSession, session: &Arc<Session>) -> StatementTxn {
-    match state.config().get_extension::<StatementScope>() {
-        Some(scope) if scope.session == session_key(session) => scope.txn.clone(),
-        _ => session.statement_txn(),
+    match scope_of(state, session) {
+        Some(scope) => scope.txn.clone(),
+        None => session.statement_txn(),
     }
 }
 
-/// The planner's scope for `session`, if the statement is planned by [`LlkvQueryPlanner`].
+/// The planner's scope for `session`, if the statement is planned by
+/// [`LlkvQueryPlanner`]: the planning task's, else one a state carries in its
+/// config extensions (a state kept for planning later, see `crate::subquery_exec`).
 pub(crate) fn scope_of(
     state: &dyn DfSession,
     session: &Arc<Session>,
 ) -> Option<Arc<StatementScope>> {
-    state.config().get_extension::<StatementScope>().filter(|s| s.session == session_key(session))
+    current_scope()
+        .filter(|s| s.session == session_key(session))
+        .or_else(|| state.config().get_extension::<StatementScope>())
+        .filter(|s| s.session == session_key(session))
 }
 
 /// DataFusion's physical planner plus llkv's statement transaction and DML guard.
@@ -92,11 +109,11 @@ impl QueryPlanner for LlkvQueryPlanner {
         let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
             return datafusion::common::internal_err!("llkv planner needs a SessionState");
         };
-        // A plain clone (not a rebuild through SessionStateBuilder, which
-        // re-registers every function): planning overhead counts for short queries.
-        let mut state = state.clone();
-        state.config_mut().set_extension(Arc::new(scope));
-        crate::subquery_exec::physical_planner().create_physical_plan(logical_plan, &state).await
+        // The scope rides on the planning task rather than in a copy of the
+        // state (copying it copies every function registry: a fixed cost of
+        // every statement).
+        let planner = crate::subquery_exec::physical_planner();
+        SCOPE.scope(Arc::new(scope), planner.create_physical_plan(logical_plan, state)).await
     }
 }
 

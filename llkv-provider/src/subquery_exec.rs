@@ -78,9 +78,15 @@ impl ExtensionPlanner for PerRowSubqueryPlanner {
             items.push(ExecItem { item: item.clone(), lookup, outer });
         }
         let schema = Arc::clone(node.schema.inner());
+        // The subqueries are planned when they run, after the statement's
+        // planning: the state they are planned with carries its scope.
+        let mut state = state.clone();
+        if let Some(scope) = crate::planner::current_scope() {
+            state.config_mut().set_extension(scope);
+        }
         Ok(Some(Arc::new(PerRowSubqueryExec::new(
             Arc::clone(input),
-            Arc::new(Shared { items, state: state.clone(), schema }),
+            Arc::new(Shared { items, state, schema }),
         ))))
     }
 }

@@ -43,9 +43,10 @@ pub struct LlkvTable {
 impl LlkvTable {
     /// The provider of the table defined by `meta`.
     pub fn new(session: Arc<Session>, meta: Arc<TableMeta>) -> Self {
+        let schema = meta.schema();
         Self {
-            schema: meta.schema(),
-            user_schema: meta.schema(),
+            user_schema: Arc::clone(&schema),
+            schema,
             constraints: constraints_of(&meta),
             defaults: defaults_of(&meta),
             session,

@@ -34,6 +34,32 @@ pub struct ScanRequest {
     pub exclude: Option<Arc<BTreeSet<u64>>>,
 }
 
+/// A [`ScanRequest`] checked against one table (column indexes, predicate
+/// values cast to the column types), for [`Store::scan_segment`].
+#[derive(Debug, Clone)]
+pub struct SegmentScan {
+    req: ScanRequest,
+    schema: SchemaRef,
+}
+
+impl SegmentScan {
+    /// Checks `req` against `table`'s columns.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a column index the table does not have, and the
+    /// errors of casting a predicate's value to its column's type.
+    pub fn new(table: &TableMeta, req: &ScanRequest) -> Result<Self> {
+        let req = req.prepare(table)?;
+        let schema = req.output_schema(table);
+        Ok(Self { req, schema })
+    }
+
+    /// The schema of the batches read.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+}
+
 /// Row-version visibility for the layer above: a row is visible when its
 /// `created` value is at most `snapshot` and its `deleted` value is NULL or
 /// greater than `snapshot`. Segments whose statistics prove every row visible
@@ -364,6 +390,35 @@ impl Store {
                 None => Ok(()),
             }
         })
+    }
+
+    /// Reads segment `i` of `table` on the caller's thread (`None` when no
+    /// row of it qualifies or there is no such segment): the unit of work of
+    /// [`Store::scan_with`], for a caller that reads segments one at a time.
+    /// With `row_ids` (sorted ascending, may reach beyond the segment) only
+    /// those rows of the segment are read, as [`Store::scan_rows_with`] does.
+    ///
+    /// # Errors
+    /// A read or decode error.
+    pub fn scan_segment(
+        &self,
+        table: &TableData,
+        scan: &SegmentScan,
+        i: usize,
+        row_ids: Option<&[u64]>,
+    ) -> Result<Option<RecordBatch>> {
+        let Some(seg) = table.segments().get(i) else { return Ok(None) };
+        match row_ids {
+            None => self.scan_one(table, seg, &scan.req, &scan.schema),
+            Some(ids) => {
+                let lo = ids.partition_point(|&r| r < seg.first_row_id);
+                let hi = ids.partition_point(|&r| r < seg.first_row_id + seg.span());
+                if lo == hi {
+                    return Ok(None);
+                }
+                self.scan_segment_rows(table, seg, &scan.req, &scan.schema, &ids[lo..hi])
+            }
+        }
     }
 
     /// Scans `table` and returns the batches in row-id order.

@@ -90,7 +90,7 @@ impl Store {
     }
 
     /// Reads the rows `ids` (all inside `seg`, sorted) of one segment.
-    fn scan_segment_rows(
+    pub(crate) fn scan_segment_rows(
         &self,
         table: &TableData,
         seg: &Segment,
