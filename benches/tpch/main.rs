@@ -18,6 +18,7 @@
 
 mod load;
 mod measure;
+mod memtable;
 mod micro;
 mod pyrand;
 mod queries;
@@ -38,7 +39,10 @@ tpch: TPC-H and storage micro-workloads on llkv, as the peer harness runs them
 
   --data DIR            directory with <table>.parquet for the 8 TPC-H tables (required)
   --sf N                scale factor of --data (Q11 fraction, SF1 row-count check) (required)
-  --route R             datafusion | native | both (default both)
+  --route R             datafusion | native | both (default both); also memtable |
+                        memtable-utf8 (plain DataFusion over MemTables of the Parquet
+                        files, as the peers' datafusion-mem; -utf8: llkv's column types),
+                        comma-separated routes run in turn (e.g. datafusion,memtable)
   --db FILE             database file to load into (default: <tmp>/llkv-tpch-sf<N>.llkv);
                         an existing file is replaced unless --reuse-db
   --reuse-db            skip the load when --db exists (load figures are then absent)
@@ -53,6 +57,7 @@ tpch: TPC-H and storage micro-workloads on llkv, as the peer harness runs them
   --json FILE           write the full results (peers results-file shape)
   --peers FILE          a peers.py results JSON: its engines are shown beside llkv's
                         and their checksums are the reference
+  --explain             print each query's EXPLAIN ANALYZE (after the timed runs) to stderr
   --self-check          check the Python-compatible helpers and exit
 ";
 
@@ -72,6 +77,7 @@ struct Args {
     json: Option<PathBuf>,
     peers: Option<PathBuf>,
     worker_query: Option<u32>,
+    explain: bool,
 }
 
 fn parse_queries(spec: &str) -> Result<Vec<u32>, String> {
@@ -112,6 +118,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         json: None,
         peers: None,
         worker_query: None,
+        explain: false,
     };
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -148,6 +155,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--no-micro" => a.no_micro = true,
             "--json" => a.json = Some(PathBuf::from(val()?)),
             "--peers" => a.peers = Some(PathBuf::from(val()?)),
+            "--explain" => a.explain = true,
             "--worker-query" => a.worker_query = Some(num(val()?)? as u32),
             other => return Err(format!("unknown option {other} (see --help)")),
         }
@@ -156,8 +164,15 @@ fn parse_args() -> Result<Option<Args>, String> {
     a.sf = sf.ok_or("--sf N is required")?;
     a.routes = match route.as_str() {
         "both" => vec!["datafusion".into(), "native".into()],
-        "datafusion" | "native" => vec![route],
-        other => return Err(format!("--route: unknown route {other}")),
+        list => {
+            let routes: Vec<String> = list.split(',').map(str::to_string).collect();
+            if let Some(r) = routes.iter().find(|r| {
+                !matches!(r.as_str(), "datafusion" | "native") && !memtable::is_memtable_route(r)
+            }) {
+                return Err(format!("--route: unknown route {r}"));
+            }
+            routes
+        }
     };
     a.db = db.unwrap_or_else(|| std::env::temp_dir().join(format!("llkv-tpch-sf{}.llkv", a.sf)));
     Ok(Some(a))
@@ -171,6 +186,9 @@ fn open_engine(route: &str, db: Database) -> Result<Box<dyn Engine>, String> {
 }
 
 fn engine_name(route: &str) -> String {
+    if memtable::is_memtable_route(route) {
+        return format!("datafusion-{route}");
+    }
     format!("llkv-{route}")
 }
 
@@ -189,14 +207,43 @@ fn file_size(path: &Path) -> Option<u64> {
 fn worker(a: &Args, q: u32) -> Result<(), String> {
     let set = queries::QuerySet::load(&a.queries_file)?;
     let sql = set.query(q, a.sf).ok_or_else(|| format!("no query {q}"))?;
-    let db = Database::open(&a.db).map_err(|e| e.to_string())?;
-    let mut eng = open_engine(&a.routes[0], db)?;
+    let route = &a.routes[0];
+    let mut eng: Box<dyn Engine> = if memtable::is_memtable_route(route) {
+        Box::new(memtable::MemTableEngine::load(route, &a.data)?)
+    } else {
+        open_engine(route, Database::open(&a.db).map_err(|e| e.to_string())?)?
+    };
     let mut rec = measure::measure(a.timing, || {
         Ok(measure::fingerprint(&measure::query(eng.as_mut(), &sql)?))
     });
     rec["peak_rss_bytes"] = json!(measure::peak_rss_bytes());
+    if a.explain {
+        explain(eng.as_mut(), q, route, &sql);
+    }
     println!("{rec}");
     Ok(())
+}
+
+/// Prints `EXPLAIN ANALYZE` of query `q` on `route` to stderr.
+fn explain(eng: &mut dyn Engine, q: u32, route: &str, sql: &str) {
+    let text = match measure::query(eng, &format!("EXPLAIN ANALYZE {sql}")) {
+        Ok(batches) => batches
+            .iter()
+            .flat_map(|b| {
+                let col = b.column(b.num_columns().saturating_sub(1));
+                match arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8) {
+                    Ok(c) => arrow::array::AsArray::as_string::<i32>(&c)
+                        .iter()
+                        .map(|s| s.unwrap_or("").to_string())
+                        .collect::<Vec<_>>(),
+                    Err(e) => vec![e.to_string()],
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(e) => format!("EXPLAIN ANALYZE failed: {e}"),
+    };
+    eprintln!("---- Q{q} on {route}: EXPLAIN ANALYZE\n{text}\n----");
 }
 
 /// Runs query `q` on `route` in a child process with a hard time limit.
@@ -217,6 +264,7 @@ fn run_query_child(a: &Args, route: &str, q: u32) -> Value {
         .arg(&a.queries_file)
         .args(["--warmup", &t.warmup.to_string(), "--reps", &t.reps.to_string()])
         .args(["--timeout", &t.timeout_s.to_string(), "--slow-after", &t.slow_after_s.to_string()])
+        .args(a.explain.then_some("--explain"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     let mut child = match cmd.spawn() {
@@ -305,7 +353,7 @@ fn run(a: &Args) -> Result<(), String> {
                 s["tpch"][q.to_string()] = rec;
             }
         }
-        if !a.no_micro {
+        if !a.no_micro && !memtable::is_memtable_route(route) {
             let mut copy = a.db.as_os_str().to_owned();
             copy.push(format!(".{route}-micro"));
             let copy = PathBuf::from(copy);

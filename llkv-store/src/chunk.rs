@@ -66,6 +66,12 @@ pub fn is_storable(dt: &DataType) -> bool {
     )
 }
 
+/// Whether arrays of `dt` have variable-width values (an offsets buffer
+/// that decoding checks value by value).
+pub(crate) fn is_variable_width(dt: &DataType) -> bool {
+    matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary)
+}
+
 /// The type a column of `dt` is stored as: view types are kept as their plain
 /// counterparts (`Utf8View` → `Utf8`, `BinaryView` → `Binary`).
 pub fn storage_type(dt: &DataType) -> DataType {

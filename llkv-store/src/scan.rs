@@ -210,6 +210,30 @@ pub(crate) fn decode_columns(
 }
 
 impl Store {
+    /// The chunks of `columns` in `seg` as arrays (patches applied), reading
+    /// in one batch those not decoded by an earlier scan (see
+    /// [`Segment::keep_decoded`]).
+    pub(crate) fn segment_columns(
+        &self,
+        table: &TableData,
+        seg: &Segment,
+        body: &SegmentBody,
+        columns: &[usize],
+    ) -> Result<Vec<ArrayRef>> {
+        let mut out: Vec<Option<ArrayRef>> = columns.iter().map(|&c| seg.decoded(c)).collect();
+        let missing: Vec<usize> = (0..columns.len()).filter(|&i| out[i].is_none()).collect();
+        if !missing.is_empty() {
+            let cols: Vec<usize> = missing.iter().map(|&i| columns[i]).collect();
+            let blobs = self.read_chunks(&chunk_keys(body, &cols))?;
+            let arrays = decode_columns(body, &blobs, &table.meta, &cols)?;
+            for ((i, c), a) in missing.into_iter().zip(cols).zip(arrays) {
+                seg.keep_decoded(c, &body.columns[c], &a);
+                out[i] = Some(a);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
     /// Whether any row of `seg` may satisfy all predicates.
     pub(crate) fn segment_may_match(
         seg: &Segment,
@@ -243,7 +267,7 @@ impl Store {
             ex.range(seg.first_row_id..seg.first_row_id + seg.span()).next().is_some()
         });
         if let Some(v) = version.filter(|v| !excluded && v.settles(body)) {
-            let read = || self.read_column(table, body, v.deleted);
+            let read = || self.read_column(table, seg, body, v.deleted);
             if let Some(settled) = seg.settled(&v, body, &self.inner.settled_bytes, read)? {
                 return self.scan_settled(table, seg, body, req, schema, &settled);
             }
@@ -251,8 +275,7 @@ impl Store {
         let out_cols = req.columns(&table.meta);
         let needed = req.needed_columns(&out_cols, version.as_ref());
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
-        let blobs = self.read_chunks(&chunk_keys(body, &needed))?;
-        let arrays = decode_columns(body, &blobs, &table.meta, &needed)?;
+        let arrays = self.segment_columns(table, seg, body, &needed)?;
         let mut mask: Option<BooleanArray> =
             body.deleted.as_ref().map(|d| BooleanArray::new(!d, None));
         let mut masks = Vec::new();
@@ -305,9 +328,14 @@ impl Store {
     }
 
     /// One column of a segment, patch applied.
-    fn read_column(&self, table: &TableData, body: &SegmentBody, c: usize) -> Result<ArrayRef> {
-        let blobs = self.read_chunks(&chunk_keys(body, &[c]))?;
-        decode_columns(body, &blobs, &table.meta, &[c])?
+    fn read_column(
+        &self,
+        table: &TableData,
+        seg: &Segment,
+        body: &SegmentBody,
+        c: usize,
+    ) -> Result<ArrayRef> {
+        self.segment_columns(table, seg, body, &[c])?
             .pop()
             .ok_or_else(|| Error::Corrupt("a column chunk decoded to nothing".into()))
     }
@@ -330,7 +358,7 @@ impl Store {
         let needed = req.needed_columns(&out_cols, None);
         let arrays = needed
             .iter()
-            .map(|&c| settled.column(Some(c), || self.read_column(table, body, c)))
+            .map(|&c| settled.column(Some(c), || self.read_column(table, seg, body, c)))
             .collect::<Result<Vec<_>>>()?;
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let mut mask: Option<BooleanArray> = None;
@@ -496,5 +524,64 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let opts = RecordBatchOptions::new().with_row_count(Some(row_ids.len()));
         Ok(RecordBatch::try_new_with_options(schema, out, &opts)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ColumnMeta, ScanRequest, Store, TableMeta};
+    use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
+    use arrow::datatypes::DataType;
+    use std::sync::Arc;
+
+    fn strings(store: &Store) -> Vec<String> {
+        let v = store.current();
+        let t = v.table_by_name("t").unwrap();
+        let req = ScanRequest { projection: Some(vec![1]), ..Default::default() };
+        let mut out = Vec::new();
+        for b in store.scan(t, &req).unwrap() {
+            out.extend(b.column(0).as_string::<i32>().iter().map(|s| s.unwrap().to_string()));
+        }
+        out
+    }
+
+    #[test]
+    fn string_chunks_are_decoded_once_and_changes_are_seen() {
+        let store = Store::in_memory();
+        let mut w = store.begin_write().unwrap();
+        let meta = TableMeta::new(
+            "t",
+            vec![
+                ColumnMeta::new("x", DataType::Int64, false),
+                ColumnMeta::new("s", DataType::Utf8, false),
+            ],
+        );
+        let id = w.create_table(meta.clone()).unwrap();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(0..100)),
+            Arc::new(StringArray::from_iter_values((0..100).map(|i| format!("v{i}")))),
+        ];
+        w.append(id, &RecordBatch::try_new(meta.schema(), cols).unwrap()).unwrap();
+        w.commit().unwrap();
+        let want: Vec<String> = (0..100).map(|i| format!("v{i}")).collect();
+        assert_eq!(strings(&store), want);
+        // The string chunk is kept; the integer chunk is not.
+        let v = store.current();
+        let seg = Arc::clone(&v.table_by_name("t").unwrap().segments()[0]);
+        let kept = seg.decoded(1).expect("the string chunk is kept");
+        assert!(seg.decoded(0).is_none());
+        assert_eq!(strings(&store), want);
+        let again = seg.decoded(1).unwrap();
+        assert_eq!(kept.to_data().buffers()[1].as_ptr(), again.to_data().buffers()[1].as_ptr());
+        // A change makes a new segment whose scans see the new value.
+        let mut w = store.begin_write().unwrap();
+        let new: ArrayRef = Arc::new(StringArray::from(vec!["changed"]));
+        w.update(id, 1, &[7], &new).unwrap();
+        w.commit().unwrap();
+        let mut want2 = want.clone();
+        want2[7] = "changed".into();
+        assert_eq!(strings(&store), want2);
+        assert_eq!(strings(&store), want2);
+        assert!(store.current().table_by_name("t").unwrap().segments()[0].decoded(1).is_none());
     }
 }

@@ -15,7 +15,9 @@ use crate::pager::Location;
 use crate::pager::Pager;
 use crate::patch::ChunkPatch;
 use crate::stats::ChunkStats;
+use arrow::array::ArrayRef;
 use arrow::buffer::BooleanBuffer;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, Weak};
 
 pub(crate) const SEGMENT_MAGIC: [u8; 4] = *b"LKSG";
@@ -153,6 +155,19 @@ pub struct Segment {
     /// The rows every snapshot past the segment's last change sees (see
     /// `settled.rs`); computed by the first scan that needs it.
     settled: OnceLock<Arc<crate::settled::Settled>>,
+    /// Variable-width chunks without a patch, decoded once (see
+    /// [`Segment::decoded`]), by column index.
+    decoded: Arc<DecodedChunks>,
+}
+
+/// A segment's kept decoded chunks by column index (debug-printed as a count).
+#[derive(Default)]
+struct DecodedChunks(parking_lot::Mutex<HashMap<usize, ArrayRef>>);
+
+impl std::fmt::Debug for DecodedChunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} decoded chunks", self.0.lock().len())
+    }
 }
 
 impl Segment {
@@ -168,6 +183,7 @@ impl Segment {
             source: None,
             body: OnceLock::from(Arc::new(body)),
             settled: OnceLock::new(),
+            decoded: Arc::default(),
         }
     }
 
@@ -192,6 +208,7 @@ impl Segment {
             source: Some(source),
             body: OnceLock::new(),
             settled: OnceLock::new(),
+            decoded: Arc::default(),
         }
     }
 
@@ -286,6 +303,26 @@ impl Segment {
             crate::settled::Settled::compute(v, body, read()?.as_ref(), Arc::clone(budget))?;
         let s = self.settled.get_or_init(|| Arc::new(computed));
         Ok(s.fits(v).then(|| Arc::clone(s)))
+    }
+
+    /// Column `c`'s chunk as decoded by an earlier scan (see [`Segment::keep_decoded`]).
+    pub(crate) fn decoded(&self, c: usize) -> Option<ArrayRef> {
+        self.decoded.0.lock().get(&c).cloned()
+    }
+
+    /// Keeps column `c`'s decoded chunk `array` for later scans when its type
+    /// has variable-width values and the chunk has no patch. Decoding a chunk
+    /// validates its buffers against the column type, which for strings
+    /// means checking every offset and the UTF-8 of every value: per scan
+    /// that cost as much as a query's own work on short strings. Such an
+    /// array is a zero-copy view of the file's bytes, so keeping it copies no
+    /// data; the segment is immutable (a change makes a new one), so it stays
+    /// right for the segment's life. A patched chunk's array is a copy and is
+    /// not kept.
+    pub(crate) fn keep_decoded(&self, c: usize, chunk: &ColumnChunk, array: &ArrayRef) {
+        if chunk.patch.is_none() && crate::chunk::is_variable_width(array.data_type()) {
+            self.decoded.0.lock().insert(c, Arc::clone(array));
+        }
     }
 
     /// Rows marked in the deletion bitmap.
