@@ -435,7 +435,7 @@ impl Store {
         i: usize,
         row_ids: Option<&[u64]>,
     ) -> Result<Option<RecordBatch>> {
-        let Some(seg) = table.segments().get(i) else { return Ok(None) };
+        let Some(seg) = table.segments()?.get(i) else { return Ok(None) };
         match row_ids {
             None => self.scan_one(table, seg, &scan.req, &scan.schema),
             Some(ids) => {
@@ -567,7 +567,7 @@ mod tests {
         assert_eq!(strings(&store), want);
         // The string chunk is kept; the integer chunk is not.
         let v = store.current();
-        let seg = Arc::clone(&v.table_by_name("t").unwrap().segments()[0]);
+        let seg = Arc::clone(&v.table_by_name("t").unwrap().segments().unwrap()[0]);
         let kept = seg.decoded(1).expect("the string chunk is kept");
         assert!(seg.decoded(0).is_none());
         assert_eq!(strings(&store), want);
@@ -582,6 +582,8 @@ mod tests {
         want2[7] = "changed".into();
         assert_eq!(strings(&store), want2);
         assert_eq!(strings(&store), want2);
-        assert!(store.current().table_by_name("t").unwrap().segments()[0].decoded(1).is_none());
+        assert!(
+            store.current().table_by_name("t").unwrap().segments().unwrap()[0].decoded(1).is_none()
+        );
     }
 }
