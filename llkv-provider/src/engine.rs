@@ -53,6 +53,7 @@ impl DataFusionEngine {
         let catalog = LlkvCatalog::with_session(Arc::new(Session::new(db)));
         let ctx = catalog.session_context();
         ctx.register_udf(crate::sqlite_numeric::udf());
+        ctx.register_udaf(crate::group_concat::udaf());
         Ok(Self { runtime, ctx, catalog, cancel: CancelFlag::default() })
     }
 

@@ -47,6 +47,7 @@ mod engine;
 mod error;
 mod factory;
 mod filter;
+mod group_concat;
 mod order_by_all;
 mod output_names;
 mod planner;

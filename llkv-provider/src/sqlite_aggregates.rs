@@ -7,7 +7,11 @@
 //! - `group_concat([DISTINCT] x [, sep])` becomes
 //!   `string_agg([DISTINCT] CAST(x AS VARCHAR), sep)` with `','` as the
 //!   default separator: NULL over no rows or only NULLs, values as text.
-//!   DISTINCT with a separator is refused, as in SQLite;
+//!   `group_concat(DISTINCT x)` becomes
+//!   `llkv_group_concat_distinct(CAST(x AS VARCHAR))`
+//!   ([`crate::group_concat`]), which lists the values in the order of their
+//!   first appearance as SQLite does. DISTINCT with a separator is refused,
+//!   as in SQLite;
 //! - `count(DISTINCT *)` is refused, as in SQLite.
 
 use datafusion::sql::parser::Statement;
@@ -61,6 +65,11 @@ impl VisitorMut for SqliteAggregates {
             array: false,
             format: None,
         };
+        if name == "group_concat" && distinct {
+            list.duplicate_treatment = None;
+            f.name = ast::ObjectName::from(vec![ast::Ident::new(crate::group_concat::NAME)]);
+            return ControlFlow::Continue(());
+        }
         if name == "group_concat" {
             if n == 1 {
                 list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(ast::Expr::value(
