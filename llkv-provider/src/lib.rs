@@ -6,7 +6,7 @@
 //!
 //! ```text
 //!  SessionContext ── default catalog "llkv" ── schema "public" ── LlkvTable (one per table)
-//!        │                     │                                   │ scan ─────► LlkvScanExec ─► PreparedScan (rayon)
+//!        │                     │                                   │ scan ─────► LlkvScanExec ─► PreparedScan (a segment per poll)
 //!        │                     └─ register_table / deregister_table│ insert_into / delete_from /
 //!        │                        = CREATE TABLE / DROP TABLE      │ update / truncate ─► LlkvDmlExec
 //!        ├─ LlkvDmlRewrite (analyzer rule): DELETE/UPDATE whose WHERE DataFusion cannot pass
