@@ -216,9 +216,50 @@ pub fn decode(blob: &Buffer, dt: &DataType) -> Result<ArrayRef> {
     Ok(make_array(data))
 }
 
+/// Rows `first..first + len` of a chunk of a fixed-width type `dt` as an
+/// Arrow array, without copying: only those rows' validity bits are counted
+/// and only their extent is checked against the buffers (decoding a whole
+/// 64K-row chunk to read one row counts and checks all of them).
+/// Variable-width types are not for this (their values would not be checked).
+///
+/// # Errors
+/// [`Error::Corrupt`] when the blob does not describe an array of `dt` or
+/// holds fewer rows than `first + len`.
+pub(crate) fn decode_range(
+    blob: &Buffer,
+    dt: &DataType,
+    first: usize,
+    len: usize,
+) -> Result<ArrayRef> {
+    let dt = storage_type(dt);
+    if is_variable_width(&dt) {
+        return Err(Error::Invalid(format!("a range of a {dt} chunk is decoded whole")));
+    }
+    let (rows, bits, buffers) = decode_raw(blob)?;
+    if first.checked_add(len).is_none_or(|end| end > rows) {
+        return Err(corrupt("row count for the rows read"));
+    }
+    let nulls = bits.map(|b| NullBuffer::new(arrow::buffer::BooleanBuffer::new(b, first, len)));
+    let data = ArrayData::builder(dt.clone())
+        .len(len)
+        .offset(first)
+        .nulls(nulls)
+        .buffers(buffers)
+        .build()
+        .map_err(|e| Error::Corrupt(format!("column chunk does not match its type {dt}: {e}")))?;
+    Ok(make_array(data))
+}
+
 /// A chunk's row count, validity and data buffers (zero-copy slices of `blob`),
 /// bounds-checked against the blob but not against a type.
 pub(crate) fn decode_parts(blob: &Buffer) -> Result<(usize, Option<NullBuffer>, Vec<Buffer>)> {
+    let (rows, bits, buffers) = decode_raw(blob)?;
+    let nulls = bits.map(|b| NullBuffer::new(arrow::buffer::BooleanBuffer::new(b, 0, rows)));
+    Ok((rows, nulls, buffers))
+}
+
+/// A chunk's row count, validity bits (at least one per row) and buffers.
+pub(crate) fn decode_raw(blob: &Buffer) -> Result<(usize, Option<Buffer>, Vec<Buffer>)> {
     let b = blob.as_slice();
     if b.len() < HEADER || &b[0..4] != MAGIC {
         return Err(Error::Corrupt("column chunk has a bad header".into()));
@@ -241,16 +282,16 @@ pub(crate) fn decode_parts(blob: &Buffer) -> Result<(usize, Option<NullBuffer>, 
         parts.push(blob.slice_with_length(off as usize, len as usize));
     }
     let mut parts = parts.into_iter();
-    let nulls = if has_validity {
+    let bits = if has_validity {
         let bits = parts.next().ok_or_else(|| corrupt("validity"))?;
         if bits.len() * 8 < rows {
             return Err(corrupt("validity length"));
         }
-        Some(NullBuffer::new(arrow::buffer::BooleanBuffer::new(bits, 0, rows)))
+        Some(bits)
     } else {
         None
     };
-    Ok((rows, nulls, parts.collect()))
+    Ok((rows, bits, parts.collect()))
 }
 
 fn corrupt(what: &str) -> Error {
@@ -270,6 +311,43 @@ mod tests {
         buf.extend_from_slice(&blob);
         let back = decode(&buf.into(), a.data_type()).unwrap();
         assert_eq!(back.as_ref(), a.as_ref());
+    }
+
+    #[test]
+    fn a_range_of_rows_decodes_as_the_slice_of_the_whole_chunk() {
+        let n = 300;
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter((0..n).map(|i| (i % 7 != 0).then_some(i as i64)))),
+            Arc::new(UInt64Array::from_iter((0..n).map(|i| (i % 5 == 0).then_some(i as u64)))),
+            Arc::new(BooleanArray::from_iter((0..n).map(|i| (i % 3 != 0).then_some(i % 2 == 0)))),
+            Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 / 3.0))),
+            Arc::new(
+                Decimal128Array::from_iter((0..n).map(|i| (i % 4 != 1).then_some(i as i128)))
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+            ),
+        ];
+        for a in arrays {
+            let blob = encode(a.as_ref()).unwrap();
+            let blob = Buffer::from(blob);
+            for (first, len) in
+                [(0, 1), (1, 1), (7, 9), (63, 2), (64, 1), (299, 1), (0, 300), (5, 0)]
+            {
+                let got = decode_range(&blob, a.data_type(), first, len).unwrap();
+                assert_eq!(
+                    got.as_ref(),
+                    a.slice(first, len).as_ref(),
+                    "{} {first}+{len}",
+                    a.data_type()
+                );
+                assert_eq!(got.null_count(), a.slice(first, len).null_count());
+            }
+            assert!(decode_range(&blob, a.data_type(), 300, 1).is_err());
+            assert!(decode_range(&blob, a.data_type(), 250, 51).is_err());
+        }
+        let s: ArrayRef = Arc::new(StringArray::from(vec!["a", "b"]));
+        let blob = Buffer::from(encode(s.as_ref()).unwrap());
+        assert!(decode_range(&blob, &DataType::Utf8, 0, 1).is_err());
     }
 
     #[test]

@@ -115,7 +115,23 @@ struct KeyIndex {
     data: Vec<u8>,
     ends: Vec<usize>,
     ids: Vec<u64>,
+    /// The first 8 bytes (big-endian, zero-padded) of every [`FENCE`]-th key
+    /// of the run: a search narrows to [`FENCE`] keys in this small array
+    /// before it reads the run's keys, which are scattered over megabytes.
+    fences: Vec<u64>,
     delta: BTreeSet<(Box<[u8]>, u64)>,
+}
+
+/// Keys of the sorted run per fence.
+const FENCE: usize = 32;
+
+/// The first 8 bytes of `k` as a big-endian number (zero-padded): when two
+/// keys' prefixes differ, they compare as the keys do.
+fn prefix(k: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = k.len().min(8);
+    b[..n].copy_from_slice(&k[..n]);
+    u64::from_be_bytes(b)
 }
 
 impl KeyIndex {
@@ -127,6 +143,7 @@ impl KeyIndex {
             data: Vec::new(),
             ends: Vec::new(),
             ids: Vec::new(),
+            fences: Vec::new(),
             delta: BTreeSet::new(),
         }
     }
@@ -134,6 +151,41 @@ impl KeyIndex {
     fn key(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.data[start..self.ends[i]]
+    }
+
+    /// The first position of the run whose key is not below `k` (with
+    /// `or_equal`: not at or below `k`).
+    fn lower(&self, k: &[u8], or_equal: bool) -> usize {
+        let n = self.ids.len();
+        let q = prefix(k);
+        let before = |i: usize| {
+            let c = self.key(i).cmp(k);
+            c.is_lt() || (or_equal && c.is_eq())
+        };
+        let fence = partition(self.fences.len(), |f| match self.fences[f].cmp(&q) {
+            std::cmp::Ordering::Equal => before(f * FENCE),
+            o => o.is_lt(),
+        });
+        // Every fence before `fence` is below `k`, the one at `fence` is not.
+        let lo = if fence == 0 { 0 } else { (fence - 1) * FENCE + 1 };
+        let hi = (fence * FENCE).min(n);
+        lo + partition(hi.saturating_sub(lo), |j| before(lo + j))
+    }
+
+    /// As [`KeyIndex::lower`], for a bound known not to be below position
+    /// `from`'s predecessors: searches forward from `from` (an equality's
+    /// end is usually a key or two past its start).
+    fn lower_from(&self, from: usize, k: &[u8], or_equal: bool) -> usize {
+        let before = |i: usize| {
+            let c = self.key(i).cmp(k);
+            c.is_lt() || (or_equal && c.is_eq())
+        };
+        gallop(from, self.ids.len(), before)
+    }
+
+    /// Rebuilds [`KeyIndex::fences`] from the run.
+    fn build_fences(&mut self) {
+        self.fences = (0..self.ids.len()).step_by(FENCE).map(|i| prefix(self.key(i))).collect();
     }
 
     fn converter(&self, n: usize) -> Result<RowConverter> {
@@ -215,6 +267,7 @@ impl KeyIndex {
         self.data = data;
         self.ends = ends;
         self.ids = ids;
+        self.build_fences();
         self.delta.clear();
         Ok(())
     }
@@ -227,7 +280,7 @@ impl KeyIndex {
                 continue;
             }
             let k = k.as_ref();
-            let start = partition(n, |j| self.key(j) < k);
+            let start = self.lower(k, false);
             let mut j = start;
             while j < n && self.key(j) == k {
                 out.push(self.ids[j]);
@@ -274,9 +327,18 @@ impl KeyIndex {
             let rows = self.converter(n)?.convert_columns(&cols)?;
             Ok(Some(rows.row(0).as_ref().to_vec()))
         };
-        let low = match &range.low {
-            None => Bound::Unbounded,
-            Some(b) => match enc(b)? {
+        // An equality's bounds hold the same values: encode them once.
+        let same = match (&range.low, &range.high) {
+            (Some(l), Some(h)) => {
+                l.values.len() == h.values.len()
+                    && l.values.iter().zip(&h.values).all(|(a, b)| Arc::ptr_eq(a, b))
+            }
+            _ => false,
+        };
+        let low_key = range.low.as_ref().map(&enc).transpose()?;
+        let low = match (&range.low, low_key.clone()) {
+            (None, _) | (_, None) => Bound::Unbounded,
+            (Some(b), Some(k)) => match k {
                 None => return Ok(None),
                 Some(k) if b.inclusive => Bound::Included(k),
                 // Past every key with this prefix.
@@ -286,9 +348,14 @@ impl KeyIndex {
                 },
             },
         };
-        let high = match &range.high {
-            None => Bound::Unbounded,
-            Some(b) => match enc(b)? {
+        let high_key = match (&range.high, same) {
+            (Some(_), true) => low_key,
+            (Some(b), false) => Some(enc(b)?),
+            (None, _) => None,
+        };
+        let high = match (&range.high, high_key) {
+            (None, _) | (_, None) => Bound::Unbounded,
+            (Some(b), Some(k)) => match k {
                 None => return Ok(None),
                 Some(k) if b.inclusive => match successor(k) {
                     Some(s) => Bound::Excluded(s),
@@ -306,13 +373,15 @@ impl KeyIndex {
         let n = self.ids.len();
         let start = match &low {
             Bound::Unbounded => 0,
-            Bound::Included(k) => partition(n, |i| self.key(i) < k.as_slice()),
-            Bound::Excluded(k) => partition(n, |i| self.key(i) <= k.as_slice()),
+            Bound::Included(k) => self.lower(k, false),
+            Bound::Excluded(k) => self.lower(k, true),
         };
+        // Keys before `start` are below the low bound, so below the high one
+        // too, unless the range is empty, which an end at `start` says as well.
         let end = match &high {
             Bound::Unbounded => n,
-            Bound::Included(k) => partition(n, |i| self.key(i) <= k.as_slice()),
-            Bound::Excluded(k) => partition(n, |i| self.key(i) < k.as_slice()),
+            Bound::Included(k) => self.lower_from(start, k, true),
+            Bound::Excluded(k) => self.lower_from(start, k, false),
         };
         if start < end {
             out.extend_from_slice(&self.ids[start..end]);
@@ -361,6 +430,24 @@ fn range_is_valid(lo: &Bound<(Box<[u8]>, u64)>, hi: &Bound<(Box<[u8]>, u64)>) ->
         (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
         | (Bound::Excluded(a), Bound::Included(b)) => a < b,
         _ => true,
+    }
+}
+
+/// The first `i` in `from..n` for which `before(i)` is false (`before` is
+/// monotone and true before `from`), probing `from`, `from + 1`, `from + 3`,
+/// … before a binary search: cheap when the answer is near `from`.
+fn gallop(from: usize, n: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut step) = (from, 1usize);
+    loop {
+        let probe = lo.saturating_add(step - 1);
+        if probe >= n {
+            return lo + partition(n.saturating_sub(lo), |j| before(lo + j));
+        }
+        if !before(probe) {
+            return lo + partition(probe - lo, |j| before(lo + j));
+        }
+        lo = probe + 1;
+        step = step.saturating_mul(2);
     }
 }
 
@@ -586,6 +673,75 @@ mod tests {
                 high: Some(KeyBound { values: vec![one_i(5)], inclusive: true }),
             };
             assert!(store.index_lookup(t, &[0], &[empty]).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn string_keys_sharing_long_prefixes_or_none_are_found_through_the_fences() {
+        // Keys that agree on their first 8 bytes (the fences cannot tell them
+        // apart), short keys, and repeats, over a run of several thousand.
+        let (store, id) = setup(1000);
+        let key = |i: i64| match i % 3 {
+            0 => format!("a common prefix {:05}", i % 2100),
+            1 => format!("{}", i % 700),
+            _ => "z".repeat((i % 13) as usize),
+        };
+        let texts: Vec<String> = (0..9000).map(key).collect();
+        for part in texts.chunks(3000) {
+            let a: Vec<Option<i64>> = part.iter().map(|_| Some(0)).collect();
+            let b: Vec<Option<&str>> = part.iter().map(|t| Some(t.as_str())).collect();
+            append(&store, id, a, b);
+        }
+        let v = store.current();
+        let t = v.table(id).unwrap();
+        let s = |x: &str| -> ArrayRef { Arc::new(StringArray::from(vec![x])) };
+        let model = |keep: &dyn Fn(&str) -> bool| -> Vec<u64> {
+            (0..texts.len() as u64).filter(|&i| keep(&texts[i as usize])).collect()
+        };
+        // Every key, so every position next to a fence starts some range.
+        let mut rows_of: HashMap<&str, Vec<u64>> = HashMap::new();
+        for (i, x) in texts.iter().enumerate() {
+            rows_of.entry(x.as_str()).or_default().push(i as u64);
+        }
+        for (k, rows) in &rows_of {
+            let got = store.index_lookup(t, &[1], &[KeyRange::eq(vec![s(k)])]).unwrap();
+            assert_eq!(&got, rows, "= {k:?}");
+        }
+        let probes = [
+            "a common prefix 00017",
+            "a common prefix 02099",
+            "a common prefix",
+            "",
+            "1",
+            "10",
+            "699",
+            "7",
+            "zzzz",
+            "zzzzzzzzzzzz",
+            "zzzzzzzzzzzzz",
+            "0",
+            "a",
+            "{",
+        ];
+        for p in probes {
+            let got = store.index_lookup(t, &[1], &[KeyRange::eq(vec![s(p)])]).unwrap();
+            assert_eq!(got, model(&|x| x == p), "= {p:?}");
+            let r = KeyRange {
+                low: Some(KeyBound { values: vec![s(p)], inclusive: false }),
+                high: Some(KeyBound { values: vec![s("zzzzz")], inclusive: false }),
+            };
+            let got = store.index_lookup(t, &[1], &[r]).unwrap();
+            assert_eq!(got, model(&|x| x > p && x < "zzzzz"), "> {p:?} and < zzzzz");
+            let r = KeyRange {
+                low: None,
+                high: Some(KeyBound { values: vec![s(p)], inclusive: true }),
+            };
+            assert_eq!(store.index_lookup(t, &[1], &[r]).unwrap(), model(&|x| x <= p), "<= {p:?}");
+            assert_eq!(
+                store.index_probe(t, &[1], &[s(p)]).unwrap(),
+                model(&|x| x == p),
+                "probe {p:?}"
+            );
         }
     }
 

@@ -190,19 +190,22 @@ impl Store {
     ) -> Result<Vec<ArrayRef>> {
         let body = seg.body()?;
         let blobs = self.read_chunks(&chunk_keys(body, columns))?;
-        let idx = UInt32Array::from(offsets.to_vec());
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len());
         for (blob, &c) in blobs.iter().zip(columns) {
             let dt = &meta.columns[c].data_type;
             let base = if is_var_width(dt) {
                 take_var_width(blob, &crate::chunk::storage_type(dt), offsets)?
+            } else if let Some((first, n)) = contiguous(offsets) {
+                // One row (a point read) or a run of rows: a zero-copy slice,
+                // and only its rows' validity is looked at.
+                crate::chunk::decode_range(blob, dt, first, n)?
             } else {
-                let a = crate::chunk::decode(blob, dt)?;
-                match contiguous(offsets) {
-                    // One row (a point read) or a run of rows: a zero-copy slice.
-                    Some((first, n)) if first + n <= a.len() => a.slice(first, n),
-                    _ => arrow::compute::take(a.as_ref(), &idx, None)?,
-                }
+                // Only the rows between the first and the last one wanted.
+                let (lo, hi) =
+                    offsets.iter().fold((u32::MAX, 0), |(lo, hi), &o| (lo.min(o), hi.max(o)));
+                let a = crate::chunk::decode_range(blob, dt, lo as usize, (hi - lo) as usize + 1)?;
+                let idx = UInt32Array::from_iter_values(offsets.iter().map(|&o| o - lo));
+                arrow::compute::take(a.as_ref(), &idx, None)?
             };
             arrays.push(match &body.columns[c].patch {
                 Some(p) => take_patched(base, p, offsets)?,
@@ -247,7 +250,9 @@ fn is_var_width(dt: &DataType) -> bool {
 /// The rows `offsets` of a Utf8 or Binary chunk, reading (and checking) only
 /// their bytes: decoding the whole chunk would validate every value.
 fn take_var_width(blob: &Buffer, dt: &DataType, offsets: &[u32]) -> Result<ArrayRef> {
-    let (rows, nulls, buffers) = crate::chunk::decode_parts(blob)?;
+    let (rows, bits, buffers) = crate::chunk::decode_raw(blob)?;
+    // Validity bits are looked at only for the rows taken.
+    let nulls = bits.map(|b| arrow::buffer::BooleanBuffer::new(b, 0, rows));
     let bad = || Error::Corrupt(format!("column chunk does not match its type {dt}"));
     let [ends, values] = buffers.as_slice() else { return Err(bad()) };
     let (ends, values) = (ends.as_slice(), values.as_slice());
@@ -262,7 +267,7 @@ fn take_var_width(blob: &Buffer, dt: &DataType, offsets: &[u32]) -> Result<Array
         if o >= rows {
             return Err(bad());
         }
-        if nulls.as_ref().is_some_and(|n| n.is_null(o)) {
+        if nulls.as_ref().is_some_and(|n| !n.value(o)) {
             return Ok(None);
         }
         let (start, end) = (end_at(o), end_at(o + 1));
@@ -271,11 +276,13 @@ fn take_var_width(blob: &Buffer, dt: &DataType, offsets: &[u32]) -> Result<Array
         };
         values.get(start..end).map(Some).ok_or_else(bad)
     };
+    let vals = offsets.iter().map(|&o| value(o as usize)).collect::<Result<Vec<_>>>()?;
+    let bytes = vals.iter().flatten().map(|v| v.len()).sum();
     Ok(match dt {
         DataType::Utf8 => {
-            let mut b = StringBuilder::new();
-            for &o in offsets {
-                match value(o as usize)? {
+            let mut b = StringBuilder::with_capacity(vals.len(), bytes);
+            for v in vals {
+                match v {
                     Some(v) => b.append_value(std::str::from_utf8(v).map_err(|_| bad())?),
                     None => b.append_null(),
                 }
@@ -283,9 +290,9 @@ fn take_var_width(blob: &Buffer, dt: &DataType, offsets: &[u32]) -> Result<Array
             Arc::new(b.finish())
         }
         _ => {
-            let mut b = BinaryBuilder::new();
-            for &o in offsets {
-                b.append_option(value(o as usize)?);
+            let mut b = BinaryBuilder::with_capacity(vals.len(), bytes);
+            for v in vals {
+                b.append_option(v);
             }
             Arc::new(b.finish())
         }
