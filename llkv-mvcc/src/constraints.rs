@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::index::{indexes_of, unique_sets};
 use crate::transaction::{TableChanges, TableHandle, Transaction};
 use crate::versioning;
-use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::row::{RowConverter, SortField};
 use llkv_store::{ScanRequest, TableData, TableId, TableMeta, VersionFilter};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -70,9 +70,15 @@ pub(crate) fn encode_keys(columns: &[ArrayRef]) -> Result<Vec<Option<Vec<u8>>>> 
         .collect())
 }
 
-/// Whether two rows of `columns` share a key without NULLs (keys compared
-/// in Arrow's row format, borrowed: nothing is allocated per row).
+/// Whether two rows of `columns` share a key without NULLs. Keys of one or
+/// two integer columns without NULLs are compared as integers (one pass when
+/// they arrive in increasing order, as in a bulk load in key order; else a
+/// sorted copy); others in Arrow's row format, borrowed: nothing is
+/// allocated per row.
 fn has_duplicate(columns: &[ArrayRef]) -> Result<bool> {
+    if let Some(dup) = integer_duplicate(columns)? {
+        return Ok(dup);
+    }
     let fields = columns.iter().map(|c| SortField::new(c.data_type().clone())).collect();
     let conv = RowConverter::new(fields)?;
     let rows = conv.convert_columns(columns)?;
@@ -82,6 +88,49 @@ fn has_duplicate(columns: &[ArrayRef]) -> Result<bool> {
     let n = columns.first().map_or(0, |c| c.len());
     let mut seen = HashSet::with_capacity(n);
     Ok((0..n).any(|i| nulls.as_ref().is_none_or(|m| m.is_valid(i)) && !seen.insert(rows.row(i))))
+}
+
+/// [`has_duplicate`] for keys of one or two integer columns without NULLs;
+/// `None` for other keys.
+fn integer_duplicate(columns: &[ArrayRef]) -> Result<Option<bool>> {
+    use arrow::datatypes::{DataType as D, Int64Type};
+    let integer = |c: &ArrayRef| {
+        matches!(
+            c.data_type(),
+            D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32
+        ) && c.null_count() == 0
+    };
+    if columns.is_empty() || columns.len() > 2 || !columns.iter().all(integer) {
+        return Ok(None);
+    }
+    let wide: Vec<ArrayRef> = columns
+        .iter()
+        .map(|c| arrow::compute::cast(c, &D::Int64))
+        .collect::<std::result::Result<_, _>>()?;
+    let vals: Vec<&[i64]> =
+        wide.iter().map(|c| c.as_primitive::<Int64Type>().values().as_ref()).collect();
+    Ok(Some(match vals.as_slice() {
+        [a] => {
+            if a.windows(2).all(|w| w[0] < w[1]) {
+                false
+            } else {
+                let mut s = a.to_vec();
+                s.sort_unstable();
+                s.windows(2).any(|w| w[0] == w[1])
+            }
+        }
+        [a, b] => {
+            let n = a.len().min(b.len());
+            if (1..n).all(|i| (a[i - 1], b[i - 1]) < (a[i], b[i])) {
+                false
+            } else {
+                let mut s: Vec<(i64, i64)> = a.iter().copied().zip(b.iter().copied()).collect();
+                s.sort_unstable();
+                s.windows(2).any(|w| w[0] == w[1])
+            }
+        }
+        _ => return Ok(None),
+    }))
 }
 
 /// Whether a committed row of `t` visible at `snapshot` (and not in
@@ -131,7 +180,9 @@ pub fn check_unique(txn: &Transaction, table: &TableHandle, batch: &RecordBatch)
         if has_duplicate(&new_cols)? {
             return Err(violation(&table.meta, kind, cols));
         }
+        // A table without segments has no committed rows to collide with.
         if let Some(t) = &stored
+            && t.segment_count() > 0
             && committed_hit(txn.database().store(), t, cols, &new_cols, txn.snapshot(), &deleted)?
         {
             return Err(violation(&table.meta, kind, cols));
@@ -231,7 +282,7 @@ pub(crate) fn validate_at_commit(
 #[cfg(test)]
 mod duplicate_tests {
     use super::*;
-    use arrow::array::{Int64Array, StringArray};
+    use arrow::array::{Int32Array, Int64Array, StringArray};
 
     #[test]
     fn duplicates_are_found_and_keys_with_a_null_never_collide() {
@@ -249,5 +300,33 @@ mod duplicate_tests {
         let e: ArrayRef =
             Arc::new(Int64Array::from(vec![Some(7), Some(8), Some(9), Some(9), None]));
         assert!(has_duplicate(&[e, b]).unwrap());
+    }
+
+    #[test]
+    fn integer_keys_in_order_or_not_find_exactly_the_duplicates() {
+        let i64s = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
+        let i32s = |v: Vec<i32>| -> ArrayRef { Arc::new(Int32Array::from(v)) };
+        // In key order (one pass), a repeat anywhere, out of order (sorted copy).
+        assert!(!has_duplicate(&[i64s(vec![1, 2, 5, 9])]).unwrap());
+        assert!(has_duplicate(&[i64s(vec![1, 2, 5, 5])]).unwrap());
+        assert!(has_duplicate(&[i64s(vec![9, 1, 5, 1])]).unwrap());
+        assert!(!has_duplicate(&[i64s(vec![9, 1, 5, 2])]).unwrap());
+        // Two columns: (order, line) as in lineitem.
+        let (o, l) = (i64s(vec![1, 1, 1, 2, 2, 3]), i32s(vec![1, 2, 3, 1, 2, 1]));
+        assert!(!has_duplicate(&[Arc::clone(&o), Arc::clone(&l)]).unwrap());
+        assert!(has_duplicate(&[Arc::clone(&o)]).unwrap());
+        let l_dup = i32s(vec![1, 2, 3, 1, 1, 1]);
+        assert!(has_duplicate(&[Arc::clone(&o), l_dup]).unwrap());
+        let (o2, l2) = (i64s(vec![2, 1, 2, 1]), i32s(vec![1, 1, 2, 2]));
+        assert!(!has_duplicate(&[Arc::clone(&o2), Arc::clone(&l2)]).unwrap());
+        let l2_dup = i32s(vec![1, 1, 2, 1]);
+        assert!(has_duplicate(&[o2, l2_dup]).unwrap());
+        // Descending, and equal first columns with descending second ones.
+        assert!(!has_duplicate(&[i64s(vec![3, 2, 1])]).unwrap());
+        assert!(!has_duplicate(&[i64s(vec![1, 1]), i32s(vec![2, 1])]).unwrap());
+        // Three columns take the row-format path.
+        let three = [i64s(vec![1, 1, 1]), i64s(vec![2, 2, 2]), i32s(vec![1, 2, 1])];
+        assert!(has_duplicate(&three).unwrap());
+        assert!(!has_duplicate(&[i64s(vec![])]).unwrap());
     }
 }

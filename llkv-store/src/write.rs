@@ -23,6 +23,9 @@ use std::sync::Arc;
 /// are queued: bounds the encoded bytes held at once.
 const APPEND_GROUP: usize = 8;
 
+/// A group's encoded chunks: per segment, per column, statistics and blob.
+type EncodedGroup = Vec<Vec<(ChunkStats, Vec<u8>)>>;
+
 impl WriteTxn<'_> {
     /// Appends rows; returns the row id of the first one (the rest follow in order).
     ///
@@ -45,9 +48,12 @@ impl WriteTxn<'_> {
             (0..rows).step_by(cap).map(|start| (start, cap.min(rows - start))).collect();
         // Statistics and chunk encoding (copy + checksum) of a group of
         // segments run on rayon, one task per (segment, column); the blobs
-        // are then queued in order.
-        for group in pieces.chunks(APPEND_GROUP) {
-            let encoded: Vec<Vec<(ChunkStats, Vec<u8>)>> = group
+        // are then queued in order. The next group is encoded (on another
+        // thread, with rayon) while this one is queued and possibly written,
+        // so the file write overlaps the encoding.
+        let columns = &columns;
+        let encode = |group: &[(usize, usize)]| -> Result<EncodedGroup> {
+            group
                 .par_iter()
                 .map(|&(start, len)| {
                     columns
@@ -61,21 +67,55 @@ impl WriteTxn<'_> {
                         })
                         .collect::<Result<Vec<_>>>()
                 })
-                .collect::<Result<_>>()?;
-            for (&(start, len), cols) in group.iter().zip(encoded) {
-                let mut chunks = Vec::with_capacity(cols.len());
-                for (stats, bytes) in cols {
-                    let key = self.put_blob(bytes)?;
-                    chunks.push(ColumnChunk { key, stats, patch: None });
-                }
-                let body = SegmentBody { columns: chunks, deleted: None, row_map: None };
-                let seg = Segment::new(first + start as u64, len as u64, body);
-                self.table_mut(id)?.segments_mut()?.push(Arc::new(seg));
-            }
+                .collect()
+        };
+        let encode = &encode;
+        let groups: Vec<&[(usize, usize)]> = pieces.chunks(APPEND_GROUP).collect();
+        let mut ready = match groups.first() {
+            Some(g) => Some(encode(g)?),
+            None => None,
+        };
+        for (gi, group) in groups.iter().enumerate() {
+            let Some(encoded) = ready.take() else { break };
+            let next = groups.get(gi + 1).copied();
+            ready = std::thread::scope(|s| -> Result<Option<EncodedGroup>> {
+                let handle = next.map(|g| s.spawn(move || encode(g)));
+                let queued = self.queue_segments(id, first, group, encoded);
+                let next_encoded = match handle {
+                    Some(h) => Some(h.join().map_err(|_| {
+                        Error::Io(std::io::Error::other("encoding column chunks panicked"))
+                    })??),
+                    None => None,
+                };
+                queued?;
+                Ok(next_encoded)
+            })?;
         }
         self.table_mut(id)?.next_row_id = first + rows as u64;
         self.merge_tail(id)?;
         Ok(first)
+    }
+
+    /// Queues the encoded chunks of `group` (segments of an append starting
+    /// at row id `first`) and adds the segments to the table.
+    fn queue_segments(
+        &mut self,
+        id: TableId,
+        first: u64,
+        group: &[(usize, usize)],
+        encoded: EncodedGroup,
+    ) -> Result<()> {
+        for (&(start, len), cols) in group.iter().zip(encoded) {
+            let mut chunks = Vec::with_capacity(cols.len());
+            for (stats, bytes) in cols {
+                let key = self.put_blob(bytes)?;
+                chunks.push(ColumnChunk { key, stats, patch: None });
+            }
+            let body = SegmentBody { columns: chunks, deleted: None, row_map: None };
+            let seg = Segment::new(first + start as u64, len as u64, body);
+            self.table_mut(id)?.segments_mut()?.push(Arc::new(seg));
+        }
+        Ok(())
     }
 
     /// Writes the chunks of a new segment.

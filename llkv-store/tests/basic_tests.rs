@@ -164,3 +164,35 @@ fn a_missing_directory_is_an_io_error() {
     let err = Store::open("/nonexistent/dir/db.llkv", StoreOptions::default()).unwrap_err();
     assert!(matches!(err, Error::Io(_)), "{err}");
 }
+
+/// An append of many segments (several groups of 8 encoded while the
+/// previous group is written) keeps every row, in order, in full segments.
+#[test]
+fn a_large_append_of_many_segment_groups_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.llkv");
+    let opts = StoreOptions { chunk_rows: 10, ..StoreOptions::default() };
+    {
+        let store = Store::open(&path, opts).unwrap();
+        let mut w = store.begin_write().unwrap();
+        let id = w.create_table(meta()).unwrap();
+        // 25 groups of 8 segments of 10 rows, and a partial one.
+        w.append(id, &rows(0..2_005)).unwrap();
+        w.commit().unwrap();
+    }
+    let store = Store::open(&path, opts).unwrap();
+    let v = store.current();
+    let t = v.table_by_name("t").unwrap();
+    let segs = t.segments().unwrap();
+    assert_eq!(segs.len(), 201);
+    for (i, s) in segs.iter().enumerate() {
+        assert_eq!(s.first_row_id, 10 * i as u64);
+    }
+    let got = store.scan(t, &ScanRequest::all()).unwrap();
+    assert_eq!(ids_of(&got), (0..2_005).collect::<Vec<_>>());
+    let scores: Vec<f64> = got
+        .iter()
+        .flat_map(|b| b.column(2).as_primitive::<arrow::datatypes::Float64Type>().values().to_vec())
+        .collect();
+    assert_eq!(scores, (0..2_005).map(|i| i as f64 * 0.5).collect::<Vec<_>>());
+}

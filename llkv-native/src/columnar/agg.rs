@@ -18,8 +18,9 @@ use crate::convert::array_values;
 use crate::exec::ExecCtx;
 use crate::expr::{AggCall, AggFunc, Expr};
 use crate::value::{GroupKey, Row, Value};
+use arrow::array::Decimal128Array;
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{Float64Type, Int64Type};
+use arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
 use std::hash::Hash;
 
 /// Largest integer a double holds exactly.
@@ -28,8 +29,22 @@ const EXACT_F64: i128 = 1 << 53;
 #[derive(Debug, Clone)]
 pub(super) enum St {
     Count(i64),
-    ISum { sum: i128, abs: i128, n: i64 },
-    FSum { sum: f64, n: i64 },
+    ISum {
+        sum: i128,
+        abs: i128,
+        n: i64,
+    },
+    FSum {
+        sum: f64,
+        n: i64,
+    },
+    /// A REAL sum of a DECIMAL column read in its stored type: the exact sum
+    /// of the unscaled integers (see [`decimal_sum`]).
+    DSum {
+        sum: i128,
+        n: i64,
+        scale: u8,
+    },
     IMin(Option<i64>),
     FMin(Option<f64>),
     TMin(Option<String>),
@@ -41,6 +56,9 @@ pub(super) struct Spec {
     pub(super) func: AggFunc,
     arg: Option<VExpr>,
     class: VType,
+    /// The scale of the DECIMAL column the argument reads unconverted (see
+    /// [`raw_decimals`]).
+    decimal: Option<u8>,
 }
 
 impl Spec {
@@ -57,11 +75,14 @@ impl Spec {
         if !ok {
             return Err(Fail::Unsupported);
         }
-        Ok(Spec { func: a.func, arg, class })
+        Ok(Spec { func: a.func, arg, class, decimal: None })
     }
 
     pub(super) fn init(&self) -> St {
         use AggFunc as F;
+        if let (F::Sum | F::Total | F::Avg, Some(scale)) = (self.func, self.decimal) {
+            return St::DSum { sum: 0, n: 0, scale };
+        }
         match (self.func, self.class) {
             (F::CountStar | F::Count, _) => St::Count(0),
             (F::AnyValue, _) => St::Any(None),
@@ -121,6 +142,12 @@ pub(super) fn update(st: &mut St, spec: &Spec, a: Option<&ArrayRef>, i: usize) {
                 *n += 1;
             }
         }
+        St::DSum { sum, n, .. } => {
+            if let Some(x) = a.and_then(|a| a.as_primitive_opt::<Decimal128Type>()) {
+                *sum += x.value(i);
+                *n += 1;
+            }
+        }
         St::IMin(cur) => {
             if let Some(x) = a.and_then(|a| a.as_primitive_opt::<Int64Type>()) {
                 let v = x.value(i);
@@ -165,6 +192,10 @@ pub(super) fn merge(into: &mut St, from: St, spec: &Spec) {
             *n += n2;
         }
         (St::FSum { sum, n }, St::FSum { sum: s2, n: n2 }) => {
+            *sum += s2;
+            *n += n2;
+        }
+        (St::DSum { sum, n, .. }, St::DSum { sum: s2, n: n2, .. }) => {
             *sum += s2;
             *n += n2;
         }
@@ -223,6 +254,15 @@ pub(super) fn finish(st: St, func: AggFunc) -> VResult<Value> {
             F::Avg => Value::Real(sum / n as f64),
             _ => Value::Real(sum),
         },
+        St::DSum { sum, n, scale } => {
+            let real = decimal_to_f64(sum, scale)?;
+            match func {
+                F::Total => Value::Real(real),
+                _ if n == 0 => Value::Null,
+                F::Avg => Value::Real(real / n as f64),
+                _ => Value::Real(real),
+            }
+        }
         St::IMin(v) => v.map_or(Value::Null, Value::Int),
         St::FMin(v) => v.map_or(Value::Null, Value::Real),
         St::TMin(v) => v.map_or(Value::Null, Value::Text),
@@ -439,6 +479,10 @@ fn fold_all(b: &Batch, specs: &[Spec]) -> VResult<Vec<St>> {
                 };
                 *cur = v.map(str::to_string);
             }
+            (St::DSum { sum, n: cnt, .. }, Some(a)) => {
+                let x = a.as_primitive_opt::<Decimal128Type>().ok_or(Fail::Unsupported)?;
+                (*sum, *cnt) = decimal_sum(x)?;
+            }
             (St::FSum { sum, n: cnt }, Some(a)) => {
                 let x = a.as_primitive_opt::<Float64Type>().ok_or(Fail::Unsupported)?;
                 *sum = arrow::compute::sum(x).unwrap_or(0.0);
@@ -455,6 +499,107 @@ fn fold_all(b: &Batch, specs: &[Spec]) -> VResult<Vec<St>> {
     Ok(out)
 }
 
+/// Lets SUM / TOTAL / AVG of a bare DECIMAL column (scale 1 to 18) of a
+/// scanned table read the column unconverted: when nothing else reads the
+/// column (no filter, no other aggregate) and the pipeline has no
+/// projection, the column is marked raw in `p` and the aggregates sum its
+/// unscaled integers exactly ([`St::DSum`]); the total is rounded to a REAL
+/// once at the end. That is the row path's result up to the last bits of a
+/// REAL sum (which depend on the order of additions anyway), and it skips
+/// converting every value to a REAL.
+fn raw_decimals(p: &mut Pipeline, specs: &mut [Spec]) {
+    let super::Source::Scan { table, .. } = &p.source else { return };
+    if p.steps.iter().any(|s| matches!(s, super::Step::Project(..))) {
+        return;
+    }
+    let width = table.meta.columns.len();
+    let scale_of = |c: usize| match table.meta.columns.get(c).map(|m| &m.data_type) {
+        Some(DataType::Decimal128(_, s)) if (1..=18).contains(s) => u8::try_from(*s).ok(),
+        _ => None,
+    };
+    let summed = |s: &Spec| match (&s.func, &s.arg) {
+        (AggFunc::Sum | AggFunc::Total | AggFunc::Avg, Some(VExpr::Col(c, _))) => {
+            scale_of(*c).map(|scale| (*c, scale))
+        }
+        _ => None,
+    };
+    // Columns read otherwise than as such a sum.
+    let mut other = vec![false; width];
+    for s in p.steps.iter() {
+        if let super::Step::Filter(e) = s {
+            e.visit_columns(&mut |c| super::mark(&mut other, c));
+        }
+    }
+    for s in specs.iter() {
+        if let (None, Some(e)) = (summed(s), &s.arg) {
+            e.visit_columns(&mut |c| super::mark(&mut other, c));
+        }
+    }
+    let mut raw = vec![false; width];
+    for s in specs.iter_mut() {
+        if let Some((c, scale)) = summed(&*s)
+            && !other[c]
+        {
+            raw[c] = true;
+            s.decimal = Some(scale);
+        }
+    }
+    if raw.contains(&true) {
+        p.raw = raw;
+    }
+}
+
+/// Exact sum and count of the non-NULL values of a DECIMAL array, as
+/// unscaled integers. `Unsupported` for a value beyond 2^53, which the
+/// columnar path does not read as a REAL (see `convert`).
+fn decimal_sum(x: &Decimal128Array) -> VResult<(i128, i64)> {
+    const LIMIT: u64 = 1 << 53;
+    // Values within 2^53 sum in an i64 over blocks of 512 (at most 2^62).
+    const BLOCK: usize = 512;
+    let fits = |v: i128| {
+        let lo = v as i64;
+        i128::from(lo) == v && lo.unsigned_abs() <= LIMIT
+    };
+    let mut total = 0i128;
+    if x.null_count() == 0 {
+        for block in x.values().chunks(BLOCK) {
+            let mut s = 0i64;
+            let mut ok = true;
+            for &v in block {
+                ok &= fits(v);
+                s = s.wrapping_add(v as i64);
+            }
+            if !ok {
+                return Err(Fail::Unsupported);
+            }
+            total += i128::from(s);
+        }
+    } else {
+        for v in x.iter().flatten() {
+            if !fits(v) {
+                return Err(Fail::Unsupported);
+            }
+            total += v;
+        }
+    }
+    Ok((total, (x.len() - x.null_count()) as i64))
+}
+
+/// The REAL nearest to `sum / 10^scale` (scale at most 18).
+fn decimal_to_f64(sum: i128, scale: u8) -> VResult<f64> {
+    let p = 10u64.checked_pow(u32::from(scale)).ok_or(Fail::Unsupported)?;
+    if sum.unsigned_abs() <= EXACT_F64 as u128 {
+        // Both operands are exact doubles: one correctly rounded division.
+        return Ok(sum as f64 / p as f64);
+    }
+    // Rust parses decimal text correctly rounded.
+    let abs = sum.unsigned_abs();
+    let (int, frac) = (abs / u128::from(p), abs % u128::from(p));
+    let sign = if sum < 0 { "-" } else { "" };
+    let text = format!("{sign}{int}.{frac:0width$}", width = usize::from(scale));
+    text.parse::<f64>().map_err(|_| Fail::Unsupported)
+}
+
 /// Runs `Aggregate { input, groups, aggs }` when `input` is a pipeline.
 pub(super) fn run(
     input: &crate::plan::Plan,
@@ -464,7 +609,10 @@ pub(super) fn run(
 ) -> VResult<Option<Vec<Row>>> {
     let Some(mut p) = Pipeline::compile(input) else { return Ok(None) };
     let keys: Vec<VExpr> = groups.iter().map(|g| p.expr(g)).collect::<VResult<_>>()?;
-    let specs: Vec<Spec> = aggs.iter().map(|a| Spec::new(a, &p)).collect::<VResult<_>>()?;
+    let mut specs: Vec<Spec> = aggs.iter().map(|a| Spec::new(a, &p)).collect::<VResult<_>>()?;
+    if keys.is_empty() {
+        raw_decimals(&mut p, &mut specs);
+    }
     if specs.iter().all(Spec::order_free) {
         p.set_unordered();
     }
@@ -619,4 +767,42 @@ fn hashed(
         rows.push(row);
     }
     Ok(Some(rows))
+}
+
+#[cfg(test)]
+mod decimal_tests {
+    use super::*;
+
+    fn dec(v: Vec<Option<i128>>) -> Decimal128Array {
+        Decimal128Array::from(v).with_precision_and_scale(38, 2).unwrap()
+    }
+
+    #[test]
+    fn decimal_sums_are_exact_and_values_beyond_2_pow_53_fall_back() {
+        assert_eq!(decimal_sum(&dec(vec![Some(1), Some(-2), Some(3)])).unwrap(), (2, 3));
+        let with_nulls = dec(vec![Some(5), None, Some(7), None]);
+        assert_eq!(decimal_sum(&with_nulls).unwrap(), (12, 2));
+        // Many values at the limit: the per-block i64 sums must not overflow.
+        let big = 1i128 << 53;
+        let many = dec((0..2000).map(|i| Some(if i % 3 == 0 { -big } else { big })).collect());
+        let expect: i128 = (0..2000).map(|i| if i % 3 == 0 { -big } else { big }).sum();
+        assert_eq!(decimal_sum(&many).unwrap(), (expect, 2000));
+        assert!(decimal_sum(&dec(vec![Some(1), Some(big + 1)])).is_err());
+        assert!(decimal_sum(&dec(vec![None, Some(-big - 1)])).is_err());
+        assert!(decimal_sum(&dec(vec![Some(1i128 << 64)])).is_err());
+    }
+
+    #[test]
+    fn decimal_totals_round_once_to_the_nearest_real() {
+        assert_eq!(decimal_to_f64(12345, 2).unwrap(), 123.45);
+        assert_eq!(decimal_to_f64(-5, 1).unwrap(), -0.5);
+        assert_eq!(decimal_to_f64(0, 18).unwrap(), 0.0);
+        // Ten times 0.1 is exactly 1 (a running REAL sum gives 0.9999999999999999).
+        assert_eq!(decimal_to_f64(10, 1).unwrap(), 1.0);
+        // Beyond 2^53: through the decimal text.
+        let e20 = 10i128.pow(20);
+        assert_eq!(decimal_to_f64(e20 + 1, 2).unwrap(), 1e18);
+        assert_eq!(decimal_to_f64(-(e20 + 50), 2).unwrap(), -1e18);
+        assert_eq!(decimal_to_f64(e20 + 5, 3).unwrap(), 1e17);
+    }
 }

@@ -148,6 +148,7 @@ pub(super) fn compile(rels: &[JoinRel], conjuncts: &[Expr], width: usize) -> Opt
         })),
         steps: Vec::new(),
         types,
+        raw: Vec::new(),
     })
 }
 

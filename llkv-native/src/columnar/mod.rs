@@ -25,7 +25,10 @@
 //! REAL, a NaN, an integer sum that might overflow on some prefix) makes the
 //! run give up and the row path answer instead. One difference remains: a sum
 //! of REALs is added up per batch and then across batches, so its last bits
-//! can differ from the row path's row-by-row sum.
+//! can differ from the row path's row-by-row sum. A SUM / TOTAL / AVG of a
+//! bare DECIMAL column that nothing else reads is taken over the column's
+//! unscaled integers, exactly, and rounded to a REAL once (no per-value
+//! conversion), so it too can differ from the row path in the last bits.
 //!
 //! `LLKV_NATIVE_COLUMNAR`: `off` disables the path, `always` uses it for any
 //! table size; by default it is used for tables of at least
@@ -331,6 +334,9 @@ pub struct Pipeline {
     steps: Vec<Step>,
     /// Classes of the output columns (`None`: not readable here).
     types: Vec<Option<VType>>,
+    /// Source columns handed on in their stored type instead of their class
+    /// (DECIMAL columns that only exact sums read, see `agg`); empty: none.
+    raw: Vec<bool>,
 }
 
 /// A condition: truth of a value (TEXT is not supported).
@@ -358,6 +364,7 @@ impl Pipeline {
                 source: Source::Scan { table: table.clone(), predicates: predicates.clone() },
                 steps: Vec::new(),
                 types: table.meta.columns.iter().map(|c| class_of(&c.data_type)).collect(),
+                raw: Vec::new(),
             }),
             Plan::Filter { input, predicate } => {
                 let mut p = Pipeline::compile(input)?;
@@ -480,8 +487,12 @@ impl Pipeline {
     /// One source batch through the steps.
     fn process(&self, b: Pending, step_needs: &[Vec<bool>]) -> VResult<Batch> {
         let mut b = b()?;
-        for c in b.cols.iter_mut().flatten() {
-            *c = convert(c)?;
+        for (i, c) in b.cols.iter_mut().enumerate() {
+            if let Some(c) = c
+                && self.raw.get(i) != Some(&true)
+            {
+                *c = convert(c)?;
+            }
         }
         for (s, sn) in self.steps.iter().zip(step_needs) {
             b = match s {

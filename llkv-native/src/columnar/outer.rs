@@ -106,6 +106,7 @@ pub(super) fn compile(
         })),
         steps: Vec::new(),
         types,
+        raw: Vec::new(),
     })
 }
 
