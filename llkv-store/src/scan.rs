@@ -331,7 +331,7 @@ impl Store {
         if let Some(v) = version.filter(|v| !excluded && v.settles(body)) {
             let read = || self.read_column(table, seg, body, v.deleted);
             if let Some(settled) = seg.settled(&v, body, &self.inner.settled_bytes, read)? {
-                return self.scan_settled(table, (seg, body), req, schema, &settled, defer);
+                return self.scan_settled(table, seg, body, req, schema, &settled, defer);
             }
         }
         let out_cols = req.columns(&table.meta);
@@ -391,7 +391,8 @@ impl Store {
     fn scan_settled(
         &self,
         table: &TableData,
-        (seg, body): (&Segment, &SegmentBody),
+        seg: &Segment,
+        body: &SegmentBody,
         req: &ScanRequest,
         schema: &SchemaRef,
         settled: &Settled,
