@@ -6,8 +6,8 @@ use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use llkv_store::{
-    CmpOp, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, SegmentRows, SegmentScan, Store,
-    TableData, TableMeta,
+    CmpOp, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, SegmentScan, Store, TableData,
+    TableMeta,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -493,22 +493,6 @@ impl PreparedScan {
         let (Some(t), Some(scan)) = (&self.table, &self.segment_scan) else { return Ok(None) };
         let rows = self.index.as_ref().map(|(_, rows)| rows.as_slice());
         Ok(self.store.scan_segment(t, scan, i, rows)?)
-    }
-
-    /// Reads store segment `i` like [`PreparedScan::read_segment`] but leaves
-    /// the selection to the caller (see
-    /// [`llkv_store::Store::scan_segment_rows_deferred`]): the same rows once
-    /// [`SegmentRows::into_selected`] is applied. A scan narrowed by an index
-    /// returns its rows already selected.
-    ///
-    /// # Errors
-    /// The store's read errors.
-    pub fn read_segment_deferred(&self, i: usize) -> Result<Option<SegmentRows>> {
-        let (Some(t), Some(scan)) = (&self.table, &self.segment_scan) else { return Ok(None) };
-        if self.index.is_some() {
-            return Ok(self.read_segment(i)?.map(|batch| SegmentRows { batch, selection: None }));
-        }
-        Ok(self.store.scan_segment_rows_deferred(t, scan, i)?)
     }
 
     /// The transaction's own rows that match (already filtered and projected).

@@ -16,7 +16,7 @@
 
 use crate::error::wrap_error;
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
-use datafusion::arrow::compute::{BatchCoalescer, cast};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::ColumnStatistics;
 use datafusion::common::stats::Precision;
@@ -34,7 +34,7 @@ use datafusion::physical_plan::{
 use datafusion::scalar::ScalarValue;
 use futures::Stream;
 use llkv_mvcc::{PreparedScan, Transaction};
-use llkv_store::{ScanSummary, SegmentRows};
+use llkv_store::ScanSummary;
 use std::fmt;
 use std::ops::Range;
 use std::pin::Pin;
@@ -350,7 +350,6 @@ impl ExecutionPlan for LlkvScanExec {
                 self.ranges.len()
             );
         };
-        let batch_size = context.session_config().batch_size().max(1);
         Ok(Box::pin(LlkvScanStream {
             scan: Arc::clone(&self.scan),
             segments: range,
@@ -360,10 +359,8 @@ impl ExecutionPlan for LlkvScanExec {
             },
             schema: self.schema(),
             remaining: self.limit,
-            batch_size,
+            batch_size: context.session_config().batch_size().max(1),
             pending: None,
-            coalescer: (self.limit.is_none() && !self.schema.fields().is_empty())
-                .then(|| BatchCoalescer::new(self.schema(), batch_size)),
         }))
     }
 }
@@ -372,9 +369,8 @@ impl ExecutionPlan for LlkvScanExec {
 /// node's schema and at most the session's `batch_size` rows (a segment's
 /// batch is handed out in zero-copy slices: DataFusion's operators size
 /// their buffers by their input batches, and a 64K-row batch makes every
-/// intermediate array outgrow the CPU caches; the selected rows of
-/// filtered segments are copied into full batches), ending early once a
-/// pushed limit is reached.
+/// intermediate array outgrow the CPU caches), ending early once a pushed
+/// limit is reached.
 pub struct LlkvScanStream {
     scan: Arc<PreparedScan>,
     /// The segments still to read.
@@ -386,13 +382,6 @@ pub struct LlkvScanStream {
     batch_size: usize,
     /// The conformed batch being handed out in slices, and the next offset.
     pending: Option<(RecordBatch, usize)>,
-    /// Without a limit (and with columns): where a segment's selected rows
-    /// are copied into batches of `batch_size` rows, the way DataFusion's
-    /// `FilterExec` filters and coalesces in one copy. The store hands over
-    /// a segment's unfiltered columns with its selection (see
-    /// `PreparedScan::read_segment_deferred`), so a filtered scan neither
-    /// copies twice nor hands out a small batch per segment.
-    coalescer: Option<BatchCoalescer>,
 }
 
 impl LlkvScanStream {
@@ -404,6 +393,7 @@ impl LlkvScanStream {
         if batch.schema() == self.schema {
             return Ok(batch);
         }
+        let arrow_err = |e| DataFusionError::ArrowError(Box::new(e), None);
         let fields = self.schema.fields();
         let mut columns = batch.columns().to_vec();
         if columns.len() < fields.len()
@@ -430,37 +420,17 @@ impl LlkvScanStream {
             if let Some(b) = self.next_slice() {
                 return Ok(Some(b));
             }
-            if let Some(b) = self.coalescer.as_mut().and_then(|c| c.next_completed_batch()) {
-                return Ok(Some(b));
-            }
             if self.remaining == Some(0) {
                 return Ok(None);
             }
             let batch = if let Some(i) = self.segments.next() {
-                if self.coalescer.is_none() {
-                    match self.scan.read_segment(i).map_err(wrap_error)? {
-                        Some(b) => b,
-                        None => continue,
-                    }
-                } else {
-                    match self.scan.read_segment_deferred(i).map_err(wrap_error)? {
-                        None => continue,
-                        Some(SegmentRows { batch, selection: None }) => batch,
-                        Some(SegmentRows { batch, selection: Some(selection) }) => {
-                            let batch = self.conform(batch)?;
-                            if let Some(c) = self.coalescer.as_mut() {
-                                c.push_batch_with_filter(batch, &selection).map_err(arrow_err)?;
-                            }
-                            continue;
-                        }
-                    }
+                match self.scan.read_segment(i).map_err(wrap_error)? {
+                    Some(b) => b,
+                    None => continue,
                 }
             } else if let Some(b) = self.local.next().and_then(|i| self.scan.local_batches().get(i))
             {
                 b.clone()
-            } else if let Some(c) = self.coalescer.as_mut().filter(|c| c.get_buffered_rows() > 0) {
-                c.finish_buffered_batch().map_err(arrow_err)?;
-                continue;
             } else {
                 return Ok(None);
             };
@@ -504,11 +474,6 @@ impl RecordBatchStream for LlkvScanStream {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
     }
-}
-
-/// An Arrow error as a DataFusion error.
-fn arrow_err(e: datafusion::arrow::error::ArrowError) -> DataFusionError {
-    DataFusionError::ArrowError(Box::new(e), None)
 }
 
 /// DataFusion statistics of a scan returning `schema` from what segment

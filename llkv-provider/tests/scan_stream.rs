@@ -172,28 +172,3 @@ fn a_filtered_scan_returns_only_matching_rows() {
     got.sort_unstable();
     assert_eq!(got, (150..=160).collect::<Vec<_>>());
 }
-
-#[test]
-fn a_filtered_scan_fills_whole_batches_across_segments() {
-    let config = SessionConfig::new().with_target_partitions(1).with_batch_size(100);
-    let db = Db::with_table(config, &[800, 300, 100, 40, 10]);
-    // Every third row matches, so each segment keeps a third of its rows
-    // (266, 100, 33, 13 and 3): batches of 100 only if they are coalesced.
-    let list: Vec<String> = (0..1250).filter(|v| v % 3 == 0).map(|v| v.to_string()).collect();
-    let sql = format!("SELECT x FROM t WHERE x IN ({})", list.join(", "));
-    let (scan, task) = db.scan_of(&sql);
-    let parts = drain(&scan, &task);
-    let sizes: Vec<usize> = parts.iter().flatten().map(|b| b.num_rows()).collect();
-    assert_eq!(sizes.iter().filter(|&&n| n != 100).count(), 1, "{sizes:?}");
-    assert!(sizes.iter().all(|&n| n > 0 && n <= 100), "{sizes:?}");
-    for b in parts.iter().flatten() {
-        assert_eq!(b.schema(), scan.schema());
-    }
-    let mut got: Vec<i64> = parts.iter().flat_map(|p| values(p)).collect();
-    got.sort_unstable();
-    assert_eq!(got, (0..1250).filter(|v| v % 3 == 0).collect::<Vec<_>>());
-    // The same rows through the whole query, with a count over no columns.
-    let n = db.query(&format!("SELECT count(*) FROM t WHERE x IN ({})", list.join(", ")));
-    let c = n[0].column(0).as_any().downcast_ref::<Int64Array>().map(|a| a.value(0));
-    assert_eq!(c, Some(417));
-}

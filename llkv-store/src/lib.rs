@@ -52,7 +52,7 @@ pub use error::{Error, Result};
 pub use index::{KeyBound, KeyRange};
 pub use patch::ChunkPatch;
 pub use predicate::{CmpOp, Predicate};
-pub use scan::{ROW_ID_COLUMN, ScanRequest, SegmentRows, SegmentScan, VersionFilter};
+pub use scan::{ROW_ID_COLUMN, ScanRequest, SegmentScan, VersionFilter};
 pub use settled::SETTLED_CACHE_BYTES;
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};

@@ -209,65 +209,6 @@ pub(crate) fn decode_columns(
         .collect()
 }
 
-/// One segment's rows with the scan's selection not yet applied (see
-/// [`Store::scan_segment_rows_deferred`]).
-#[derive(Debug, Clone)]
-pub struct SegmentRows {
-    /// The scan's columns (its output schema) for the rows read.
-    pub batch: RecordBatch,
-    /// The rows of `batch` the scan returns (never NULL); `None`: all of them.
-    pub selection: Option<BooleanArray>,
-}
-
-impl SegmentRows {
-    /// The rows the scan returns, as one batch (the selection applied).
-    ///
-    /// # Errors
-    /// Arrow's filter errors.
-    pub fn into_selected(self) -> Result<RecordBatch> {
-        match self.selection {
-            None => Ok(self.batch),
-            Some(m) => Ok(arrow::compute::filter_record_batch(&self.batch, &m)?),
-        }
-    }
-}
-
-/// The batch of `columns` (of `rows` rows) restricted to `mask`; `None` when
-/// no row qualifies. With `defer` (and at least one column) the mask is
-/// returned beside the unfiltered columns instead of applied.
-fn select(
-    schema: &SchemaRef,
-    mut columns: Vec<ArrayRef>,
-    rows: usize,
-    mask: Option<BooleanArray>,
-    defer: bool,
-) -> Result<Option<SegmentRows>> {
-    let batch = |columns: Vec<ArrayRef>, rows: usize| -> Result<RecordBatch> {
-        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
-        Ok(RecordBatch::try_new_with_options(Arc::clone(schema), columns, &opts)?)
-    };
-    let Some(mask) = mask else {
-        return Ok(Some(SegmentRows { batch: batch(columns, rows)?, selection: None }));
-    };
-    let n = mask.true_count();
-    if n == 0 {
-        return Ok(None);
-    }
-    if n == rows {
-        return Ok(Some(SegmentRows { batch: batch(columns, rows)?, selection: None }));
-    }
-    if defer && !columns.is_empty() {
-        let mask = match mask.null_count() {
-            0 => mask,
-            _ => arrow::compute::prep_null_mask_filter(&mask),
-        };
-        return Ok(Some(SegmentRows { batch: batch(columns, rows)?, selection: Some(mask) }));
-    }
-    let f = FilterBuilder::new(&mask).optimize().build();
-    columns = columns.iter().map(|c| f.filter(c.as_ref())).collect::<Result<_, _>>()?;
-    Ok(Some(SegmentRows { batch: batch(columns, n)?, selection: None }))
-}
-
 impl Store {
     /// The chunks of `columns` in `seg` as arrays (patches applied), reading
     /// in one batch those not decoded by an earlier scan (see
@@ -303,17 +244,14 @@ impl Store {
             && predicates.iter().all(|p| p.may_match(&body.columns[p.column()].stats))
     }
 
-    /// Reads one segment; `None` when no row qualifies. With `defer` the
-    /// selection is returned beside the unfiltered columns (see
-    /// [`SegmentRows`]) instead of being applied.
+    /// Reads one segment; `None` when no row qualifies.
     fn scan_one(
         &self,
         table: &TableData,
         seg: &Segment,
         req: &ScanRequest,
         schema: &SchemaRef,
-        defer: bool,
-    ) -> Result<Option<SegmentRows>> {
+    ) -> Result<Option<RecordBatch>> {
         if seg.live_rows() == 0 {
             return Ok(None);
         }
@@ -331,7 +269,7 @@ impl Store {
         if let Some(v) = version.filter(|v| !excluded && v.settles(body)) {
             let read = || self.read_column(table, seg, body, v.deleted);
             if let Some(settled) = seg.settled(&v, body, &self.inner.settled_bytes, read)? {
-                return self.scan_settled(table, seg, body, req, schema, &settled, defer);
+                return self.scan_settled(table, seg, body, req, schema, &settled);
             }
         }
         let out_cols = req.columns(&table.meta);
@@ -370,7 +308,23 @@ impl Store {
         if req.with_row_ids {
             columns.push(Arc::new(seg.row_ids()?));
         }
-        select(schema, columns, seg.row_count as usize, mask, defer)
+        let rows = match &mask {
+            None => seg.row_count as usize,
+            Some(m) => {
+                let f = FilterBuilder::new(m).optimize().build();
+                let n = f.count();
+                if n == 0 {
+                    return Ok(None);
+                }
+                if n < seg.row_count as usize {
+                    columns =
+                        columns.iter().map(|c| f.filter(c.as_ref())).collect::<Result<_, _>>()?;
+                }
+                n
+            }
+        };
+        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(Some(RecordBatch::try_new_with_options(Arc::clone(schema), columns, &opts)?))
     }
 
     /// One column of a segment, patch applied.
@@ -396,8 +350,7 @@ impl Store {
         req: &ScanRequest,
         schema: &SchemaRef,
         settled: &Settled,
-        defer: bool,
-    ) -> Result<Option<SegmentRows>> {
+    ) -> Result<Option<RecordBatch>> {
         if settled.rows() == 0 {
             return Ok(None);
         }
@@ -420,7 +373,23 @@ impl Store {
         if req.with_row_ids {
             columns.push(settled.column(None, || Ok(Arc::new(seg.row_ids()?)))?);
         }
-        select(schema, columns, settled.rows(), mask, defer)
+        let rows = match &mask {
+            None => settled.rows(),
+            Some(m) => {
+                let f = FilterBuilder::new(m).optimize().build();
+                let n = f.count();
+                if n == 0 {
+                    return Ok(None);
+                }
+                if n < settled.rows() {
+                    columns =
+                        columns.iter().map(|c| f.filter(c.as_ref())).collect::<Result<_, _>>()?;
+                }
+                n
+            }
+        };
+        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(Some(RecordBatch::try_new_with_options(Arc::clone(schema), columns, &opts)?))
     }
 
     /// Scans `table`, calling `sink` with each segment's batch (in parallel,
@@ -444,8 +413,8 @@ impl Store {
         let end = segments.end.min(segs.len());
         let start = segments.start.min(end);
         (start..end).into_par_iter().try_for_each(|i| {
-            match self.scan_one(table, &segs[i], &req, &schema, false)? {
-                Some(rows) => sink(i, rows.batch),
+            match self.scan_one(table, &segs[i], &req, &schema)? {
+                Some(batch) => sink(i, batch),
                 None => Ok(()),
             }
         })
@@ -468,7 +437,7 @@ impl Store {
     ) -> Result<Option<RecordBatch>> {
         let Some(seg) = table.segments()?.get(i) else { return Ok(None) };
         match row_ids {
-            None => Ok(self.scan_one(table, seg, &scan.req, &scan.schema, false)?.map(|r| r.batch)),
+            None => self.scan_one(table, seg, &scan.req, &scan.schema),
             Some(ids) => {
                 let lo = ids.partition_point(|&r| r < seg.first_row_id);
                 let hi = ids.partition_point(|&r| r < seg.first_row_id + seg.span());
@@ -478,26 +447,6 @@ impl Store {
                 self.scan_segment_rows(table, seg, &scan.req, &scan.schema, &ids[lo..hi])
             }
         }
-    }
-
-    /// Reads segment `i` of `table` on the caller's thread like
-    /// [`Store::scan_segment`] without row ids, but leaves the selection
-    /// (snapshot visibility, deletions and predicates) to the caller: the
-    /// projected columns of the segment's rows and which of them qualify
-    /// (see [`SegmentRows`]), for a caller that filters into its own
-    /// batches (one copy instead of two). `None` when no row qualifies or
-    /// there is no such segment.
-    ///
-    /// # Errors
-    /// A read or decode error.
-    pub fn scan_segment_rows_deferred(
-        &self,
-        table: &TableData,
-        scan: &SegmentScan,
-        i: usize,
-    ) -> Result<Option<SegmentRows>> {
-        let Some(seg) = table.segments()?.get(i) else { return Ok(None) };
-        self.scan_one(table, seg, &scan.req, &scan.schema, true)
     }
 
     /// Scans `table` and returns the batches in row-id order.
@@ -510,7 +459,7 @@ impl Store {
         let batches: Vec<Option<RecordBatch>> = table
             .segments()?
             .par_iter()
-            .map(|seg| Ok(self.scan_one(table, seg, &req, &schema, false)?.map(|r| r.batch)))
+            .map(|seg| self.scan_one(table, seg, &req, &schema))
             .collect::<Result<_>>()?;
         Ok(batches.into_iter().flatten().collect())
     }
@@ -594,82 +543,6 @@ mod tests {
             out.extend(b.column(0).as_string::<i32>().iter().map(|s| s.unwrap().to_string()));
         }
         out
-    }
-
-    #[test]
-    fn deferred_selection_gives_the_rows_of_the_filtered_read() {
-        use crate::{CmpOp, Predicate, SegmentScan, VersionFilter};
-        use arrow::array::UInt64Array;
-        let store = Store::in_memory();
-        let mut w = store.begin_write().unwrap();
-        let meta = TableMeta::new(
-            "t",
-            vec![
-                ColumnMeta::new("x", DataType::Int64, true),
-                ColumnMeta::new("s", DataType::Utf8, false),
-                ColumnMeta::new("created", DataType::UInt64, false),
-                ColumnMeta::new("deleted", DataType::UInt64, true),
-            ],
-        );
-        let id = w.create_table(meta.clone()).unwrap();
-        let n = 1_000i64;
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from_iter((0..n).map(|i| (i % 7 != 0).then_some(i)))),
-            Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("v{}", i % 5)))),
-            Arc::new(UInt64Array::from_iter_values((0..n).map(|i| 1 + (i % 2) as u64))),
-            Arc::new(UInt64Array::from(vec![None::<u64>; n as usize])),
-        ];
-        w.append(id, &RecordBatch::try_new(meta.schema(), cols).unwrap()).unwrap();
-        w.commit().unwrap();
-        // Commit 3 deletes every row whose x is a multiple of 3.
-        let mut w = store.begin_write().unwrap();
-        let ids: Vec<u64> = (0..n as u64).filter(|i| i % 3 == 0).collect();
-        let stamps: ArrayRef = Arc::new(UInt64Array::from(vec![3u64; ids.len()]));
-        w.update(id, 3, &ids, &stamps).unwrap();
-        w.commit().unwrap();
-        let v = store.current();
-        let t = v.table_by_name("t").unwrap();
-        let gt = |x: i64| Predicate::Compare {
-            column: 0,
-            op: CmpOp::Gt,
-            value: Arc::new(Int64Array::from(vec![x])),
-        };
-        let s_eq = Predicate::Compare {
-            column: 1,
-            op: CmpOp::Eq,
-            value: Arc::new(StringArray::from(vec!["v2"])),
-        };
-        let mut deferred_seen = false;
-        for snapshot in [1, 2, 3, 9] {
-            for preds in [vec![], vec![gt(100)], vec![gt(100), s_eq.clone()], vec![gt(5_000)]] {
-                for with_row_ids in [false, true] {
-                    let req = ScanRequest {
-                        projection: Some(vec![1, 0]),
-                        predicates: preds.clone(),
-                        with_row_ids,
-                        version: Some(VersionFilter { created: 2, deleted: 3, snapshot }),
-                        ..Default::default()
-                    };
-                    let scan = SegmentScan::new(&t.meta, &req).unwrap();
-                    for i in 0..t.segment_count() + 1 {
-                        let want = store.scan_segment(t, &scan, i, None).unwrap();
-                        let got = store.scan_segment_rows_deferred(t, &scan, i).unwrap();
-                        if let Some(rows) = &got {
-                            assert_eq!(rows.batch.schema(), *scan.schema());
-                            if let Some(sel) = &rows.selection {
-                                deferred_seen = true;
-                                assert_eq!(sel.len(), rows.batch.num_rows());
-                                assert_eq!(sel.null_count(), 0);
-                                assert!(sel.true_count() < sel.len());
-                            }
-                        }
-                        let got = got.map(|r| r.into_selected().unwrap());
-                        assert_eq!(got, want, "snapshot {snapshot}, {preds:?}, segment {i}");
-                    }
-                }
-            }
-        }
-        assert!(deferred_seen, "no read left its selection to the caller");
     }
 
     #[test]
