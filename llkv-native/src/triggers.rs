@@ -7,48 +7,11 @@ use crate::eval::eval;
 use crate::exec::ExecCtx;
 use crate::value::{Row, Value};
 use llkv_mvcc::{TableHandle, Transaction};
+use llkv_sql::SqlResult;
 use llkv_sql::triggers::{self as shared, Pseudo, TriggerHost};
-use llkv_sql::{Output, SqlResult};
 use sqlparser::ast;
 
-pub use llkv_sql::triggers::Event;
-
-/// `CREATE TRIGGER` (see [`llkv_sql::triggers::create`]).
-///
-/// # Errors
-/// An unknown table, an existing trigger name, an unsupported form.
-pub fn create(txn: &Transaction, t: &ast::CreateTrigger) -> SqlResult<Output> {
-    shared::create(txn, t)
-}
-
-/// `DROP TRIGGER [IF EXISTS] name`.
-///
-/// # Errors
-/// An unknown name without IF EXISTS.
-pub fn drop(txn: &Transaction, d: &ast::DropTrigger) -> SqlResult<Output> {
-    shared::drop(txn, d)
-}
-
-/// Removes the triggers of a dropped table.
-///
-/// # Errors
-/// A stored trigger that does not parse.
-pub fn drop_for_table(txn: &Transaction, table: &str) -> SqlResult<()> {
-    shared::drop_for_table(txn, table)
-}
-
-/// The triggers of `h` for `event`; for UPDATE, `assigned` are the updated columns.
-///
-/// # Errors
-/// A stored trigger that does not parse.
-pub fn matching(
-    txn: &Transaction,
-    h: &TableHandle,
-    event: Event,
-    assigned: &[usize],
-) -> SqlResult<Vec<ast::CreateTrigger>> {
-    shared::matching(txn, h, event, assigned)
-}
+pub use llkv_sql::triggers::{Event, create, drop, drop_for_table, matching};
 
 fn literal(v: &Value) -> ast::Expr {
     let val = match v {
