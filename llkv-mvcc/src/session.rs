@@ -40,14 +40,21 @@ impl StatementTxn {
                 Ok(v)
             }
             (Ok(v), true) => Ok(v),
-            (Err(e), false) => {
-                self.txn.rollback();
+            (Err(e), _) => {
+                self.abort(e.to_string());
                 Err(e)
             }
-            (Err(e), true) => {
-                self.txn.fail(e.to_string());
-                Err(e)
-            }
+        }
+    }
+
+    /// Ends a failed statement: an implicit transaction rolls back; an
+    /// explicit one is marked failed with `message` and then accepts nothing
+    /// but ROLLBACK.
+    pub fn abort(&self, message: String) {
+        if self.explicit {
+            self.txn.fail(message);
+        } else {
+            self.txn.rollback();
         }
     }
 }

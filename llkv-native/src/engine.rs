@@ -82,11 +82,7 @@ impl NativeEngine {
                 Ok(out)
             }
             Err(e) => {
-                if st.explicit {
-                    st.txn.fail(e.message.clone());
-                } else {
-                    st.txn.rollback();
-                }
+                st.abort(e.message.clone());
                 Err(e)
             }
         }

@@ -41,11 +41,7 @@ pub(crate) fn ddl(engine: &DataFusionEngine, s: &ast::Statement) -> Option<SqlRe
     Some(match result {
         Ok(out) => st.finish(Ok(())).map(|()| out).map_err(SqlError::from),
         Err(e) => {
-            if st.explicit {
-                st.txn.fail(e.message.clone());
-            } else {
-                st.txn.rollback();
-            }
+            st.abort(e.message.clone());
             Err(e)
         }
     })
