@@ -32,6 +32,7 @@
 mod catalog;
 pub mod chunk;
 mod codec;
+mod decoded;
 mod error;
 mod index;
 pub mod pager;
@@ -48,11 +49,12 @@ mod vacuum;
 mod write;
 
 pub use catalog::{ColumnMeta, TableId, TableMeta};
+pub use decoded::STRING_VIEW_CACHE_BYTES;
 pub use error::{Error, Result};
 pub use index::{KeyBound, KeyRange};
 pub use patch::ChunkPatch;
 pub use predicate::{CmpOp, Predicate};
-pub use scan::{ROW_ID_COLUMN, ScanRequest, SegmentScan, VersionFilter};
+pub use scan::{MaskedBatch, ROW_ID_COLUMN, ScanRequest, SegmentScan, VersionFilter};
 pub use settled::SETTLED_CACHE_BYTES;
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};

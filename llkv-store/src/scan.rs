@@ -209,6 +209,72 @@ pub(crate) fn decode_columns(
         .collect()
 }
 
+/// A segment's rows with the rows a scan keeps marked rather than filtered
+/// out (see [`Store::scan_segment_masked`]).
+#[derive(Debug, Clone)]
+pub struct MaskedBatch {
+    /// The projected columns of every row of the segment.
+    pub batch: RecordBatch,
+    /// The rows the scan keeps (no NULLs); `None` when it keeps them all.
+    pub keep: Option<BooleanArray>,
+    /// How many rows the scan keeps.
+    pub rows: usize,
+}
+
+impl MaskedBatch {
+    /// `None` when `mask` keeps no row; the mask is dropped when it keeps
+    /// all of them.
+    fn new(
+        schema: &SchemaRef,
+        columns: Vec<ArrayRef>,
+        len: usize,
+        mask: Option<BooleanArray>,
+    ) -> Result<Option<Self>> {
+        let opts = RecordBatchOptions::new().with_row_count(Some(len));
+        let batch = RecordBatch::try_new_with_options(Arc::clone(schema), columns, &opts)?;
+        let (keep, rows) = match mask {
+            None => (None, len),
+            Some(m) => {
+                // A NULL in a mask never keeps its row.
+                let m = match m.nulls() {
+                    Some(n) if n.null_count() > 0 => {
+                        BooleanArray::new(m.values() & n.inner(), None)
+                    }
+                    _ => m,
+                };
+                let n = m.true_count();
+                match n {
+                    0 => return Ok(None),
+                    n if n == len => (None, n),
+                    n => (Some(m), n),
+                }
+            }
+        };
+        Ok(Some(Self { batch, keep, rows }))
+    }
+
+    /// The kept rows as one batch (a copy of them unless all are kept).
+    ///
+    /// # Errors
+    /// Arrow's filter errors.
+    pub fn into_filtered(self) -> Result<RecordBatch> {
+        match &self.keep {
+            None => Ok(self.batch),
+            Some(m) => {
+                let f = FilterBuilder::new(m).optimize().build();
+                let columns = self
+                    .batch
+                    .columns()
+                    .iter()
+                    .map(|c| f.filter(c.as_ref()))
+                    .collect::<Result<_, _>>()?;
+                let opts = RecordBatchOptions::new().with_row_count(Some(self.rows));
+                Ok(RecordBatch::try_new_with_options(self.batch.schema(), columns, &opts)?)
+            }
+        }
+    }
+}
+
 impl Store {
     /// The chunks of `columns` in `seg` as arrays (patches applied), reading
     /// in one batch those not decoded by an earlier scan (see
@@ -252,6 +318,18 @@ impl Store {
         req: &ScanRequest,
         schema: &SchemaRef,
     ) -> Result<Option<RecordBatch>> {
+        self.scan_one_masked(table, seg, req, schema)?.map(MaskedBatch::into_filtered).transpose()
+    }
+
+    /// Reads one segment without applying the row filter: its projected
+    /// columns and the rows the scan keeps; `None` when no row qualifies.
+    fn scan_one_masked(
+        &self,
+        table: &TableData,
+        seg: &Segment,
+        req: &ScanRequest,
+        schema: &SchemaRef,
+    ) -> Result<Option<MaskedBatch>> {
         if seg.live_rows() == 0 {
             return Ok(None);
         }
@@ -308,23 +386,7 @@ impl Store {
         if req.with_row_ids {
             columns.push(Arc::new(seg.row_ids()?));
         }
-        let rows = match &mask {
-            None => seg.row_count as usize,
-            Some(m) => {
-                let f = FilterBuilder::new(m).optimize().build();
-                let n = f.count();
-                if n == 0 {
-                    return Ok(None);
-                }
-                if n < seg.row_count as usize {
-                    columns =
-                        columns.iter().map(|c| f.filter(c.as_ref())).collect::<Result<_, _>>()?;
-                }
-                n
-            }
-        };
-        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
-        Ok(Some(RecordBatch::try_new_with_options(Arc::clone(schema), columns, &opts)?))
+        MaskedBatch::new(schema, columns, seg.row_count as usize, mask)
     }
 
     /// One column of a segment, patch applied.
@@ -350,7 +412,7 @@ impl Store {
         req: &ScanRequest,
         schema: &SchemaRef,
         settled: &Settled,
-    ) -> Result<Option<RecordBatch>> {
+    ) -> Result<Option<MaskedBatch>> {
         if settled.rows() == 0 {
             return Ok(None);
         }
@@ -373,23 +435,7 @@ impl Store {
         if req.with_row_ids {
             columns.push(settled.column(None, || Ok(Arc::new(seg.row_ids()?)))?);
         }
-        let rows = match &mask {
-            None => settled.rows(),
-            Some(m) => {
-                let f = FilterBuilder::new(m).optimize().build();
-                let n = f.count();
-                if n == 0 {
-                    return Ok(None);
-                }
-                if n < settled.rows() {
-                    columns =
-                        columns.iter().map(|c| f.filter(c.as_ref())).collect::<Result<_, _>>()?;
-                }
-                n
-            }
-        };
-        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
-        Ok(Some(RecordBatch::try_new_with_options(Arc::clone(schema), columns, &opts)?))
+        MaskedBatch::new(schema, columns, settled.rows(), mask)
     }
 
     /// Scans `table`, calling `sink` with each segment's batch (in parallel,
@@ -447,6 +493,55 @@ impl Store {
                 self.scan_segment_rows(table, seg, &scan.req, &scan.schema, &ids[lo..hi])
             }
         }
+    }
+
+    /// Segment `i` of `table` as [`Store::scan_segment`] reads it, but with
+    /// the row filter (deleted rows, the version filter, exclusions and the
+    /// predicates) left unapplied: the batch holds the segment's rows and
+    /// [`MaskedBatch::keep`] says which of them the scan returns. A reader
+    /// that hands rows on in small slices filters each slice itself and
+    /// never copies the whole segment (`scan_segment` with row ids filters).
+    ///
+    /// With `string_views`, `Utf8` columns come as `Utf8View` (built once
+    /// per segment and column, see [`crate::STRING_VIEW_CACHE_BYTES`]).
+    ///
+    /// # Errors
+    /// As for [`Store::scan_segment`].
+    pub fn scan_segment_masked(
+        &self,
+        table: &TableData,
+        scan: &SegmentScan,
+        i: usize,
+        string_views: bool,
+    ) -> Result<Option<MaskedBatch>> {
+        let Some(seg) = table.segments()?.get(i) else { return Ok(None) };
+        let Some(mut m) = self.scan_one_masked(table, seg, &scan.req, &scan.schema)? else {
+            return Ok(None);
+        };
+        if string_views && scan.schema.fields().iter().any(|f| f.data_type() == &DataType::Utf8) {
+            let out_cols = scan.req.columns(&table.meta);
+            let columns: Vec<ArrayRef> = m
+                .batch
+                .columns()
+                .iter()
+                .enumerate()
+                .map(|(k, a)| match out_cols.get(k) {
+                    Some(&c) => seg.string_view(c, a),
+                    None => Arc::clone(a),
+                })
+                .collect();
+            let fields: Vec<Field> = scan
+                .schema
+                .fields()
+                .iter()
+                .zip(&columns)
+                .map(|(f, a)| f.as_ref().clone().with_data_type(a.data_type().clone()))
+                .collect();
+            let opts = RecordBatchOptions::new().with_row_count(Some(m.batch.num_rows()));
+            m.batch =
+                RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &opts)?;
+        }
+        Ok(Some(m))
     }
 
     /// Scans `table` and returns the batches in row-id order.
@@ -585,5 +680,69 @@ mod tests {
         assert!(
             store.current().table_by_name("t").unwrap().segments().unwrap()[0].decoded(1).is_none()
         );
+    }
+
+    /// The masked read of segment 0 of `t` with `x < 50` (columns s, x).
+    fn masked(store: &Store, views: bool) -> crate::MaskedBatch {
+        let v = store.current();
+        let t = v.table_by_name("t").unwrap();
+        let req = ScanRequest {
+            projection: Some(vec![1, 0]),
+            predicates: vec![crate::Predicate::Compare {
+                column: 0,
+                op: crate::CmpOp::Lt,
+                value: Arc::new(Int64Array::from(vec![50])),
+            }],
+            ..Default::default()
+        };
+        let scan = crate::SegmentScan::new(&t.meta, &req).unwrap();
+        store.scan_segment_masked(t, &scan, 0, views).unwrap().expect("rows match")
+    }
+
+    #[test]
+    fn a_masked_read_marks_the_kept_rows_and_can_hand_out_string_views() {
+        let store = Store::in_memory();
+        let mut w = store.begin_write().unwrap();
+        let meta = TableMeta::new(
+            "t",
+            vec![
+                ColumnMeta::new("x", DataType::Int64, false),
+                ColumnMeta::new("s", DataType::Utf8, true),
+            ],
+        );
+        let id = w.create_table(meta.clone()).unwrap();
+        let s: Vec<Option<String>> =
+            (0..100).map(|i| (i % 7 != 3).then(|| format!("value number {i}"))).collect();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(0..100)),
+            Arc::new(StringArray::from(s.clone())),
+        ];
+        w.append(id, &RecordBatch::try_new(meta.schema(), cols).unwrap()).unwrap();
+        w.commit().unwrap();
+        let plain = masked(&store, false);
+        assert_eq!((plain.batch.num_rows(), plain.rows), (100, 50));
+        let keep = plain.keep.clone().expect("half the rows are kept");
+        assert!((0..100).all(|i| keep.value(i) == (i < 50)));
+        assert_eq!(plain.batch.schema().field(0).data_type(), &DataType::Utf8);
+        let filtered = plain.into_filtered().unwrap();
+        assert_eq!(filtered.num_rows(), 50);
+        // With views: the same values, as Utf8View, built once per segment.
+        let a = masked(&store, true);
+        assert_eq!(a.batch.schema().field(0).data_type(), &DataType::Utf8View);
+        let got: Vec<Option<String>> =
+            a.batch.column(0).as_string_view().iter().map(|v| v.map(str::to_string)).collect();
+        assert_eq!(got, s);
+        let b = masked(&store, true);
+        assert!(Arc::ptr_eq(a.batch.column(0), b.batch.column(0)), "the views are kept");
+        // A patched chunk (after an update) is viewed per read, and right.
+        let mut w = store.begin_write().unwrap();
+        let new: ArrayRef = Arc::new(StringArray::from(vec!["changed"]));
+        w.update(id, 1, &[7], &new).unwrap();
+        w.commit().unwrap();
+        let c = masked(&store, true);
+        let col = c.batch.column(0).as_string_view();
+        assert_eq!(col.value(7), "changed");
+        assert_eq!(col.value(8), "value number 8");
+        assert!(col.is_null(3));
     }
 }

@@ -17,7 +17,6 @@ use crate::patch::ChunkPatch;
 use crate::stats::ChunkStats;
 use arrow::array::ArrayRef;
 use arrow::buffer::BooleanBuffer;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, Weak};
 
 pub(crate) const SEGMENT_MAGIC: [u8; 4] = *b"LKSG";
@@ -157,17 +156,7 @@ pub struct Segment {
     settled: OnceLock<Arc<crate::settled::Settled>>,
     /// Variable-width chunks without a patch, decoded once (see
     /// [`Segment::decoded`]), by column index.
-    decoded: Arc<DecodedChunks>,
-}
-
-/// A segment's kept decoded chunks by column index (debug-printed as a count).
-#[derive(Default)]
-struct DecodedChunks(parking_lot::Mutex<HashMap<usize, ArrayRef>>);
-
-impl std::fmt::Debug for DecodedChunks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} decoded chunks", self.0.lock().len())
-    }
+    decoded: Arc<crate::decoded::DecodedChunks>,
 }
 
 impl Segment {
@@ -305,9 +294,16 @@ impl Segment {
         Ok(s.fits(v).then(|| Arc::clone(s)))
     }
 
+    /// Column `c`'s `array`, read from this segment, with `Utf8` as
+    /// `Utf8View`; built once per segment when `array` is the kept decoded
+    /// chunk (see `decoded.rs`).
+    pub(crate) fn string_view(&self, c: usize, array: &ArrayRef) -> ArrayRef {
+        self.decoded.string_view(c, array)
+    }
+
     /// Column `c`'s chunk as decoded by an earlier scan (see [`Segment::keep_decoded`]).
     pub(crate) fn decoded(&self, c: usize) -> Option<ArrayRef> {
-        self.decoded.0.lock().get(&c).cloned()
+        self.decoded.get(c)
     }
 
     /// Keeps column `c`'s decoded chunk `array` for later scans when its type
@@ -321,7 +317,7 @@ impl Segment {
     /// not kept.
     pub(crate) fn keep_decoded(&self, c: usize, chunk: &ColumnChunk, array: &ArrayRef) {
         if chunk.patch.is_none() && crate::chunk::is_variable_width(array.data_type()) {
-            self.decoded.0.lock().insert(c, Arc::clone(array));
+            self.decoded.keep(c, array);
         }
     }
 
