@@ -6,8 +6,8 @@ use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use llkv_store::{
-    CmpOp, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, SegmentScan, Store, TableData,
-    TableMeta,
+    CmpOp, MaskedBatch, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, SegmentScan, Store,
+    TableData, TableMeta,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -459,6 +459,31 @@ impl PreparedScan {
         out
     }
 
+    /// As [`PreparedScan::summary`], followed by the summaries of the
+    /// table's columns `extra` (columns a filter reads but the scan does not
+    /// return, for estimates). The extra columns are left out when the
+    /// transaction's own rows are counted and there are some: those rows
+    /// carry only the returned columns.
+    pub fn summary_with(
+        &self,
+        segments: std::ops::Range<usize>,
+        with_local: bool,
+        extra: &[usize],
+    ) -> ScanSummary {
+        let (Some(t), Some(req)) = (&self.table, &self.req) else {
+            return self.summary(segments, with_local);
+        };
+        if extra.is_empty() || (with_local && !self.local.is_empty()) {
+            return self.summary(segments, with_local);
+        }
+        let mut wide = req.clone();
+        let mut columns =
+            wide.projection.clone().unwrap_or_else(|| (0..t.meta.columns.len()).collect());
+        columns.extend_from_slice(extra);
+        wide.projection = Some(columns);
+        wide.summarize(t, segments)
+    }
+
     /// The table as of the scan's store version.
     pub fn table_data(&self) -> Option<&Arc<TableData>> {
         self.table.as_ref()
@@ -493,6 +518,24 @@ impl PreparedScan {
         let (Some(t), Some(scan)) = (&self.table, &self.segment_scan) else { return Ok(None) };
         let rows = self.index.as_ref().map(|(_, rows)| rows.as_slice());
         Ok(self.store.scan_segment(t, scan, i, rows)?)
+    }
+
+    /// Segment `i` as [`PreparedScan::read_segment`] reads it, with the row
+    /// filter left unapplied and, with `string_views`, `Utf8` columns as
+    /// `Utf8View` (see [`Store::scan_segment_masked`]); a scan through an
+    /// index reads its rows filtered, with the stored types.
+    ///
+    /// # Errors
+    /// The store's read errors.
+    pub fn read_segment_masked(&self, i: usize, string_views: bool) -> Result<Option<MaskedBatch>> {
+        if self.index.is_some() {
+            return Ok(self.read_segment(i)?.map(|batch| {
+                let rows = batch.num_rows();
+                MaskedBatch { batch, keep: None, rows }
+            }));
+        }
+        let (Some(t), Some(scan)) = (&self.table, &self.segment_scan) else { return Ok(None) };
+        Ok(self.store.scan_segment_masked(t, scan, i, string_views)?)
     }
 
     /// The transaction's own rows that match (already filtered and projected).
