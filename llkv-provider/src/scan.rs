@@ -15,8 +15,8 @@
 //! partitions (`target_partitions`); dropping the stream stops the scan.
 
 use crate::error::wrap_error;
-use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, RecordBatchOptions};
+use datafusion::arrow::compute::{BatchCoalescer, cast, filter_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::ColumnStatistics;
 use datafusion::common::stats::Precision;
@@ -74,6 +74,9 @@ struct FilterEstimate {
     predicate: Arc<dyn PhysicalExpr>,
     /// The node's schema, then the filtered columns it does not return.
     schema: SchemaRef,
+    /// The table's indexes of those filtered columns, whose statistics the
+    /// estimate reads too (none when the node has row-id columns).
+    extra: Vec<usize>,
 }
 
 impl fmt::Debug for LlkvScanExec {
@@ -167,15 +170,26 @@ impl LlkvScanExec {
     /// reports the rows of every segment its statistics cannot rule out, and
     /// DataFusion plans a join's build side from that (a partitioned join that
     /// repartitions the probe side instead of a broadcast one).
+    ///
+    /// `extra` are the table's column indexes of the filtered columns the
+    /// node does not return (in `schema`'s order): their statistics bound
+    /// the estimate as the returned columns' do. Pass none when the node has
+    /// row-id columns (the statistics list the table's columns first).
     pub fn with_filter_estimate(
         mut self,
         predicate: Arc<dyn PhysicalExpr>,
         schema: SchemaRef,
+        extra: Vec<usize>,
     ) -> Self {
-        let prefix_ok = schema.fields().len() >= self.schema.fields().len()
+        let own = self.schema.fields().len();
+        let prefix_ok = schema.fields().len() >= own
             && self.schema.fields().iter().zip(schema.fields()).all(|(a, b)| a == b);
         if prefix_ok {
-            self.estimate = Some(FilterEstimate { predicate, schema });
+            let extra = match extra.len() == schema.fields().len() - own {
+                true => extra,
+                false => Vec::new(),
+            };
+            self.estimate = Some(FilterEstimate { predicate, schema, extra });
         }
         self
     }
@@ -188,7 +202,7 @@ impl LlkvScanExec {
         if self.limit.is_some() || stats.num_rows.is_exact().unwrap_or(false) {
             return stats;
         }
-        let n = stats.column_statistics.len();
+        let n = self.schema.fields().len();
         let mut input = stats.clone();
         input.column_statistics.resize(est.schema.fields().len(), ColumnStatistics::new_unknown());
         let empty: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(Arc::clone(&est.schema)));
@@ -297,8 +311,17 @@ impl ExecutionPlan for LlkvScanExec {
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
         let of = |segs: Range<usize>, with_local: bool| {
-            let summary = self.scan.summary(segs, with_local);
-            Arc::new(self.estimate_filtered(statistics_of(&summary, &self.schema, self.limit)))
+            // With a filter estimate, the statistics cover the filtered
+            // columns the node does not return too (cut off after it).
+            let (schema, extra) = match &self.estimate {
+                Some(e) if !e.extra.is_empty() => (&e.schema, e.extra.as_slice()),
+                _ => (&self.schema, &[][..]),
+            };
+            let summary = self.scan.summary_with(segs, with_local, extra);
+            let stats = statistics_of(&summary, schema, self.limit);
+            let mut stats = self.estimate_filtered(stats);
+            stats.column_statistics.truncate(self.schema.fields().len());
+            Arc::new(stats)
         };
         let stats = match args.partition() {
             None => self.stats.get_or_init(|| of(0..self.scan.segment_count(), true)),
@@ -350,27 +373,32 @@ impl ExecutionPlan for LlkvScanExec {
                 self.ranges.len()
             );
         };
-        Ok(Box::pin(LlkvScanStream {
-            scan: Arc::clone(&self.scan),
-            segments: range,
-            local: match partition + 1 == self.ranges.len() {
+        Ok(Box::pin(LlkvScanStream::new(
+            Arc::clone(&self.scan),
+            range,
+            match partition + 1 == self.ranges.len() {
                 true => 0..self.scan.local_batches().len(),
                 false => 0..0,
             },
-            schema: self.schema(),
-            remaining: self.limit,
-            batch_size: context.session_config().batch_size().max(1),
-            pending: None,
-        }))
+            self.schema(),
+            self.limit,
+            context.session_config().batch_size().max(1),
+        )))
     }
 }
 
 /// The batches of one partition of an [`LlkvScanExec`], each with exactly the
-/// node's schema and at most the session's `batch_size` rows (a segment's
-/// batch is handed out in zero-copy slices: DataFusion's operators size
-/// their buffers by their input batches, and a 64K-row batch makes every
-/// intermediate array outgrow the CPU caches), ending early once a pushed
-/// limit is reached.
+/// node's schema, ending early once a pushed limit is reached.
+///
+/// A segment is read with its row filter unapplied (deleted and invisible
+/// rows, pushed predicates) and handed on `batch_size` rows at a time, as
+/// DataFusion's `FilterExec` over a `MemTable` does: a slice whose rows are
+/// all kept goes out as a zero-copy slice, the kept rows of the others go
+/// through a [`BatchCoalescer`] that gathers small results into full
+/// batches and lets batches over half the target through as they are.
+/// Filtering a 64K-row segment at once would copy every column through
+/// memory before the next operator sees the first row, and DataFusion's
+/// operators size their buffers by their input batches.
 pub struct LlkvScanStream {
     scan: Arc<PreparedScan>,
     /// The segments still to read.
@@ -380,11 +408,49 @@ pub struct LlkvScanStream {
     schema: SchemaRef,
     remaining: Option<usize>,
     batch_size: usize,
-    /// The conformed batch being handed out in slices, and the next offset.
-    pending: Option<(RecordBatch, usize)>,
+    /// The conformed batch being handed out, the rows of it the scan keeps
+    /// (`None`: all), and the next offset.
+    pending: Option<Pending>,
+    /// Output batches being gathered (`None` for a node without columns,
+    /// whose batches only count rows).
+    coalescer: Option<BatchCoalescer>,
+    /// Whether every input has been read and the coalescer flushed.
+    drained: bool,
+}
+
+/// A segment's batch being handed out in slices.
+struct Pending {
+    batch: RecordBatch,
+    keep: Option<BooleanArray>,
+    offset: usize,
 }
 
 impl LlkvScanStream {
+    fn new(
+        scan: Arc<PreparedScan>,
+        segments: Range<usize>,
+        local: Range<usize>,
+        schema: SchemaRef,
+        remaining: Option<usize>,
+        batch_size: usize,
+    ) -> Self {
+        let coalescer = (!schema.fields().is_empty()).then(|| {
+            BatchCoalescer::new(Arc::clone(&schema), batch_size)
+                .with_biggest_coalesce_batch_size(Some(batch_size / 2))
+        });
+        Self {
+            scan,
+            segments,
+            local,
+            schema,
+            remaining,
+            batch_size,
+            pending: None,
+            coalescer,
+            drained: false,
+        }
+    }
+
     /// Re-labels a batch with the node's schema (same columns, and the row
     /// count kept for batches without columns). When the node has row-id
     /// columns (see `LlkvTable::with_rowid`), the store's batch ends with one
@@ -393,7 +459,6 @@ impl LlkvScanStream {
         if batch.schema() == self.schema {
             return Ok(batch);
         }
-        let arrow_err = |e| DataFusionError::ArrowError(Box::new(e), None);
         let fields = self.schema.fields();
         let mut columns = batch.columns().to_vec();
         if columns.len() < fields.len()
@@ -410,56 +475,114 @@ impl LlkvScanStream {
         RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &opts)
             .map_err(arrow_err)
     }
-}
 
-impl LlkvScanStream {
-    /// The next batch: a slice of the pending one, else the next segment's
-    /// batch read on this thread, else one of the transaction's own batches.
+    /// The next batch, capped by the remaining limit.
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
         loop {
-            if let Some(b) = self.next_slice() {
-                return Ok(Some(b));
-            }
             if self.remaining == Some(0) {
                 return Ok(None);
             }
-            let batch = if let Some(i) = self.segments.next() {
-                match self.scan.read_segment(i).map_err(wrap_error)? {
-                    Some(b) => b,
+            if let Some(b) = self.coalescer.as_mut().and_then(BatchCoalescer::next_completed_batch)
+            {
+                return Ok(Some(self.cap(b)));
+            }
+            if self.drained {
+                return Ok(None);
+            }
+            if self.pending.is_some() {
+                if let Some(b) = self.push_slice()? {
+                    return Ok(Some(self.cap(b)));
+                }
+                continue;
+            }
+            let (batch, keep) = if let Some(i) = self.segments.next() {
+                match self.scan.read_segment_masked(i, true).map_err(wrap_error)? {
+                    Some(m) => (m.batch, m.keep),
                     None => continue,
                 }
             } else if let Some(b) = self.local.next().and_then(|i| self.scan.local_batches().get(i))
             {
-                b.clone()
+                (b.clone(), None)
             } else {
-                return Ok(None);
+                if let Some(c) = self.coalescer.as_mut() {
+                    c.finish_buffered_batch().map_err(arrow_err)?;
+                }
+                self.drained = true;
+                continue;
             };
-            let b = self.conform(batch)?;
+            let batch = self.conform(batch)?;
             // Empty batches are skipped (a batch without columns still
             // counts rows and is handed out).
-            if b.num_rows() > 0 {
-                self.pending = Some((b, 0));
+            if batch.num_rows() > 0 {
+                self.pending = Some(Pending { batch, keep, offset: 0 });
             }
         }
     }
 
-    /// The next slice of the pending batch, capped by the remaining limit.
-    fn next_slice(&mut self) -> Option<RecordBatch> {
-        let (batch, offset) = self.pending.take()?;
-        let mut len = self.batch_size.min(batch.num_rows() - offset);
-        if let Some(r) = self.remaining.as_mut() {
-            len = len.min(*r);
-            *r -= len;
-        }
-        let out = match (offset, len == batch.num_rows()) {
-            (0, true) => batch.clone(),
-            _ => batch.slice(offset, len),
+    /// Takes the next `batch_size` rows of the pending batch: their kept
+    /// rows go into the coalescer, or are returned (for a node without
+    /// columns).
+    fn push_slice(&mut self) -> Result<Option<RecordBatch>> {
+        let Some(mut p) = self.pending.take() else { return Ok(None) };
+        let total = p.batch.num_rows();
+        let len = self.batch_size.min(total - p.offset);
+        let slice = match p.offset == 0 && len == total {
+            true => p.batch.clone(),
+            false => p.batch.slice(p.offset, len),
         };
-        if offset + len < batch.num_rows() && self.remaining != Some(0) {
-            self.pending = Some((batch, offset + len));
+        let keep = p.keep.as_ref().map(|k| k.slice(p.offset, len));
+        p.offset += len;
+        if p.offset < total {
+            self.pending = Some(p);
         }
-        Some(out)
+        let kept = keep.as_ref().map_or(len, BooleanArray::true_count);
+        if kept == 0 {
+            return Ok(None);
+        }
+        let Some(coalescer) = self.coalescer.as_mut() else {
+            let opts = RecordBatchOptions::new().with_row_count(Some(kept));
+            return RecordBatch::try_new_with_options(Arc::clone(&self.schema), vec![], &opts)
+                .map(Some)
+                .map_err(arrow_err);
+        };
+        match keep {
+            Some(k) if kept < len => {
+                if kept > self.batch_size / 2 {
+                    // As `FilterExec`: a mostly kept slice is filtered on its
+                    // own and passes the coalescer by.
+                    coalescer.push_batch(filter_record_batch(&slice, &k).map_err(arrow_err)?)
+                } else {
+                    coalescer.push_batch_with_filter(slice, &k)
+                }
+            }
+            _ => coalescer.push_batch(slice),
+        }
+        .map_err(arrow_err)?;
+        // Under a limit, rows are not held back once they could reach it.
+        if self.remaining.is_some_and(|r| coalescer.get_buffered_rows() >= r) {
+            coalescer.finish_buffered_batch().map_err(arrow_err)?;
+        }
+        Ok(None)
     }
+
+    /// `batch` cut to the remaining limit, which it then counts against.
+    fn cap(&mut self, batch: RecordBatch) -> RecordBatch {
+        match self.remaining.as_mut() {
+            None => batch,
+            Some(r) => {
+                let n = batch.num_rows().min(*r);
+                *r -= n;
+                match n == batch.num_rows() {
+                    true => batch,
+                    false => batch.slice(0, n),
+                }
+            }
+        }
+    }
+}
+
+fn arrow_err(e: datafusion::arrow::error::ArrowError) -> DataFusionError {
+    DataFusionError::ArrowError(Box::new(e), None)
 }
 
 impl Stream for LlkvScanStream {
@@ -501,8 +624,12 @@ fn statistics_of(summary: &ScanSummary, schema: &SchemaRef, limit: Option<usize>
             .as_ref()
             .and_then(|a| ScalarValue::try_from_array(a.as_ref(), 0).ok())
         {
-            Some(s) if exact => Precision::Exact(s),
-            Some(s) => Precision::Inexact(s),
+            // Stored as Utf8, returned as Utf8View: bounds in the field's type.
+            Some(s) => match s.cast_to(field.data_type()) {
+                Ok(s) if exact => Precision::Exact(s),
+                Ok(s) => Precision::Inexact(s),
+                Err(_) => Precision::Absent,
+            },
             None => Precision::Absent,
         };
         // No bounds for floats: DataFusion 55's interval analysis of a filter

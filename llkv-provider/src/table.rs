@@ -40,10 +40,31 @@ pub struct LlkvTable {
     defaults: HashMap<String, Expr>,
 }
 
+/// `schema` with its string columns as `Utf8View`: the type DataFusion
+/// reads Parquet strings as and runs its string kernels, hash tables and
+/// comparisons fastest on (a view holds a short string, or the prefix of a
+/// long one, inline). Scans hand out the store's `Utf8` chunks in this form
+/// (see [`llkv_store::ScanRequest::string_views`]); values written are
+/// stored as `Utf8`.
+fn view_schema(schema: &SchemaRef) -> SchemaRef {
+    if !schema.fields().iter().any(|f| f.data_type() == &DataType::Utf8) {
+        return Arc::clone(schema);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
 impl LlkvTable {
     /// The provider of the table defined by `meta`.
     pub fn new(session: Arc<Session>, meta: Arc<TableMeta>) -> Self {
-        let schema = meta.schema();
+        let schema = view_schema(&meta.schema());
         Self {
             user_schema: Arc::clone(&schema),
             schema,
@@ -229,6 +250,16 @@ impl TableProvider for LlkvTable {
         let prepared = st.txn.prepare_scan(&handle, &req).map_err(wrap_error)?;
         let schema = Arc::new(self.schema.project(&projection)?);
         let estimate = self.filter_estimate(state, filters, &schema);
+        // The table indexes of the filtered columns the node does not return.
+        let extra = |ext: &SchemaRef| -> Vec<usize> {
+            if with_row_ids {
+                return Vec::new();
+            }
+            ext.fields()[schema.fields().len()..]
+                .iter()
+                .filter_map(|f| self.user_schema.index_of(f.name()).ok())
+                .collect()
+        };
         let exec = LlkvScanExec::new(
             prepared,
             Arc::clone(&st.txn),
@@ -239,7 +270,10 @@ impl TableProvider for LlkvTable {
             state.config().target_partitions(),
         );
         Ok(Arc::new(match estimate {
-            Some((predicate, ext)) => exec.with_filter_estimate(predicate, ext),
+            Some((predicate, ext)) => {
+                let extra = extra(&ext);
+                exec.with_filter_estimate(predicate, ext, extra)
+            }
             None => exec,
         }))
     }

@@ -23,7 +23,8 @@ fn create_table_maps_sql_types_the_llkv_way() {
             assert!(batches.iter().all(|b| b.num_rows() == 0));
             let types: Vec<String> =
                 schema.fields().iter().map(|f| f.data_type().to_string()).collect();
-            assert_eq!(types, ["Int64", "Float64", "Utf8", "Utf8"]);
+            // Text is stored as Utf8 and read through DataFusion as string views.
+            assert_eq!(types, ["Int64", "Float64", "Utf8View", "Utf8View"]);
         }
         other => panic!("{other:?}"),
     }

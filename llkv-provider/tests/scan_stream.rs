@@ -172,3 +172,25 @@ fn a_filtered_scan_returns_only_matching_rows() {
     got.sort_unstable();
     assert_eq!(got, (150..=160).collect::<Vec<_>>());
 }
+
+#[test]
+fn kept_rows_of_a_selective_filter_are_gathered_into_full_batches() {
+    let config = SessionConfig::new().with_target_partitions(1).with_batch_size(100);
+    let db = Db::with_table(config, &[800, 300, 100, 40, 10]);
+    db.query("DELETE FROM t WHERE x = 20 OR x = 1000");
+    // Every 10th row: 10 of each 100-row slice match.
+    let list: Vec<String> = (0..1250).step_by(10).map(|v| v.to_string()).collect();
+    let sql = format!("SELECT x FROM t WHERE x IN ({})", list.join(", "));
+    let (scan, task) = db.scan_of(&sql);
+    let parts = drain(&scan, &task);
+    let got = values(&parts[0]);
+    let expected: Vec<i64> = (0..1250).step_by(10).filter(|&v| v != 20 && v != 1000).collect();
+    assert_eq!(got, expected, "in row order, deleted rows left out");
+    let sizes: Vec<usize> = parts[0].iter().map(RecordBatch::num_rows).collect();
+    let (last, full) = sizes.split_last().expect("some batches");
+    assert!(full.iter().all(|&n| n == 100) && *last <= 100, "batch sizes {sizes:?}");
+    // Under a limit the stream stops with exactly the limit's rows.
+    let (scan, task) = db.scan_of(&format!("{sql} LIMIT 15"));
+    let parts = drain(&scan, &task);
+    assert_eq!(values(&parts[0]), expected[..15].to_vec());
+}
