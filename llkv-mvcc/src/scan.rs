@@ -405,7 +405,7 @@ impl PreparedScan {
         schema: SchemaRef,
     ) -> Result<Self> {
         let segment_scan = match (&table, &req) {
-            (Some(t), Some(r)) => Some(SegmentScan::new(&t.meta, r)?),
+            (Some(t), Some(r)) => Some(SegmentScan::with_schema(&t.meta, r, Arc::clone(&schema))?),
             _ => None,
         };
         Ok(Self { store, table, req, local, schema, index: None, segment_scan })
@@ -506,7 +506,10 @@ impl PreparedScan {
     /// The store's read errors.
     pub fn collect(&self) -> Result<Vec<RecordBatch>> {
         let mut out = match (&self.table, &self.req, &self.index) {
-            (Some(t), Some(req), Some((_, rows))) => self.store.scan_rows(t, req, rows)?,
+            (Some(t), Some(req), Some((_, rows))) => match &self.segment_scan {
+                Some(scan) => self.store.scan_rows_prepared(t, scan, rows)?,
+                None => self.store.scan_rows(t, req, rows)?,
+            },
             (Some(t), Some(req), None) => self.store.scan(t, req)?,
             _ => Vec::new(),
         };

@@ -106,12 +106,16 @@ pub(crate) fn update(
         let col = &h.meta.columns[*c];
         columns[*c] = build_array(&col.data_type, &mut std::iter::once(&v), &col.name)?;
     }
+    // The table's (cached) schema, unless a NULL goes into a NOT NULL
+    // column: then the store's constraint check reports it.
+    let nulls_in_not_null = sets.iter().any(|(c, _)| {
+        h.meta.columns.get(*c).is_some_and(|m| !m.nullable)
+            && columns.get(*c).is_some_and(|a| a.null_count() > 0)
+    });
+    let schema =
+        if nulls_in_not_null { crate::convert::nullable_schema(&h.meta) } else { h.schema() };
     let opts = RecordBatchOptions::new().with_row_count(Some(1));
-    let batch = RecordBatch::try_new_with_options(
-        crate::convert::nullable_schema(&h.meta),
-        columns,
-        &opts,
-    )?;
+    let batch = RecordBatch::try_new_with_options(schema, columns, &opts)?;
     let n = txn.update_columns(&h, &[id], &batch, &assigned)?;
     Ok(Some(Output::Affected(n)))
 }
