@@ -16,6 +16,15 @@ use std::sync::Arc;
 /// [`Error::Constraint`] for a wrong column count or a NULL in a NOT NULL
 /// column; store errors for values that cannot be cast.
 pub fn conform(meta: &TableMeta, batch: &RecordBatch) -> Result<RecordBatch> {
+    conform_to(meta, meta.schema(), batch)
+}
+
+/// [`conform`] with the schema of `meta` already built.
+pub(crate) fn conform_to(
+    meta: &TableMeta,
+    schema: arrow::datatypes::SchemaRef,
+    batch: &RecordBatch,
+) -> Result<RecordBatch> {
     if batch.num_columns() != meta.columns.len() {
         return Err(Error::Constraint(format!(
             "table {} has {} columns but {} values were supplied",
@@ -47,7 +56,7 @@ pub fn conform(meta: &TableMeta, batch: &RecordBatch) -> Result<RecordBatch> {
         cols.push(c);
     }
     let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-    Ok(RecordBatch::try_new_with_options(meta.schema(), cols, &opts)?)
+    Ok(RecordBatch::try_new_with_options(schema, cols, &opts)?)
 }
 
 fn violation(meta: &TableMeta, kind: &str, cols: &[usize]) -> Error {

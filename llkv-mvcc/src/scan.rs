@@ -21,14 +21,17 @@ const SMALL_ROWS: usize = 64;
 /// How many small batches wait at the end before they are merged.
 const TAIL_BATCHES: usize = 16;
 
+/// How many batches of about one size are merged into one.
+const MERGE_FAN: usize = 8;
+
 /// Rows a transaction inserted, with their local ids (position in insert order).
 ///
 /// Many small inserts (one per single-row UPDATE, say) would leave as many
 /// one-row batches, and every later statement scans them all. So consecutive
-/// batches are merged like a binary counter: while the last batch is at
-/// least as large as the one before it (and both are small), the two become
-/// one. Each row is then copied O(log n) times, and a transaction with n
-/// inserted rows keeps O(log n) batches. Batches below [`SMALL_ROWS`] rows
+/// batches are merged like a counter in base [`MERGE_FAN`]: when the last
+/// `MERGE_FAN` batches are about equal in size (and together small), they
+/// become one. Each row is then copied O(log n / log MERGE_FAN) times, and a
+/// transaction with n inserted rows keeps O(MERGE_FAN log n) batches. Batches below [`SMALL_ROWS`] rows
 /// are first gathered [`TAIL_BATCHES`] at a time, so most single-row pushes
 /// copy nothing. Merging keeps insert order, so local ids do not change.
 ///
@@ -149,17 +152,25 @@ impl LocalRows {
                 self.batches.push(merged);
             }
         }
-        while let [.., a, b] = self.batches.as_slice() {
-            let (na, nb) = (a.num_rows(), b.num_rows());
-            if na > nb || na + nb > MERGE_ROWS || a.schema() != b.schema() {
+        // The last MERGE_FAN batches become one when the oldest of them is
+        // no larger than the newest (sizes fall from old to new, so they are
+        // then about equal).
+        while self.batches.len() >= MERGE_FAN {
+            let from = self.batches.len() - MERGE_FAN;
+            let group = &self.batches[from..];
+            let (first, last) = (&group[0], &group[MERGE_FAN - 1]);
+            let rows: usize = group.iter().map(RecordBatch::num_rows).sum();
+            let schema = first.schema();
+            if first.num_rows() > last.num_rows()
+                || rows > MERGE_ROWS
+                || group.iter().any(|b| b.schema() != schema)
+            {
                 break;
             }
-            let merged = arrow::compute::concat_batches(&a.schema(), [a, b])?;
-            self.batches.pop();
-            self.starts.pop();
-            if let Some(last) = self.batches.last_mut() {
-                *last = merged;
-            }
+            let merged = arrow::compute::concat_batches(&schema, group)?;
+            self.batches.truncate(from);
+            self.starts.truncate(from + 1);
+            self.batches.push(merged);
         }
         Ok(())
     }
@@ -405,7 +416,7 @@ impl PreparedScan {
         schema: SchemaRef,
     ) -> Result<Self> {
         let segment_scan = match (&table, &req) {
-            (Some(t), Some(r)) => Some(SegmentScan::new(&t.meta, r)?),
+            (Some(t), Some(r)) => Some(SegmentScan::with_schema(&t.meta, r, Arc::clone(&schema))?),
             _ => None,
         };
         Ok(Self { store, table, req, local, schema, index: None, segment_scan })
@@ -549,7 +560,10 @@ impl PreparedScan {
     /// The store's read errors.
     pub fn collect(&self) -> Result<Vec<RecordBatch>> {
         let mut out = match (&self.table, &self.req, &self.index) {
-            (Some(t), Some(req), Some((_, rows))) => self.store.scan_rows(t, req, rows)?,
+            (Some(t), Some(req), Some((_, rows))) => match &self.segment_scan {
+                Some(scan) => self.store.scan_rows_prepared(t, scan, rows)?,
+                None => self.store.scan_rows(t, req, rows)?,
+            },
             (Some(t), Some(req), None) => self.store.scan(t, req)?,
             _ => Vec::new(),
         };

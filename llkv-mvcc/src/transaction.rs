@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::scan::{LocalRows, PreparedScan};
 use crate::versioning::{self, DELETED_COLUMN};
 use arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
+use arrow::datatypes::SchemaRef;
 use llkv_store::{ScanRequest, TableData, TableId, TableMeta, Version, VersionFilter};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +31,41 @@ pub struct TableHandle {
     /// The user-visible definition (no hidden columns).
     pub meta: Arc<TableMeta>,
     pub(crate) target: Target,
+    /// Arrow schemas of `meta`, built on first use and shared by the handles
+    /// of one table in one transaction (a statement per row would otherwise
+    /// build them again and again).
+    pub(crate) schemas: Arc<HandleSchemas>,
+}
+
+/// The schemas of a [`TableHandle`]'s user columns.
+#[derive(Debug, Default)]
+pub(crate) struct HandleSchemas {
+    plain: std::sync::OnceLock<SchemaRef>,
+    with_row_ids: std::sync::OnceLock<SchemaRef>,
+}
+
+impl TableHandle {
+    fn new(name: &str, meta: Arc<TableMeta>, target: Target) -> Self {
+        Self { name: name.to_string(), meta, target, schemas: Arc::default() }
+    }
+
+    /// The Arrow schema of the user columns (as [`TableMeta::schema`]),
+    /// built once per transaction and table.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(self.schemas.plain.get_or_init(|| self.meta.schema()))
+    }
+
+    /// The schema of a scan of every user column, with or without row ids
+    /// (as [`ScanRequest::output_schema`]).
+    pub(crate) fn scan_schema(&self, with_row_ids: bool) -> SchemaRef {
+        if !with_row_ids {
+            return self.schema();
+        }
+        Arc::clone(self.schemas.with_row_ids.get_or_init(|| {
+            let req = ScanRequest { with_row_ids: true, ..Default::default() };
+            req.output_schema(&self.meta)
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +110,9 @@ struct State {
     /// Foreign keys to check again at COMMIT (see `foreign_keys.rs`).
     deferred_fks: Vec<crate::foreign_keys::DeferredCheck>,
     properties: BTreeMap<String, Option<String>>,
+    /// Handles of committed tables looked up so far: their definitions are
+    /// those of the transaction's store version, which never changes.
+    stored_handles: std::collections::HashMap<TableId, TableHandle>,
 }
 
 impl PartialOrd for Target {
@@ -137,6 +176,7 @@ impl Transaction {
                 name_locks: Vec::new(),
                 deferred_fks: Vec::new(),
                 properties: BTreeMap::new(),
+                stored_handles: std::collections::HashMap::new(),
             }),
         }
     }
@@ -238,28 +278,27 @@ impl Transaction {
     /// # Errors
     /// [`Error::Aborted`] / [`Error::Ended`] when the transaction cannot be used.
     pub fn table(&self, name: &str) -> Result<Option<TableHandle>> {
-        let st = self.state.lock();
+        let mut st = self.state.lock();
         Self::check_active(&st)?;
-        Ok(self.find_table(&st, name))
+        Ok(self.find_table(&mut st, name))
     }
 
-    fn find_table(&self, st: &State, name: &str) -> Option<TableHandle> {
+    fn find_table(&self, st: &mut State, name: &str) -> Option<TableHandle> {
         if let Some(i) = st.created.iter().position(|t| !t.dropped && t.meta.name == name) {
-            return Some(TableHandle {
-                name: name.to_string(),
-                meta: Arc::clone(&st.created[i].meta),
-                target: Target::Local(i),
-            });
+            return Some(TableHandle::new(name, Arc::clone(&st.created[i].meta), Target::Local(i)));
         }
         let t = self.version.table_by_name(name)?;
         if st.dropped.contains(&t.id) {
             return None;
         }
-        Some(TableHandle {
-            name: name.to_string(),
-            meta: Arc::new(versioning::user_meta(t)),
-            target: Target::Stored(t.id),
-        })
+        let h = st.stored_handles.entry(t.id).or_insert_with(|| {
+            TableHandle::new(name, Arc::new(versioning::user_meta(t)), Target::Stored(t.id))
+        });
+        let mut h = h.clone();
+        if h.name != name {
+            h.name = name.to_string();
+        }
+        Some(h)
     }
 
     /// Names of all tables this transaction sees, sorted.
@@ -361,7 +400,7 @@ impl Transaction {
         self.check_schema_of(&meta.name)?;
         let mut st = self.state.lock();
         Self::check_active(&st)?;
-        if self.find_table(&st, &meta.name).is_some() {
+        if self.find_table(&mut st, &meta.name).is_some() {
             return Err(Error::TableExists(meta.name));
         }
         let key = meta.name.to_lowercase();
@@ -377,11 +416,7 @@ impl Transaction {
         versioning::store_meta(&meta).validate()?;
         let meta = Arc::new(meta);
         st.created.push(CreatedTable { meta: Arc::clone(&meta), dropped: false });
-        Ok(TableHandle {
-            name: meta.name.clone(),
-            meta,
-            target: Target::Local(st.created.len() - 1),
-        })
+        Ok(TableHandle::new(&meta.name.clone(), meta, Target::Local(st.created.len() - 1)))
     }
 
     /// Drops a table.
@@ -397,7 +432,8 @@ impl Transaction {
     fn drop_entry(&self, name: &str) -> Result<()> {
         let mut st = self.state.lock();
         Self::check_active(&st)?;
-        let h = self.find_table(&st, name).ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
+        let h =
+            self.find_table(&mut st, name).ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
         match h.target {
             Target::Local(i) => st.created[i].dropped = true,
             Target::Stored(id) => {
@@ -476,7 +512,17 @@ impl Transaction {
         };
         let mut out_req = req.clone();
         out_req.projection = Some(projection);
-        let schema = out_req.output_schema(&table.meta);
+        // Scans of every column (point reads by key, UPDATE and DELETE) use
+        // the handle's schema instead of building one.
+        let every = out_req
+            .projection
+            .as_ref()
+            .is_some_and(|p| p.len() == user_cols && p.iter().enumerate().all(|(i, &c)| i == c));
+        let schema = if every {
+            table.scan_schema(req.with_row_ids)
+        } else {
+            out_req.output_schema(&table.meta)
+        };
         let mut scan =
             PreparedScan::new(self.db.store().clone(), stored, store_req, local, schema)?;
         if let (Some(plan), Some(t)) = (index_plan, scan.table_data())
@@ -502,7 +548,7 @@ impl Transaction {
     /// store errors for uncastable values.
     pub fn insert(&self, table: &TableHandle, batch: &RecordBatch) -> Result<u64> {
         self.check_writable()?;
-        let batch = crate::constraints::conform(&table.meta, batch)?;
+        let batch = crate::constraints::conform_to(&table.meta, table.schema(), batch)?;
         if batch.num_rows() == 0 {
             return Ok(0);
         }
@@ -628,7 +674,7 @@ impl Transaction {
         new_rows: &RecordBatch,
         check_keys: bool,
     ) -> Result<u64> {
-        let batch = crate::constraints::conform(&table.meta, new_rows)?;
+        let batch = crate::constraints::conform_to(&table.meta, table.schema(), new_rows)?;
         crate::foreign_keys::check_change(self, table, row_ids, Some(&batch))?;
         self.delete_rows(table, row_ids)?;
         if check_keys && let Err(e) = crate::constraints::check_unique(self, table, &batch) {
@@ -673,6 +719,7 @@ impl Transaction {
         st.created.clear();
         st.dropped.clear();
         st.properties.clear();
+        st.stored_handles.clear();
     }
 
     /// Discards every change.

@@ -203,7 +203,7 @@ fn insert_mode(ins: &ast::Insert) -> Conflict {
 }
 
 /// Whether the table has CHECK constraints (enforced on rows, by the row path).
-fn has_checks(h: &TableHandle) -> bool {
+pub(crate) fn has_checks(h: &TableHandle) -> bool {
     h.meta.properties.keys().any(|k| k.starts_with(crate::check::CHECK_PREFIX))
 }
 

@@ -120,7 +120,10 @@ fn run_in_with(txn: &Transaction, stmt: &Statement, cancel: &CancelFlag) -> SqlR
             Ok(Output::Rows { schema, batches: vec![batch] })
         }
         Statement::Insert(i) => dml::insert(txn, i, cancel),
-        Statement::Update(u) => dml::update(txn, u, cancel),
+        Statement::Update(u) => match crate::point_update::update(txn, u, cancel)? {
+            Some(out) => Ok(out),
+            None => dml::update(txn, u, cancel),
+        },
         Statement::Delete(d) => dml::delete(txn, d, cancel),
         Statement::CreateTable(c) => ddl::create_table(txn, c),
         Statement::CreateView(v) => ddl::create_view(txn, v),

@@ -40,6 +40,7 @@ mod parse;
 pub mod plan;
 mod planner;
 mod point;
+mod point_update;
 mod settings;
 mod stmt_cache;
 mod structs;

@@ -165,7 +165,7 @@ fn literal(e: &ast::Expr) -> Option<Value> {
 }
 
 /// `c = v [AND …]` bound as the binder binds it; `None` for anything else.
-fn where_expr(h: &TableHandle, e: &ast::Expr) -> Option<Expr> {
+pub(crate) fn where_expr(h: &TableHandle, e: &ast::Expr) -> Option<Expr> {
     match e {
         ast::Expr::BinaryOp { left, op: ast::BinaryOperator::And, right } => Some(Expr::Binary(
             BinOp::And,

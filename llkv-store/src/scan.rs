@@ -38,8 +38,8 @@ pub struct ScanRequest {
 /// values cast to the column types), for [`Store::scan_segment`].
 #[derive(Debug, Clone)]
 pub struct SegmentScan {
-    req: ScanRequest,
-    schema: SchemaRef,
+    pub(crate) req: ScanRequest,
+    pub(crate) schema: SchemaRef,
 }
 
 impl SegmentScan {
@@ -51,6 +51,19 @@ impl SegmentScan {
     pub fn new(table: &TableMeta, req: &ScanRequest) -> Result<Self> {
         let req = req.prepare(table)?;
         let schema = req.output_schema(table);
+        Ok(Self { req, schema })
+    }
+
+    /// As [`SegmentScan::new`], with the output schema the caller already
+    /// has (`schema` must have the fields of `req.output_schema(table)`).
+    ///
+    /// # Errors
+    /// As for [`SegmentScan::new`].
+    pub fn with_schema(table: &TableMeta, req: &ScanRequest, schema: SchemaRef) -> Result<Self> {
+        let req = req.prepare(table)?;
+        if schema.fields().len() != req.columns(table).len() + usize::from(req.with_row_ids) {
+            return Err(Error::Invalid("a scan schema does not fit its request".into()));
+        }
         Ok(Self { req, schema })
     }
 

@@ -8,7 +8,7 @@
 use crate::catalog::TableMeta;
 use crate::error::{Error, Result};
 use crate::patch::ChunkPatch;
-use crate::scan::{ScanRequest, chunk_keys};
+use crate::scan::{ScanRequest, SegmentScan, chunk_keys};
 use crate::store::Store;
 use crate::table::{Segment, TableData};
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array};
@@ -43,6 +43,22 @@ impl Store {
     {
         let req = req.prepare(&table.meta)?;
         let schema = req.output_schema(&table.meta);
+        self.rows_with(table, &req, &schema, row_ids, segments, sink)
+    }
+
+    /// [`Store::scan_rows_with`] for a prepared request and its schema.
+    fn rows_with<F>(
+        &self,
+        table: &TableData,
+        req: &ScanRequest,
+        schema: &SchemaRef,
+        row_ids: &[u64],
+        segments: std::ops::Range<usize>,
+        sink: F,
+    ) -> Result<()>
+    where
+        F: Fn(usize, RecordBatch) -> Result<()> + Sync,
+    {
         let segs = table.segments()?;
         let end = segments.end.min(segs.len());
         let start = segments.start.min(end);
@@ -55,7 +71,7 @@ impl Store {
             })
             .collect();
         let one = |(i, ids): &(usize, &[u64])| -> Result<()> {
-            match self.scan_segment_rows(table, &segs[*i], &req, &schema, ids)? {
+            match self.scan_segment_rows(table, &segs[*i], req, schema, ids)? {
                 Some(b) => sink(*i, b),
                 None => Ok(()),
             }
@@ -79,8 +95,34 @@ impl Store {
         req: &ScanRequest,
         row_ids: &[u64],
     ) -> Result<Vec<RecordBatch>> {
+        let req = req.prepare(&table.meta)?;
+        let schema = req.output_schema(&table.meta);
+        self.rows_in_order(table, &req, &schema, row_ids)
+    }
+
+    /// [`Store::scan_rows`] for a request prepared as `scan` (no checks or
+    /// schema built again: a point read runs this once per statement).
+    ///
+    /// # Errors
+    /// As for [`Store::scan_rows_with`].
+    pub fn scan_rows_prepared(
+        &self,
+        table: &TableData,
+        scan: &SegmentScan,
+        row_ids: &[u64],
+    ) -> Result<Vec<RecordBatch>> {
+        self.rows_in_order(table, &scan.req, &scan.schema, row_ids)
+    }
+
+    fn rows_in_order(
+        &self,
+        table: &TableData,
+        req: &ScanRequest,
+        schema: &SchemaRef,
+        row_ids: &[u64],
+    ) -> Result<Vec<RecordBatch>> {
         let out = parking_lot::Mutex::new(Vec::new());
-        self.scan_rows_with(table, req, row_ids, 0..table.segment_count(), |i, b| {
+        self.rows_with(table, req, schema, row_ids, 0..table.segment_count(), |i, b| {
             out.lock().push((i, b));
             Ok(())
         })?;
