@@ -74,9 +74,6 @@ struct FilterEstimate {
     predicate: Arc<dyn PhysicalExpr>,
     /// The node's schema, then the filtered columns it does not return.
     schema: SchemaRef,
-    /// The table's indexes of those filtered columns, whose statistics the
-    /// estimate reads too (none when the node has row-id columns).
-    extra: Vec<usize>,
 }
 
 impl fmt::Debug for LlkvScanExec {
@@ -170,26 +167,15 @@ impl LlkvScanExec {
     /// reports the rows of every segment its statistics cannot rule out, and
     /// DataFusion plans a join's build side from that (a partitioned join that
     /// repartitions the probe side instead of a broadcast one).
-    ///
-    /// `extra` are the table's column indexes of the filtered columns the
-    /// node does not return (in `schema`'s order): their statistics bound
-    /// the estimate as the returned columns' do. Pass none when the node has
-    /// row-id columns (the statistics list the table's columns first).
     pub fn with_filter_estimate(
         mut self,
         predicate: Arc<dyn PhysicalExpr>,
         schema: SchemaRef,
-        extra: Vec<usize>,
     ) -> Self {
-        let own = self.schema.fields().len();
-        let prefix_ok = schema.fields().len() >= own
+        let prefix_ok = schema.fields().len() >= self.schema.fields().len()
             && self.schema.fields().iter().zip(schema.fields()).all(|(a, b)| a == b);
         if prefix_ok {
-            let extra = match extra.len() == schema.fields().len() - own {
-                true => extra,
-                false => Vec::new(),
-            };
-            self.estimate = Some(FilterEstimate { predicate, schema, extra });
+            self.estimate = Some(FilterEstimate { predicate, schema });
         }
         self
     }
@@ -311,17 +297,8 @@ impl ExecutionPlan for LlkvScanExec {
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
         let of = |segs: Range<usize>, with_local: bool| {
-            // With a filter estimate, the statistics cover the filtered
-            // columns the node does not return too (cut off after it).
-            let (schema, extra) = match &self.estimate {
-                Some(e) if !e.extra.is_empty() => (&e.schema, e.extra.as_slice()),
-                _ => (&self.schema, &[][..]),
-            };
-            let summary = self.scan.summary_with(segs, with_local, extra);
-            let stats = statistics_of(&summary, schema, self.limit);
-            let mut stats = self.estimate_filtered(stats);
-            stats.column_statistics.truncate(self.schema.fields().len());
-            Arc::new(stats)
+            let summary = self.scan.summary(segs, with_local);
+            Arc::new(self.estimate_filtered(statistics_of(&summary, &self.schema, self.limit)))
         };
         let stats = match args.partition() {
             None => self.stats.get_or_init(|| of(0..self.scan.segment_count(), true)),
@@ -496,7 +473,7 @@ impl LlkvScanStream {
                 continue;
             }
             let (batch, keep) = if let Some(i) = self.segments.next() {
-                match self.scan.read_segment_masked(i, true).map_err(wrap_error)? {
+                match self.scan.read_segment_masked(i, string_views()).map_err(wrap_error)? {
                     Some(m) => (m.batch, m.keep),
                     None => continue,
                 }
@@ -579,6 +556,13 @@ impl LlkvScanStream {
             }
         }
     }
+}
+
+/// Whether text columns are handed to DataFusion as `Utf8View` (on unless
+/// the environment sets `LLKV_DF_STRING_VIEWS=off`, to measure them).
+pub(crate) fn string_views() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| !matches!(std::env::var("LLKV_DF_STRING_VIEWS").as_deref(), Ok("off" | "0")))
 }
 
 fn arrow_err(e: datafusion::arrow::error::ArrowError) -> DataFusionError {

@@ -47,7 +47,9 @@ pub struct LlkvTable {
 /// (see [`llkv_store::ScanRequest::string_views`]); values written are
 /// stored as `Utf8`.
 fn view_schema(schema: &SchemaRef) -> SchemaRef {
-    if !schema.fields().iter().any(|f| f.data_type() == &DataType::Utf8) {
+    if !crate::scan::string_views()
+        || !schema.fields().iter().any(|f| f.data_type() == &DataType::Utf8)
+    {
         return Arc::clone(schema);
     }
     let fields: Vec<Field> = schema
@@ -250,16 +252,6 @@ impl TableProvider for LlkvTable {
         let prepared = st.txn.prepare_scan(&handle, &req).map_err(wrap_error)?;
         let schema = Arc::new(self.schema.project(&projection)?);
         let estimate = self.filter_estimate(state, filters, &schema);
-        // The table indexes of the filtered columns the node does not return.
-        let extra = |ext: &SchemaRef| -> Vec<usize> {
-            if with_row_ids {
-                return Vec::new();
-            }
-            ext.fields()[schema.fields().len()..]
-                .iter()
-                .filter_map(|f| self.user_schema.index_of(f.name()).ok())
-                .collect()
-        };
         let exec = LlkvScanExec::new(
             prepared,
             Arc::clone(&st.txn),
@@ -270,10 +262,7 @@ impl TableProvider for LlkvTable {
             state.config().target_partitions(),
         );
         Ok(Arc::new(match estimate {
-            Some((predicate, ext)) => {
-                let extra = extra(&ext);
-                exec.with_filter_estimate(predicate, ext, extra)
-            }
+            Some((predicate, ext)) => exec.with_filter_estimate(predicate, ext),
             None => exec,
         }))
     }
