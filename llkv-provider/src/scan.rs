@@ -27,6 +27,7 @@ use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     ReplaceChildrenOptions, Statistics, StatisticsArgs,
@@ -66,6 +67,9 @@ pub struct LlkvScanExec {
     /// The pushed filters as one predicate over the node's columns followed by
     /// the filtered columns it does not return, for row-count estimates.
     estimate: Option<FilterEstimate>,
+    /// Rows handed out and time spent reading and filtering, per partition
+    /// (EXPLAIN ANALYZE shows them).
+    metrics: ExecutionPlanMetricsSet,
 }
 
 /// What [`LlkvScanExec`] needs to estimate how many rows its pushed filters keep.
@@ -154,6 +158,7 @@ impl LlkvScanExec {
             target_partitions,
             properties: Arc::new(properties),
             stats: OnceLock::new(),
+            metrics: ExecutionPlanMetricsSet::new(),
             partition_stats: (0..parts).map(|_| OnceLock::new()).collect(),
             estimate: None,
         }
@@ -339,6 +344,10 @@ impl ExecutionPlan for LlkvScanExec {
         self.limit
     }
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
     fn execute(
         &self,
         partition: usize,
@@ -360,6 +369,7 @@ impl ExecutionPlan for LlkvScanExec {
             self.schema(),
             self.limit,
             context.session_config().batch_size().max(1),
+            BaselineMetrics::new(&self.metrics, partition),
         )))
     }
 }
@@ -393,6 +403,7 @@ pub struct LlkvScanStream {
     coalescer: Option<BatchCoalescer>,
     /// Whether every input has been read and the coalescer flushed.
     drained: bool,
+    metrics: BaselineMetrics,
 }
 
 /// A segment's batch being handed out in slices.
@@ -410,6 +421,7 @@ impl LlkvScanStream {
         schema: SchemaRef,
         remaining: Option<usize>,
         batch_size: usize,
+        metrics: BaselineMetrics,
     ) -> Self {
         let coalescer = (!schema.fields().is_empty()).then(|| {
             BatchCoalescer::new(Arc::clone(&schema), batch_size)
@@ -425,6 +437,7 @@ impl LlkvScanStream {
             pending: None,
             coalescer,
             drained: false,
+            metrics,
         }
     }
 
@@ -573,7 +586,11 @@ impl Stream for LlkvScanStream {
     type Item = Result<RecordBatch>;
 
     fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Poll::Ready(self.next_batch().transpose())
+        let elapsed = self.metrics.elapsed_compute().clone();
+        let timer = elapsed.timer();
+        let next = self.next_batch().transpose();
+        timer.done();
+        self.metrics.record_poll(Poll::Ready(next))
     }
 }
 

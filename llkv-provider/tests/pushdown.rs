@@ -120,3 +120,12 @@ fn an_empty_projection_counts_rows_under_a_filter() {
     run(&mut e, "CREATE TABLE empty (a INTEGER)");
     assert_eq!(rows(&mut e, "SELECT count(*), max(a) FROM empty"), ["0|"]);
 }
+
+#[test]
+fn explain_analyze_shows_the_rows_the_scan_handed_out() {
+    let mut e = table();
+    let p = text(&mut e, "EXPLAIN ANALYZE SELECT x FROM t WHERE x > 3");
+    let scan = p.lines().find(|l| l.contains("LlkvScanExec")).unwrap_or_default();
+    assert!(scan.contains("output_rows=7"), "{p}");
+    assert!(scan.contains("elapsed_compute="), "{p}");
+}
