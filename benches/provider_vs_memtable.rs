@@ -16,6 +16,10 @@ use llkv::Database;
 use llkv::provider::LlkvCatalog;
 use std::sync::Arc;
 
+/// The allocator the `llkv` binary uses, so that the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "common/data.rs"]
 mod data;
 use data::{dim, dim_schema, fact, fact_schema, meta};
