@@ -34,6 +34,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The allocator the `llkv` binary uses, so that the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const HELP: &str = "\
 tpch: TPC-H and storage micro-workloads on llkv, as the peer harness runs them
 
@@ -360,6 +364,11 @@ fn run(a: &Args) -> Result<(), String> {
             remove_db(&copy);
             std::fs::copy(&a.db, &copy)
                 .map_err(|e| format!("copy for the micro-workloads: {e}"))?;
+            // Untimed: written back now, or the first synced commit of a
+            // workload would wait for the whole copy to reach the disk.
+            std::fs::File::open(&copy)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| format!("sync of the micro-workloads' copy: {e}"))?;
             let open = |db: Database| open_engine(route, db);
             let r = micro::run(&copy, &a.data, &open, a.timing, |m, rec| {
                 eprintln!("[{name}] {m}: {}", short(&rec));
