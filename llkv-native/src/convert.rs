@@ -86,24 +86,55 @@ pub fn array_values(a: &dyn Array) -> SqlResult<Vec<Value>> {
                 });
             }
         }
-        other => {
-            // Dates, decimals, timestamps: read through their text form.
-            let s = arrow::compute::cast(a, &DataType::Utf8).map_err(|_| {
-                SqlError::execution(format!("cannot read a column of type {other}"))
-            })?;
-            return array_values(&s).map(|v| {
-                v.into_iter()
-                    .map(|x| match (other, x) {
-                        (DataType::Decimal128(..) | DataType::Decimal256(..), Value::Text(t)) => {
-                            parse_exact_numeric(&t).unwrap_or(Value::Text(t))
-                        }
-                        (_, x) => x,
-                    })
-                    .collect()
-            });
+        DataType::Decimal128(_, scale) if (0..=22).contains(scale) => {
+            let arr = a.as_primitive::<T::Decimal128Type>();
+            for i in 0..n {
+                out.push(match (arr.is_null(i), decimal_value(arr.value(i), *scale)) {
+                    (true, _) => Value::Null,
+                    (false, Some(v)) => v,
+                    // Beyond 2^53: through the text form, as other types.
+                    (false, None) => text_values(&a.slice(i, 1))?.pop().unwrap_or(Value::Null),
+                });
+            }
         }
+        _ => return text_values(a),
     }
     Ok(out)
+}
+
+/// Dates, decimals, timestamps: the values of `a` read through their text form.
+fn text_values(a: &dyn Array) -> SqlResult<Vec<Value>> {
+    let other = a.data_type();
+    let s = arrow::compute::cast(a, &DataType::Utf8)
+        .map_err(|_| SqlError::execution(format!("cannot read a column of type {other}")))?;
+    array_values(&s).map(|v| {
+        v.into_iter()
+            .map(|x| match (other, x) {
+                (DataType::Decimal128(..) | DataType::Decimal256(..), Value::Text(t)) => {
+                    parse_exact_numeric(&t).unwrap_or(Value::Text(t))
+                }
+                (_, x) => x,
+            })
+            .collect()
+    })
+}
+
+/// A DECIMAL value of scale `0..=22` as its text form reads
+/// ([`parse_exact_numeric`]), when `|v| < 2^53`: an integer for scale 0,
+/// else a REAL. `v` and `10^scale` are then exact doubles, so their quotient
+/// is the correctly rounded value, as parsing the text gives. `None` for
+/// larger values.
+fn decimal_value(v: i128, scale: i8) -> Option<Value> {
+    const EXACT: i128 = 1 << 53;
+    if v.unsigned_abs() >= EXACT.unsigned_abs() {
+        return None;
+    }
+    let scale = usize::try_from(scale).ok()?;
+    if scale == 0 {
+        return i64::try_from(v).ok().map(Value::Int);
+    }
+    let pow10 = std::iter::successors(Some(1f64), |p| Some(p * 10.0)).nth(scale)?;
+    Some(Value::Real(v as f64 / pow10))
 }
 
 /// The rows of a batch (all its columns).
@@ -270,4 +301,43 @@ pub fn nullable_schema(meta: &llkv_store::TableMeta) -> SchemaRef {
             .map(|c| Field::new(&c.name, c.data_type.clone(), true))
             .collect::<Vec<_>>(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Decimal128Array;
+
+    /// The values of a decimal array read through arrow's text form, as
+    /// every type without a direct conversion is read.
+    fn through_text(a: &Decimal128Array) -> Vec<Value> {
+        let s = arrow::compute::cast(a, &DataType::Utf8).expect("decimal to text");
+        let s = s.as_any().downcast_ref::<arrow::array::StringArray>().expect("text");
+        s.iter()
+            .map(|t| t.map_or(Value::Null, |t| parse_exact_numeric(t).expect("a number")))
+            .collect()
+    }
+
+    #[test]
+    fn decimals_read_directly_equal_their_text_form() {
+        let raw = [
+            Some(0i128),
+            Some(1),
+            Some(-1),
+            Some(123_456),
+            Some(-987_654_321),
+            Some(10_i128.pow(15) + 7),
+            Some((1 << 53) - 1),
+            Some(-(1 << 53) + 1),
+            Some(1 << 53),
+            Some(10_i128.pow(30) + 3),
+            None,
+        ];
+        for s in [0i8, 1, 2, 6, 9, 22] {
+            let a = Decimal128Array::from(raw.to_vec()).with_precision_and_scale(38, s);
+            let a = a.expect("a valid decimal type");
+            let direct = array_values(&a).expect("direct read");
+            assert_eq!(direct, through_text(&a), "scale {s}");
+        }
+    }
 }
