@@ -1,9 +1,11 @@
 //! Reading a table as a transaction sees it, and the transaction's own rows.
 
 use crate::error::Result;
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array,
+};
 use arrow::compute::{and, filter_record_batch};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use llkv_store::{
     CmpOp, MaskedBatch, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, SegmentScan, Store,
@@ -56,35 +58,111 @@ pub(crate) struct LocalRows {
 /// instead of building an index.
 const INDEX_MIN_ROWS: u64 = 64;
 
-/// Local ids of the inserted rows by the value of one column (in the row
-/// format of [`RowConverter`], whose equality is the equality of the
-/// comparison kernels: floats by total order). NULLs are not indexed (an
-/// equality never matches them). Ids of deleted rows are dropped when met.
+/// Local ids of the inserted rows by the value of one column. NULLs are not
+/// indexed (an equality never matches them). Ids of deleted rows are dropped
+/// when met.
 struct ColumnIndex {
-    conv: RowConverter,
-    /// Local ids below this are in `map`.
+    /// Local ids below this are in the index.
     rows: u64,
-    map: HashMap<Box<[u8]>, Vec<u64>>,
+    keys: IndexKeys,
+}
+
+/// The index's map: integer columns by value; other types by their
+/// [`RowConverter`] encoding, whose equality is the equality of the
+/// comparison kernels (floats by total order).
+enum IndexKeys {
+    Int64(HashMap<i64, Ids>),
+    Int32(HashMap<i32, Ids>),
+    Encoded { conv: RowConverter, map: HashMap<Box<[u8]>, Ids> },
+}
+
+/// The local ids of one key: almost always one (a key of the inserted rows).
+enum Ids {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl Ids {
+    fn push(&mut self, id: u64) {
+        match self {
+            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
+            Ids::Many(v) => v.push(id),
+        }
+    }
+
+    /// The ids not in `deleted` (ascending, as pushed); whether none are left.
+    fn live(&mut self, deleted: &BTreeSet<u64>) -> (Vec<u64>, bool) {
+        match self {
+            Ids::One(id) if deleted.contains(id) => (Vec::new(), true),
+            Ids::One(id) => (vec![*id], false),
+            Ids::Many(v) => {
+                v.retain(|id| !deleted.contains(id));
+                (v.clone(), v.is_empty())
+            }
+        }
+    }
+}
+
+/// Adds `id` under `key`.
+fn add<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Ids>, key: K, id: u64) {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(id),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(Ids::One(id));
+        }
+    }
+}
+
+/// The live ids under `key`, forgetting the key when none are left.
+fn live<K, Q>(map: &mut HashMap<K, Ids>, key: &Q, deleted: &BTreeSet<u64>) -> Vec<u64>
+where
+    K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    let Some(ids) = map.get_mut(key) else { return Vec::new() };
+    let (out, gone) = ids.live(deleted);
+    if gone {
+        map.remove(key);
+    }
+    out
 }
 
 impl ColumnIndex {
     fn new(dt: &DataType) -> Result<Self> {
-        Ok(Self {
-            conv: RowConverter::new(vec![SortField::new(dt.clone())])?,
-            rows: 0,
-            map: HashMap::new(),
-        })
+        let keys = match dt {
+            DataType::Int64 => IndexKeys::Int64(HashMap::new()),
+            DataType::Int32 => IndexKeys::Int32(HashMap::new()),
+            _ => IndexKeys::Encoded {
+                conv: RowConverter::new(vec![SortField::new(dt.clone())])?,
+                map: HashMap::new(),
+            },
+        };
+        Ok(Self { rows: 0, keys })
     }
 
     /// Adds the rows inserted since the last call.
     fn catch_up(&mut self, rows: LocalRowsView<'_>, column: usize) -> Result<()> {
         for (start, b) in rows.rows_since(self.rows) {
             let col = b.column(column);
-            let encoded = self.conv.convert_columns(std::slice::from_ref(col))?;
-            for i in 0..b.num_rows() {
-                if col.is_valid(i) {
-                    let key: Box<[u8]> = encoded.row(i).as_ref().into();
-                    self.map.entry(key).or_default().push(start + i as u64);
+            let valid = |i: &usize| col.is_valid(*i);
+            match &mut self.keys {
+                IndexKeys::Int64(map) => {
+                    let vals = col.as_primitive_opt::<Int64Type>().ok_or_else(not_indexable)?;
+                    for i in (0..b.num_rows()).filter(valid) {
+                        add(map, vals.value(i), start + i as u64);
+                    }
+                }
+                IndexKeys::Int32(map) => {
+                    let vals = col.as_primitive_opt::<Int32Type>().ok_or_else(not_indexable)?;
+                    for i in (0..b.num_rows()).filter(valid) {
+                        add(map, vals.value(i), start + i as u64);
+                    }
+                }
+                IndexKeys::Encoded { conv, map } => {
+                    let encoded = conv.convert_columns(std::slice::from_ref(col))?;
+                    for i in (0..b.num_rows()).filter(valid) {
+                        add(map, encoded.row(i).as_ref().into(), start + i as u64);
+                    }
                 }
             }
         }
@@ -95,15 +173,26 @@ impl ColumnIndex {
     /// The live local ids whose value equals `value` (a one-element array of
     /// the column's type), ascending.
     fn lookup(&mut self, value: &ArrayRef, deleted: &BTreeSet<u64>) -> Result<Vec<u64>> {
-        let encoded = self.conv.convert_columns(std::slice::from_ref(value))?;
-        let Some(ids) = self.map.get_mut(encoded.row(0).as_ref()) else { return Ok(Vec::new()) };
-        ids.retain(|id| !deleted.contains(id));
-        let out = ids.clone();
-        if ids.is_empty() {
-            self.map.remove(encoded.row(0).as_ref());
-        }
-        Ok(out)
+        Ok(match &mut self.keys {
+            IndexKeys::Int64(map) => {
+                let v = value.as_primitive_opt::<Int64Type>().ok_or_else(not_indexable)?;
+                live(map, &v.value(0), deleted)
+            }
+            IndexKeys::Int32(map) => {
+                let v = value.as_primitive_opt::<Int32Type>().ok_or_else(not_indexable)?;
+                live(map, &v.value(0), deleted)
+            }
+            IndexKeys::Encoded { conv, map } => {
+                let encoded = conv.convert_columns(std::slice::from_ref(value))?;
+                live(map, encoded.row(0).as_ref(), deleted)
+            }
+        })
     }
+}
+
+/// A column or value of another type than the index's (the caller then scans).
+fn not_indexable() -> crate::error::Error {
+    llkv_store::Error::Invalid("a value of another type than the indexed column".into()).into()
 }
 
 /// The batches of [`LocalRows`] without its indexes (to borrow them apart).

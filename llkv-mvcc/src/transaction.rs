@@ -610,6 +610,14 @@ impl Transaction {
         let v = self.db.store().current();
         // A table dropped by a later commit: COMMIT reports that conflict.
         let Some(t) = v.table(id) else { return Ok(()) };
+        // No commit changed the table since the snapshot (this transaction's
+        // store version holds no later commit, and the table's data is the
+        // same): the rows it sees are deleted by nobody.
+        let unchanged = self.version.user_seq <= self.snapshot
+            && self.version.table(id).is_some_and(|mine| Arc::ptr_eq(mine, t));
+        if unchanged {
+            return Ok(());
+        }
         let del_col = t
             .meta
             .column_index(DELETED_COLUMN)
