@@ -262,6 +262,20 @@ pub fn build_array(
             }
             Arc::new(b.finish())
         }
+        DataType::Decimal128(precision, scale) if *scale >= 0 => {
+            // As arrow's (safe) cast from text: a value that does not parse
+            // or does not fit the precision becomes NULL.
+            use arrow::compute::kernels::cast::parse_string_to_decimal_native;
+            use arrow::datatypes::{Decimal128Type, DecimalType};
+            let parse = |t: String| {
+                parse_string_to_decimal_native::<Decimal128Type>(&t, *scale as usize)
+                    .ok()
+                    .filter(|v| Decimal128Type::is_valid_decimal_precision(*v, *precision))
+            };
+            let decimals: arrow::array::Decimal128Array =
+                values.map(|v| v.to_text().and_then(parse)).collect();
+            Arc::new(decimals.with_precision_and_scale(*precision, *scale)?)
+        }
         other => {
             // Through text, with arrow's cast (dates, decimals, timestamps).
             let texts: Vec<Option<String>> = values.map(|v| v.to_text()).collect();
@@ -316,6 +330,33 @@ mod tests {
         s.iter()
             .map(|t| t.map_or(Value::Null, |t| parse_exact_numeric(t).expect("a number")))
             .collect()
+    }
+
+    #[test]
+    fn decimals_built_directly_equal_arrows_cast_from_text() {
+        let values = [
+            Value::Int(12),
+            Value::Int(-7),
+            Value::Real(0.145),
+            Value::Real(-2.675),
+            Value::Real(1e-9),
+            Value::Real(123_456_789.987_654),
+            Value::Real(1e30),
+            Value::Real(f64::NAN),
+            Value::Text("42.125".into()),
+            Value::Text(" 3.5 ".into()),
+            Value::Text("abc".into()),
+            Value::Text("1.2.3".into()),
+            Value::Null,
+        ];
+        for (p, s) in [(15u8, 2i8), (38, 0), (10, 4), (38, 10), (5, 5)] {
+            let dt = DataType::Decimal128(p, s);
+            let direct = build_array(&dt, &mut values.iter(), "c").expect("direct build");
+            let texts: Vec<Option<String>> = values.iter().map(Value::to_text).collect();
+            let texts: ArrayRef = Arc::new(arrow::array::StringArray::from(texts));
+            let cast = arrow::compute::cast(&texts, &dt).expect("cast from text");
+            assert_eq!(direct.as_ref(), cast.as_ref(), "{dt}");
+        }
     }
 
     #[test]
