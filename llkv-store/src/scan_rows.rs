@@ -296,8 +296,8 @@ fn take_var_width(blob: &Buffer, dt: &DataType, offsets: &[u32]) -> Result<Array
     // Validity bits are looked at only for the rows taken.
     let nulls = bits.map(|b| arrow::buffer::BooleanBuffer::new(b, 0, rows));
     let bad = || Error::Corrupt(format!("column chunk does not match its type {dt}"));
-    let [ends, values] = buffers.as_slice() else { return Err(bad()) };
-    let (ends, values) = (ends.as_slice(), values.as_slice());
+    let [ends, values_buf] = buffers.as_slice() else { return Err(bad()) };
+    let (ends, values) = (ends.as_slice(), values_buf.as_slice());
     if ends.len() < (rows + 1) * 4 {
         return Err(bad());
     }
@@ -318,6 +318,16 @@ fn take_var_width(blob: &Buffer, dt: &DataType, offsets: &[u32]) -> Result<Array
         };
         values.get(start..end).map(Some).ok_or_else(bad)
     };
+    if let [o] = offsets {
+        // One row (a point read): its bytes stay in the chunk (zero-copy),
+        // with offsets of their own; only they are checked.
+        let o = *o as usize;
+        let one = value(o)?.map(|v| {
+            let start = v.as_ptr() as usize - values.as_ptr() as usize;
+            values_buf.slice_with_length(start, v.len())
+        });
+        return one_value(dt, one).map_err(|_| bad());
+    }
     let vals = offsets.iter().map(|&o| value(o as usize)).collect::<Result<Vec<_>>>()?;
     let bytes = vals.iter().flatten().map(|v| v.len()).sum();
     Ok(match dt {
@@ -338,6 +348,21 @@ fn take_var_width(blob: &Buffer, dt: &DataType, offsets: &[u32]) -> Result<Array
             }
             Arc::new(b.finish())
         }
+    })
+}
+
+/// A one-row Utf8 or Binary array of `value` (its bytes; `None` for NULL).
+///
+/// # Errors
+/// Arrow's error when the bytes are not UTF-8 for a Utf8 array.
+fn one_value(dt: &DataType, value: Option<Buffer>) -> Result<ArrayRef> {
+    use arrow::array::{BinaryArray, StringArray};
+    use arrow::buffer::OffsetBuffer;
+    let Some(bytes) = value else { return Ok(arrow::array::new_null_array(dt, 1)) };
+    let offsets = OffsetBuffer::<i32>::from_lengths([bytes.len()]);
+    Ok(match dt {
+        DataType::Utf8 => Arc::new(StringArray::try_new(offsets, bytes, None)?),
+        _ => Arc::new(BinaryArray::try_new(offsets, bytes, None)?),
     })
 }
 
