@@ -9,7 +9,7 @@
 //! the one exception is `IN` on a float column, whose NaN and signed-zero
 //! matching could differ from DataFusion's set-based `IN` (pushed `Inexact`).
 
-use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::logical_expr::{
     Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown, expr::InList,
@@ -20,6 +20,10 @@ use llkv_store::{CmpOp, Predicate};
 /// The store predicate equivalent to `expr` on a table with `schema`, if any.
 pub(crate) fn to_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
     match expr {
+        Expr::BinaryExpr(BinaryExpr { op: Operator::Or, .. }) => any_of(expr, schema),
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::And, right }) => {
+            bounds(to_predicate(left, schema)?, to_predicate(right, schema)?)
+        }
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
             let op = cmp_op(*op)?;
             if let (Some(column), Expr::Literal(v, _)) = (column_of(left, schema), right.as_ref()) {
@@ -67,6 +71,65 @@ pub(crate) fn to_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
     }
 }
 
+/// An OR of conditions on one column (DataFusion writes a short `IN` list
+/// as an OR of equalities, and takes ranges out of ORs across tables, as in
+/// TPC-H Q19): an IN list when they are all equalities (which an index can
+/// answer), else [`Predicate::AnyOf`].
+fn any_of(expr: &Expr, schema: &Schema) -> Option<Predicate> {
+    fn flatten<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
+                flatten(left, out);
+                flatten(right, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let mut parts = Vec::new();
+    flatten(expr, &mut parts);
+    let alternatives: Vec<Predicate> =
+        parts.iter().map(|e| to_predicate(e, schema)).collect::<Option<_>>()?;
+    let column = alternatives.first()?.column();
+    if alternatives.iter().any(|p| p.column() != column) {
+        return None;
+    }
+    let equal_to: Option<Vec<&dyn Array>> = alternatives
+        .iter()
+        .map(|p| match p {
+            Predicate::Compare { op: CmpOp::Eq, value, .. } => Some(value.as_ref()),
+            _ => None,
+        })
+        .collect();
+    if let Some(values) = equal_to {
+        let values = arrow::compute::concat(&values).ok()?;
+        return Some(Predicate::InList { column, values });
+    }
+    Some(Predicate::AnyOf { column, alternatives })
+}
+
+/// `c >= low AND c <= high` (either way round) as BETWEEN; `None` for other
+/// conjunctions.
+fn bounds(a: Predicate, b: Predicate) -> Option<Predicate> {
+    let (lower, upper) = match (&a, &b) {
+        (
+            Predicate::Compare { op: CmpOp::GtEq, .. },
+            Predicate::Compare { op: CmpOp::LtEq, .. },
+        ) => (a, b),
+        (
+            Predicate::Compare { op: CmpOp::LtEq, .. },
+            Predicate::Compare { op: CmpOp::GtEq, .. },
+        ) => (b, a),
+        _ => return None,
+    };
+    match (lower, upper) {
+        (
+            Predicate::Compare { column, value: low, .. },
+            Predicate::Compare { column: c, value: high, .. },
+        ) if column == c => Some(Predicate::Between { column, low, high }),
+        _ => None,
+    }
+}
+
 /// How `expr` can be pushed into a scan of a table with `schema`.
 pub(crate) fn pushdown(expr: &Expr, schema: &Schema) -> TableProviderFilterPushDown {
     match to_predicate(expr, schema) {
@@ -80,6 +143,7 @@ pub(crate) fn pushdown(expr: &Expr, schema: &Schema) -> TableProviderFilterPushD
 fn is_exact(p: &Predicate, schema: &Schema) -> bool {
     match p {
         Predicate::InList { column, .. } => !schema.field(*column).data_type().is_floating(),
+        Predicate::AnyOf { alternatives, .. } => alternatives.iter().all(|p| is_exact(p, schema)),
         _ => true,
     }
 }
@@ -183,7 +247,9 @@ mod tests {
         // A literal of another type would need a lossy cast: not translated.
         assert!(to_predicate(&col("a").gt(lit(1.5f64)), &s).is_none());
         assert!(to_predicate(&col("a").in_list(vec![lit(1i64)], true), &s).is_none());
-        assert!(to_predicate(&col("a").gt(lit(1i64)).or(col("a").lt(lit(0i64))), &s).is_none());
+        // An OR across columns, a conjunction that is not a range.
+        assert!(to_predicate(&col("a").gt(lit(1i64)).or(col("s").eq(lit("x"))), &s).is_none());
+        assert!(to_predicate(&col("a").gt(lit(1i64)).and(col("a").lt(lit(5i64))), &s).is_none());
         // `a <> NULL` is NULL for every row: left to DataFusion.
         assert!(to_predicate(&col("a").not_eq(lit(ScalarValue::Int64(None))), &s).is_none());
     }
@@ -203,8 +269,44 @@ mod tests {
             TableProviderFilterPushDown::Inexact
         );
         assert_eq!(
-            pushdown(&col("a").gt(lit(1i64)).or(col("a").lt(lit(0i64))), &s),
+            pushdown(&col("a").gt(lit(1i64)).or(col("f").lt(lit(0f64))), &s),
             TableProviderFilterPushDown::Unsupported
         );
+        assert_eq!(pushdown(&col("a").gt(lit(1i64)).or(col("a").lt(lit(0i64))), &s), exact);
+        assert_eq!(
+            pushdown(&col("f").eq(lit(1.0f64)).or(col("f").eq(lit(2.0f64))), &s),
+            TableProviderFilterPushDown::Inexact
+        );
+    }
+
+    /// ORs on one column: equalities become an IN list; ranges (a BETWEEN
+    /// or `>=` and `<=` together, as DataFusion leaves TPC-H Q19's) and
+    /// other comparisons become `AnyOf`.
+    #[test]
+    fn ors_on_one_column_translate() {
+        let s = schema();
+        let eqs = col("s").eq(lit("AIR")).or(col("s").eq(lit("AIR REG")).or(col("s").eq(lit("x"))));
+        match to_predicate(&eqs, &s) {
+            Some(Predicate::InList { column: 1, values }) => assert_eq!(values.len(), 3),
+            other => panic!("{other:?}"),
+        }
+        let range = |lo: i64, hi: i64| col("a").gt_eq(lit(lo)).and(col("a").lt_eq(lit(hi)));
+        let ranges = range(1, 11).or(range(10, 20)).or(lit(30i64).lt_eq(col("a")));
+        match to_predicate(&ranges, &s) {
+            Some(Predicate::AnyOf { column: 0, alternatives }) => {
+                assert!(matches!(alternatives[0], Predicate::Between { column: 0, .. }));
+                assert!(matches!(alternatives[1], Predicate::Between { column: 0, .. }));
+                assert!(matches!(
+                    alternatives[2],
+                    Predicate::Compare { column: 0, op: CmpOp::GtEq, .. }
+                ));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A bound the other way round, and one on another column.
+        let flipped = col("a").lt_eq(lit(9i64)).and(col("a").gt_eq(lit(2i64)));
+        assert!(matches!(to_predicate(&flipped, &s), Some(Predicate::Between { .. })));
+        let two_columns = col("a").gt_eq(lit(2i64)).and(col("s").lt_eq(lit("x")));
+        assert!(to_predicate(&two_columns, &s).is_none());
     }
 }

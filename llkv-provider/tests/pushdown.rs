@@ -65,6 +65,26 @@ fn exact_filters_keep_sql_null_semantics() {
     run(&mut e, "ROLLBACK");
 }
 
+/// ORs on one column (a short IN list, ranges as in TPC-H Q19) are applied
+/// by the scan, with SQL's NULL rules; an OR across columns is not.
+#[test]
+fn ors_on_one_column_are_applied_by_the_scan() {
+    let mut e = table();
+    let q = "SELECT x FROM t WHERE (x >= 1 AND x <= 2) OR (x >= 8 AND x <= 20) OR x = 5";
+    let p = plan(&mut e, q);
+    assert!(p.contains("LlkvScanExec") && !p.contains("FilterExec"), "{p}");
+    assert_eq!(rows(&mut e, &format!("{q} ORDER BY x")), ["1", "2", "5", "8", "9", "10"]);
+    let q = "SELECT x FROM t WHERE s IN ('a', 'e')";
+    assert!(!plan(&mut e, q).contains("FilterExec"));
+    assert_eq!(rows(&mut e, &format!("{q} ORDER BY x")), ["1", "5"]);
+    let q = "SELECT count(*) FROM t WHERE x < 3 OR x > 9 OR x BETWEEN 5 AND 5";
+    assert_eq!(rows(&mut e, q), ["4"]);
+    // Across columns: DataFusion's filter.
+    let q = "SELECT x FROM t WHERE x = 1 OR s = 'j'";
+    assert!(plan(&mut e, q).contains("FilterExec"));
+    assert_eq!(rows(&mut e, &format!("{q} ORDER BY x")), ["1", "10"]);
+}
+
 #[test]
 fn a_limit_reaches_the_scan_and_stops_it() {
     let mut e = table();

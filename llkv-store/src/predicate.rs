@@ -65,6 +65,14 @@ pub enum Predicate {
         /// Column index in the table.
         column: usize,
     },
+    /// At least one of `alternatives`, each a predicate on `column` (an OR
+    /// of conditions on one column, such as ranges).
+    AnyOf {
+        /// Column index in the table.
+        column: usize,
+        /// The conditions; a row matches when one of them holds.
+        alternatives: Vec<Predicate>,
+    },
 }
 
 impl Predicate {
@@ -75,7 +83,8 @@ impl Predicate {
             | Predicate::Between { column, .. }
             | Predicate::InList { column, .. }
             | Predicate::IsNull { column }
-            | Predicate::IsNotNull { column } => *column,
+            | Predicate::IsNotNull { column }
+            | Predicate::AnyOf { column, .. } => *column,
         }
     }
 
@@ -101,6 +110,13 @@ impl Predicate {
             Predicate::InList { column, values } => {
                 Predicate::InList { column, values: c(values)? }
             }
+            Predicate::AnyOf { column, alternatives } => Predicate::AnyOf {
+                column,
+                alternatives: alternatives
+                    .into_iter()
+                    .map(|p| p.cast_to(dt))
+                    .collect::<Result<_>>()?,
+            },
             p => p,
         })
     }
@@ -129,6 +145,18 @@ impl Predicate {
             }
             Predicate::IsNull { .. } => arrow::compute::is_null(array)?,
             Predicate::IsNotNull { .. } => arrow::compute::is_not_null(array)?,
+            Predicate::AnyOf { alternatives, .. } => {
+                // A NULL from one alternative means false: only a true one keeps the row.
+                let mut acc: Option<BooleanArray> = None;
+                for p in alternatives {
+                    let hit = p.evaluate(array)?;
+                    acc = Some(match acc {
+                        Some(prev) => boolean::or_kleene(&prev, &hit)?,
+                        None => hit,
+                    });
+                }
+                acc.unwrap_or_else(|| BooleanArray::from(vec![false; array.len()]))
+            }
         })
     }
 
@@ -139,6 +167,7 @@ impl Predicate {
         match self {
             Predicate::IsNull { .. } => s.null_count > 0,
             Predicate::IsNotNull { .. } => !all_null,
+            Predicate::AnyOf { alternatives, .. } => alternatives.iter().any(|p| p.may_match(s)),
             _ if all_null => false,
             Predicate::Compare { op, value, .. } => match op {
                 CmpOp::Eq => !(lt(value, &s.min) || gt(value, &s.max)),
@@ -154,6 +183,89 @@ impl Predicate {
                 values.is_valid(i) && !(lt(&v, &s.min) || gt(&v, &s.max))
             }),
         }
+    }
+}
+
+/// Below this share of kept rows, a predicate is evaluated on the kept rows
+/// only (gathered, evaluated, scattered back) instead of on all of them.
+const SPARSE_MASK_SHARE: f64 = 0.25;
+
+/// `mask` (`None`: every row) narrowed by every predicate, each evaluated
+/// over its column as `column` gives it; the result has no NULLs (a NULL
+/// keeps no row), and `None` still means every row.
+///
+/// The predicates are applied one after another, the cheapest first
+/// ([`cost_rank`]); once few rows are left, the next
+/// predicate looks at only those rows, as DataFusion's filter does with a
+/// selective first conjunct.
+///
+/// # Errors
+/// As for [`Predicate::evaluate`], and arrow errors gathering the rows.
+pub(crate) fn apply_all<'a>(
+    predicates: &[Predicate],
+    column: impl Fn(usize) -> &'a dyn Array,
+    mask: Option<BooleanArray>,
+) -> Result<Option<BooleanArray>> {
+    let mut mask = mask.map(without_nulls);
+    let mut order: Vec<&Predicate> = predicates.iter().collect();
+    order.sort_by_key(|p| cost_rank(p));
+    for p in order {
+        let array = column(p.column());
+        mask = Some(match mask {
+            None => without_nulls(p.evaluate(array)?),
+            Some(m) => {
+                let kept = m.true_count();
+                if kept == 0 {
+                    return Ok(Some(m));
+                }
+                if (kept as f64) < SPARSE_MASK_SHARE * m.len() as f64 {
+                    // Only the kept rows: gather, evaluate, scatter back.
+                    let hits = p.evaluate(arrow::compute::filter(array, &m)?.as_ref())?;
+                    let mut out = arrow::array::BooleanBufferBuilder::new(m.len());
+                    out.append_n(m.len(), false);
+                    for (k, i) in m.values().set_indices().enumerate() {
+                        if hits.is_valid(k) && hits.value(k) {
+                            out.set_bit(i, true);
+                        }
+                    }
+                    BooleanArray::new(out.finish(), None)
+                } else {
+                    without_nulls(boolean::and(&m, &p.evaluate(array)?)?)
+                }
+            }
+        });
+    }
+    Ok(mask)
+}
+
+/// A mask with its NULLs as false.
+fn without_nulls(m: BooleanArray) -> BooleanArray {
+    match m.nulls() {
+        Some(n) if n.null_count() > 0 => BooleanArray::new(m.values() & n.inner(), None),
+        _ => m,
+    }
+}
+
+/// A rough per-row cost of evaluating `p`, the order [`apply_all`] applies
+/// predicates in (cheapest first): a comparison of fixed-width values
+/// counts 1, of strings or bytes 3; a BETWEEN is two comparisons, an IN
+/// list one per value, an OR the sum of its parts.
+fn cost_rank(p: &Predicate) -> usize {
+    let one = |v: &ArrayRef| match v.data_type() {
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView => 3,
+        _ => 1,
+    };
+    match p {
+        Predicate::IsNull { .. } | Predicate::IsNotNull { .. } => 1,
+        Predicate::Compare { value, .. } => one(value),
+        Predicate::Between { low, .. } => 2 * one(low),
+        Predicate::InList { values, .. } => values.len() * one(values),
+        Predicate::AnyOf { alternatives, .. } => alternatives.iter().map(cost_rank).sum(),
     }
 }
 
@@ -201,6 +313,56 @@ mod tests {
         Arc::new(Int64Array::from(vec![x]))
     }
 
+    /// Applying predicates in turn (on the kept rows only once they are
+    /// few) keeps exactly the rows where the mask and every predicate hold.
+    #[test]
+    fn predicates_applied_in_turn_equal_their_conjunction() {
+        use arrow::array::StringArray;
+        let n = 2000usize;
+        let ints: ArrayRef = Arc::new(Int64Array::from_iter(
+            (0..n).map(|i| (i % 13 != 0).then_some((i * 7919 % 1000) as i64)),
+        ));
+        let texts: ArrayRef = Arc::new(StringArray::from_iter(
+            (0..n).map(|i| (i % 11 != 0).then(|| format!("v{}", i % 7))),
+        ));
+        let columns = [ints, texts];
+        let s = |x: &str| -> ArrayRef { Arc::new(StringArray::from(vec![x])) };
+        let preds = [
+            Predicate::AnyOf {
+                column: 0,
+                alternatives: vec![
+                    Predicate::Between { column: 0, low: v(100), high: v(400) },
+                    Predicate::Compare { column: 0, op: CmpOp::Gt, value: v(900) },
+                ],
+            },
+            Predicate::InList { column: 1, values: Arc::new(StringArray::from(vec!["v1", "v3"])) },
+            Predicate::Compare { column: 1, op: CmpOp::NotEq, value: s("v3") },
+            Predicate::Compare { column: 0, op: CmpOp::Eq, value: v(7) },
+        ];
+        for take in [1usize, 2, 3, 4] {
+            for every in [1usize, 2, 9] {
+                let mask = (every > 1)
+                    .then(|| BooleanArray::from_iter((0..n).map(|i| Some(i % every == 0))));
+                let ps = &preds[..take];
+                let got = apply_all(ps, |c| columns[c].as_ref(), mask.clone()).unwrap();
+                let want: Vec<bool> = (0..n)
+                    .map(|i| {
+                        mask.as_ref().is_none_or(|m| m.value(i))
+                            && ps.iter().all(|p| {
+                                let r = p.evaluate(columns[p.column()].as_ref()).unwrap();
+                                r.is_valid(i) && r.value(i)
+                            })
+                    })
+                    .collect();
+                let got: Vec<bool> = match got {
+                    Some(m) => (0..n).map(|i| m.is_valid(i) && m.value(i)).collect(),
+                    None => vec![true; n],
+                };
+                assert_eq!(got, want, "{take} predicates, every {every}th row");
+            }
+        }
+    }
+
     #[test]
     fn pruning_never_rejects_a_chunk_that_has_a_match() {
         let data = Int64Array::from(vec![Some(10), None, Some(20), Some(15)]);
@@ -219,5 +381,22 @@ mod tests {
         assert!(Predicate::IsNull { column: 0 }.may_match(&s));
         let list = Predicate::InList { column: 0, values: Arc::new(Int64Array::from(vec![1, 30])) };
         assert!(!list.may_match(&s));
+        let ranges = |a: i64, b: i64| Predicate::AnyOf {
+            column: 0,
+            alternatives: vec![
+                Predicate::Between { column: 0, low: v(a), high: v(a + 2) },
+                Predicate::Compare { column: 0, op: CmpOp::Gt, value: v(b) },
+            ],
+        };
+        for (a, b) in [(0, 30), (9, 30), (0, 19), (16, 25), (21, 18)] {
+            let hits = ranges(a, b).evaluate(&data).unwrap();
+            let want: Vec<bool> =
+                data.iter().map(|x| x.is_some_and(|x| (a..=a + 2).contains(&x) || x > b)).collect();
+            let got: Vec<bool> =
+                (0..hits.len()).map(|i| hits.is_valid(i) && hits.value(i)).collect();
+            assert_eq!(got, want, "{a} {b}");
+            assert!(!want.contains(&true) || ranges(a, b).may_match(&s), "{a} {b}");
+        }
+        assert!(!ranges(0, 30).may_match(&s));
     }
 }

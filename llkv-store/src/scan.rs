@@ -386,15 +386,14 @@ impl Store {
                 masks.push(BooleanArray::new(keep.finish(), None));
             }
         }
-        for p in &req.predicates {
-            masks.push(p.evaluate(arrays[pos(p.column())].as_ref())?);
-        }
         for m in masks {
             mask = Some(match mask {
                 Some(prev) => and(&prev, &m)?,
                 None => m,
             });
         }
+        let column = |c: usize| arrays[pos(c)].as_ref();
+        let mask = crate::predicate::apply_all(&req.predicates, column, mask)?;
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
             columns.push(Arc::new(seg.row_ids()?));
@@ -436,14 +435,8 @@ impl Store {
             .map(|&c| settled.column(Some(c), || self.read_column(table, seg, body, c)))
             .collect::<Result<Vec<_>>>()?;
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
-        let mut mask: Option<BooleanArray> = None;
-        for p in &req.predicates {
-            let m = p.evaluate(arrays[pos(p.column())].as_ref())?;
-            mask = Some(match mask {
-                Some(prev) => and(&prev, &m)?,
-                None => m,
-            });
-        }
+        let column = |c: usize| arrays[pos(c)].as_ref();
+        let mask = crate::predicate::apply_all(&req.predicates, column, None)?;
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
             columns.push(settled.column(None, || Ok(Arc::new(seg.row_ids()?)))?);

@@ -185,9 +185,6 @@ impl Store {
         if let Some(ex) = &req.exclude {
             masks.push(ids.iter().map(|r| Some(!ex.contains(r))).collect());
         }
-        for p in &req.predicates {
-            masks.push(p.evaluate(arrays[pos(p.column())].as_ref())?);
-        }
         let mut mask: Option<BooleanArray> = None;
         for m in masks {
             mask = Some(match mask {
@@ -195,6 +192,8 @@ impl Store {
                 None => m,
             });
         }
+        let column = |c: usize| arrays[pos(c)].as_ref();
+        let mask = crate::predicate::apply_all(&req.predicates, column, mask)?;
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
             columns.push(Arc::new(UInt64Array::from(ids.to_vec())));
