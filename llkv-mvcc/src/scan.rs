@@ -559,6 +559,31 @@ impl PreparedScan {
         out
     }
 
+    /// As [`PreparedScan::summary`], followed by the summaries of the
+    /// table's columns `extra` (columns a filter reads but the scan does not
+    /// return, for estimates). The extra columns are left out when the
+    /// transaction's own rows are counted and there are some: those rows
+    /// carry only the returned columns.
+    pub fn summary_with(
+        &self,
+        segments: std::ops::Range<usize>,
+        with_local: bool,
+        extra: &[usize],
+    ) -> ScanSummary {
+        let (Some(t), Some(req)) = (&self.table, &self.req) else {
+            return self.summary(segments, with_local);
+        };
+        if extra.is_empty() || (with_local && !self.local.is_empty()) {
+            return self.summary(segments, with_local);
+        }
+        let mut wide = req.clone();
+        let mut columns =
+            wide.projection.clone().unwrap_or_else(|| (0..t.meta.columns.len()).collect());
+        columns.extend_from_slice(extra);
+        wide.projection = Some(columns);
+        wide.summarize(t, segments)
+    }
+
     /// The table as of the scan's store version.
     pub fn table_data(&self) -> Option<&Arc<TableData>> {
         self.table.as_ref()

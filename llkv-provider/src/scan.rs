@@ -17,7 +17,7 @@
 use crate::error::wrap_error;
 use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::compute::{BatchCoalescer, cast, filter_record_batch};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::ColumnStatistics;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -78,6 +78,9 @@ struct FilterEstimate {
     predicate: Arc<dyn PhysicalExpr>,
     /// The node's schema, then the filtered columns it does not return.
     schema: SchemaRef,
+    /// The table's indexes of those filtered columns, whose statistics the
+    /// estimate reads too (none when the node has row-id columns).
+    extra: Vec<usize>,
 }
 
 impl fmt::Debug for LlkvScanExec {
@@ -172,15 +175,26 @@ impl LlkvScanExec {
     /// reports the rows of every segment its statistics cannot rule out, and
     /// DataFusion plans a join's build side from that (a partitioned join that
     /// repartitions the probe side instead of a broadcast one).
+    ///
+    /// `extra` are the table's column indexes of the filtered columns the
+    /// node does not return (in `schema`'s order): their statistics bound
+    /// the estimate as the returned columns' do. Pass none when the node has
+    /// row-id columns (the statistics list the table's columns first).
     pub fn with_filter_estimate(
         mut self,
         predicate: Arc<dyn PhysicalExpr>,
         schema: SchemaRef,
+        extra: Vec<usize>,
     ) -> Self {
-        let prefix_ok = schema.fields().len() >= self.schema.fields().len()
+        let own = self.schema.fields().len();
+        let prefix_ok = schema.fields().len() >= own
             && self.schema.fields().iter().zip(schema.fields()).all(|(a, b)| a == b);
         if prefix_ok {
-            self.estimate = Some(FilterEstimate { predicate, schema });
+            let extra = match extra.len() == schema.fields().len() - own {
+                true => extra,
+                false => Vec::new(),
+            };
+            self.estimate = Some(FilterEstimate { predicate, schema, extra });
         }
         self
     }
@@ -302,8 +316,21 @@ impl ExecutionPlan for LlkvScanExec {
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
         let of = |segs: Range<usize>, with_local: bool| {
-            let summary = self.scan.summary(segs, with_local);
-            Arc::new(self.estimate_filtered(statistics_of(&summary, &self.schema, self.limit)))
+            // With a filter estimate, the statistics cover the filtered
+            // columns the node does not return too (cut off after it).
+            let (schema, extra) = match &self.estimate {
+                Some(e) if !e.extra.is_empty() => (&e.schema, e.extra.as_slice()),
+                _ => (&self.schema, &[][..]),
+            };
+            let summary = self.scan.summary_with(segs, with_local, extra);
+            let stats = statistics_of(&summary, schema, self.limit);
+            let mut stats = self.estimate_filtered(stats);
+            stats.column_statistics.truncate(self.schema.fields().len());
+            // Counting the filtered columns too, as a `FilterExec` over a
+            // `MemTable` counts the columns it filters on before it drops them.
+            let filtered = self.estimate.as_ref().map_or(&self.schema, |e| &e.schema);
+            stats.total_byte_size = byte_size(&stats.num_rows, filtered);
+            Arc::new(stats)
         };
         let stats = match args.partition() {
             None => self.stats.get_or_init(|| of(0..self.scan.segment_count(), true)),
@@ -597,6 +624,27 @@ impl Stream for LlkvScanStream {
 impl RecordBatchStream for LlkvScanStream {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
+    }
+}
+
+/// The bytes `rows` rows of `schema` take in Arrow arrays, roughly (text
+/// and binary as their 16-byte views), an estimate either way. DataFusion
+/// weighs the two sides of a join by their bytes when both give them (and
+/// broadcasts a side below a byte threshold), as for a `MemTable`; without
+/// bytes it compares rows, which for a narrow side against a wide one picks
+/// the other build side than the `MemTable` plan.
+fn byte_size(rows: &Precision<usize>, schema: &SchemaRef) -> Precision<usize> {
+    let width: usize = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Boolean => 1,
+            t => t.primitive_width().unwrap_or(16),
+        })
+        .sum();
+    match rows.get_value() {
+        Some(&r) => Precision::Inexact(r.saturating_mul(width.max(1))),
+        None => Precision::Absent,
     }
 }
 

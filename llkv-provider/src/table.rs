@@ -252,6 +252,16 @@ impl TableProvider for LlkvTable {
         let prepared = st.txn.prepare_scan(&handle, &req).map_err(wrap_error)?;
         let schema = Arc::new(self.schema.project(&projection)?);
         let estimate = self.filter_estimate(state, filters, &schema);
+        // The table indexes of the filtered columns the node does not return.
+        let extra = |ext: &SchemaRef| -> Vec<usize> {
+            if with_row_ids {
+                return Vec::new();
+            }
+            ext.fields()[schema.fields().len()..]
+                .iter()
+                .filter_map(|f| self.user_schema.index_of(f.name()).ok())
+                .collect()
+        };
         let exec = LlkvScanExec::new(
             prepared,
             Arc::clone(&st.txn),
@@ -262,7 +272,10 @@ impl TableProvider for LlkvTable {
             state.config().target_partitions(),
         );
         Ok(Arc::new(match estimate {
-            Some((predicate, ext)) => exec.with_filter_estimate(predicate, ext),
+            Some((predicate, ext)) => {
+                let extra = extra(&ext);
+                exec.with_filter_estimate(predicate, ext, extra)
+            }
             None => exec,
         }))
     }

@@ -149,3 +149,27 @@ fn explain_analyze_shows_the_rows_the_scan_handed_out() {
     assert!(scan.contains("output_rows=7"), "{p}");
     assert!(scan.contains("elapsed_compute="), "{p}");
 }
+
+#[test]
+fn a_filter_estimate_reads_the_bounds_of_filtered_columns_the_scan_does_not_return() {
+    let mut e = engine();
+    run(&mut e, "CREATE TABLE d (x INTEGER, day INTEGER)");
+    run(&mut e, "INSERT INTO d SELECT value, value FROM generate_series(0, 999)");
+    run(&mut e, "SET datafusion.explain.show_statistics = true");
+    // `day` is filtered but not returned: its bounds (0..=999) still make
+    // the estimate about a tenth of the rows, as for a returned column.
+    for sql in [
+        "SELECT x FROM d WHERE day >= 100 AND day < 200",
+        "SELECT x, day FROM d WHERE day >= 100 AND day < 200",
+    ] {
+        let p = plan(&mut e, sql);
+        let scan = p.lines().find(|l| l.contains("LlkvScanExec")).unwrap_or_default();
+        let rows = scan
+            .split("Rows=Inexact(")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no row estimate: {p}"));
+        assert!((50..=150).contains(&rows), "estimated {rows} rows: {scan}");
+    }
+}
