@@ -137,8 +137,16 @@ impl LlkvScanExec {
         target_partitions: usize,
     ) -> Self {
         let segments = scan.segment_count();
+        // A table of fewer rows than a chunk holds is one partition: no
+        // parallelism to gain, and an order-sensitive aggregate
+        // (`group_concat` without ORDER BY) then sees the rows in insertion
+        // order, as in SQLite, instead of the partitions' partial results
+        // in whichever order they finish.
+        let chunk_rows = txn.database().store().options().chunk_rows as u64;
+        let small = scan.estimated_rows() < chunk_rows;
         let parts = match limit {
             Some(_) => 1,
+            None if small => 1,
             None => target_partitions.clamp(1, segments.max(1)),
         };
         let ranges =

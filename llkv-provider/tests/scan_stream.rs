@@ -28,7 +28,15 @@ impl Db {
             .worker_threads(2)
             .build()
             .expect("runtime starts");
-        let catalog = LlkvCatalog::new(Database::in_memory());
+        // Chunks of 1024 rows: the tables here (about 1250 rows) are then
+        // not small enough for a single partition.
+        let options = llkv_store::StoreOptions {
+            chunk_rows: 1024,
+            durability: llkv_store::Durability::Buffered,
+        };
+        let pager = Arc::new(llkv_store::pager::MemoryPager::new());
+        let store = llkv_store::Store::with_pager(pager, options).expect("store");
+        let catalog = LlkvCatalog::new(Database::from_store(store));
         let ctx = catalog.session_context_with_config(config);
         Self { rt, catalog, ctx }
     }
