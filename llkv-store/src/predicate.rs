@@ -190,9 +190,10 @@ impl Predicate {
 /// only (gathered, evaluated, scattered back) instead of on all of them.
 const SPARSE_MASK_SHARE: f64 = 0.25;
 
-/// `mask` (`None`: every row) narrowed by every predicate, each evaluated
-/// over its column as `column` gives it; the result has no NULLs (a NULL
-/// keeps no row), and `None` still means every row.
+/// The conjunction of the row masks `masks` (deleted rows, versions,
+/// exclusions) narrowed by every predicate, each evaluated over its column
+/// as `column` gives it; the result has no NULLs (a NULL keeps no row), and
+/// `None` means every row (no mask and no predicate).
 ///
 /// The predicates are applied one after another, the cheapest first
 /// ([`cost_rank`]); once few rows are left, the next
@@ -204,8 +205,15 @@ const SPARSE_MASK_SHARE: f64 = 0.25;
 pub(crate) fn apply_all<'a>(
     predicates: &[Predicate],
     column: impl Fn(usize) -> &'a dyn Array,
-    mask: Option<BooleanArray>,
+    masks: Vec<BooleanArray>,
 ) -> Result<Option<BooleanArray>> {
+    let mut mask: Option<BooleanArray> = None;
+    for m in masks {
+        mask = Some(match mask {
+            Some(prev) => boolean::and(&prev, &m)?,
+            None => m,
+        });
+    }
     let mut mask = mask.map(without_nulls);
     let mut order: Vec<&Predicate> = predicates.iter().collect();
     order.sort_by_key(|p| cost_rank(p));
@@ -239,7 +247,7 @@ pub(crate) fn apply_all<'a>(
 }
 
 /// A mask with its NULLs as false.
-fn without_nulls(m: BooleanArray) -> BooleanArray {
+pub(crate) fn without_nulls(m: BooleanArray) -> BooleanArray {
     match m.nulls() {
         Some(n) if n.null_count() > 0 => BooleanArray::new(m.values() & n.inner(), None),
         _ => m,
@@ -344,7 +352,8 @@ mod tests {
                 let mask = (every > 1)
                     .then(|| BooleanArray::from_iter((0..n).map(|i| Some(i % every == 0))));
                 let ps = &preds[..take];
-                let got = apply_all(ps, |c| columns[c].as_ref(), mask.clone()).unwrap();
+                let masks = mask.iter().cloned().collect();
+                let got = apply_all(ps, |c| columns[c].as_ref(), masks).unwrap();
                 let want: Vec<bool> = (0..n)
                     .map(|i| {
                         mask.as_ref().is_none_or(|m| m.value(i))

@@ -249,12 +249,7 @@ impl MaskedBatch {
             None => (None, len),
             Some(m) => {
                 // A NULL in a mask never keeps its row.
-                let m = match m.nulls() {
-                    Some(n) if n.null_count() > 0 => {
-                        BooleanArray::new(m.values() & n.inner(), None)
-                    }
-                    _ => m,
-                };
+                let m = crate::predicate::without_nulls(m);
                 let n = m.true_count();
                 match n {
                     0 => return Ok(None),
@@ -367,9 +362,8 @@ impl Store {
         let needed = req.needed_columns(&out_cols, version.as_ref());
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let arrays = self.segment_columns(table, seg, body, &needed)?;
-        let mut mask: Option<BooleanArray> =
-            body.deleted.as_ref().map(|d| BooleanArray::new(!d, None));
-        let mut masks = Vec::new();
+        let mut masks: Vec<BooleanArray> =
+            body.deleted.iter().map(|d| BooleanArray::new(!d, None)).collect();
         if let Some(v) = version {
             masks.push(v.mask(arrays[pos(v.created)].as_ref(), arrays[pos(v.deleted)].as_ref())?);
         }
@@ -386,14 +380,8 @@ impl Store {
                 masks.push(BooleanArray::new(keep.finish(), None));
             }
         }
-        for m in masks {
-            mask = Some(match mask {
-                Some(prev) => and(&prev, &m)?,
-                None => m,
-            });
-        }
         let column = |c: usize| arrays[pos(c)].as_ref();
-        let mask = crate::predicate::apply_all(&req.predicates, column, mask)?;
+        let mask = crate::predicate::apply_all(&req.predicates, column, masks)?;
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
             columns.push(Arc::new(seg.row_ids()?));
@@ -436,7 +424,7 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let column = |c: usize| arrays[pos(c)].as_ref();
-        let mask = crate::predicate::apply_all(&req.predicates, column, None)?;
+        let mask = crate::predicate::apply_all(&req.predicates, column, Vec::new())?;
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
             columns.push(settled.column(None, || Ok(Arc::new(seg.row_ids()?)))?);

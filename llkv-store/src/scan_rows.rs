@@ -14,7 +14,7 @@ use crate::table::{Segment, TableData};
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array};
 use arrow::array::{BinaryBuilder, StringBuilder, UInt64Array};
 use arrow::buffer::Buffer;
-use arrow::compute::{FilterBuilder, and};
+use arrow::compute::FilterBuilder;
 use arrow::datatypes::DataType;
 use arrow::datatypes::SchemaRef;
 use rayon::prelude::*;
@@ -185,15 +185,8 @@ impl Store {
         if let Some(ex) = &req.exclude {
             masks.push(ids.iter().map(|r| Some(!ex.contains(r))).collect());
         }
-        let mut mask: Option<BooleanArray> = None;
-        for m in masks {
-            mask = Some(match mask {
-                Some(prev) => and(&prev, &m)?,
-                None => m,
-            });
-        }
         let column = |c: usize| arrays[pos(c)].as_ref();
-        let mask = crate::predicate::apply_all(&req.predicates, column, mask)?;
+        let mask = crate::predicate::apply_all(&req.predicates, column, masks)?;
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
             columns.push(Arc::new(UInt64Array::from(ids.to_vec())));
