@@ -8,8 +8,11 @@
 //! 16      8     null count
 //! 24      8     xxh3 checksum of the whole blob with this field zeroed
 //! 32      4     number of data buffers (0..=2)
-//! 36      4     flags (bit 0: a validity bitmap is present)
-//! 40      24    reserved (zero)
+//! 36      4     flags (bit 0: a validity bitmap is present;
+//!               bit 1: the values are narrowed, see below)
+//! 40      16    narrowed: the base value (i128), else zero
+//! 56      1     narrowed: bytes per code (1, 2, 4 or 8), else zero
+//! 57      7     reserved (zero)
 //! 64      16*k  (offset, length) of the validity bitmap, then of each data buffer
 //! ...           the buffers, each starting at a multiple of 64
 //! ```
@@ -17,8 +20,13 @@
 //! Blobs start 64-byte aligned in memory (simd-r-drive aligns payloads, and the
 //! memory pager allocates aligned), so every buffer inside is 64-byte aligned
 //! too and is wrapped in place: no per-value decoding, no copy.
+//!
+//! The one exception is `Decimal128`: its data buffer holds each value's
+//! distance from the chunk's smallest value in 1–8 bytes (see
+//! [`crate::narrow`]), and reads widen them into a new buffer.
 
 use crate::error::{Error, Result};
+use crate::narrow::Narrowing;
 use arrow::array::{Array, ArrayData, ArrayRef, make_array};
 use arrow::buffer::{Buffer, NullBuffer};
 use arrow::datatypes::DataType;
@@ -27,6 +35,10 @@ const MAGIC: &[u8; 4] = b"LKCK";
 const HEADER: usize = 64;
 const ALIGN: usize = 64;
 const CHECKSUM_AT: usize = 24;
+const FLAG_VALIDITY: u32 = 1;
+const FLAG_NARROWED: u32 = 2;
+const BASE_AT: usize = 40;
+const WIDTH_AT: usize = 56;
 
 fn align_up(n: usize) -> usize {
     n.div_ceil(ALIGN) * ALIGN
@@ -100,7 +112,11 @@ pub fn encode(array: &dyn Array) -> Result<Vec<u8>> {
     let data = &owned;
     let validity: Option<Buffer> =
         data.nulls().filter(|n| n.null_count() > 0).map(|n| n.inner().sliced());
-    let buffers: Vec<&Buffer> = data.buffers().iter().collect();
+    let narrowed = narrowed_values(data);
+    let buffers: Vec<&Buffer> = match &narrowed {
+        Some((_, codes)) => vec![codes],
+        None => data.buffers().iter().collect(),
+    };
     let parts: Vec<&[u8]> =
         validity.iter().map(|b| b.as_slice()).chain(buffers.iter().map(|b| b.as_slice())).collect();
     let desc_len = 16 * parts.len();
@@ -116,7 +132,13 @@ pub fn encode(array: &dyn Array) -> Result<Vec<u8>> {
     out[8..16].copy_from_slice(&(data.len() as u64).to_le_bytes());
     out[16..24].copy_from_slice(&(data.null_count() as u64).to_le_bytes());
     out[32..36].copy_from_slice(&(buffers.len() as u32).to_le_bytes());
-    out[36..40].copy_from_slice(&u32::from(validity.is_some()).to_le_bytes());
+    let mut flags = if validity.is_some() { FLAG_VALIDITY } else { 0 };
+    if let Some((n, _)) = &narrowed {
+        flags |= FLAG_NARROWED;
+        out[BASE_AT..BASE_AT + 16].copy_from_slice(&n.base.to_le_bytes());
+        out[WIDTH_AT] = n.width;
+    }
+    out[36..40].copy_from_slice(&flags.to_le_bytes());
     for (i, ((off, len), p)) in layout.iter().zip(&parts).enumerate() {
         let d = HEADER + 16 * i;
         out[d..d + 8].copy_from_slice(&(*off as u64).to_le_bytes());
@@ -126,6 +148,18 @@ pub fn encode(array: &dyn Array) -> Result<Vec<u8>> {
     let sum = blob_checksum(&out);
     out[CHECKSUM_AT..CHECKSUM_AT + 8].copy_from_slice(&sum.to_le_bytes());
     Ok(out)
+}
+
+/// A `Decimal128` array's narrowing and codes (`None`: another type, or a
+/// range too wide to narrow). `data` starts at offset 0.
+fn narrowed_values(data: &ArrayData) -> Option<(Narrowing, Buffer)> {
+    if !matches!(data.data_type(), DataType::Decimal128(_, _)) {
+        return None;
+    }
+    let values = &data.buffer::<i128>(0)[..data.len()];
+    let valid = |i: usize| data.nulls().is_none_or(|n| n.is_valid(i));
+    let n = Narrowing::choose(values, valid)?;
+    Some((n, Buffer::from_vec(n.encode(values, valid))))
 }
 
 /// Whether `data` starts at offset 0 and its buffers hold nothing beyond its
@@ -206,7 +240,10 @@ pub fn verify(blob: &[u8]) -> Result<()> {
 /// # Errors
 /// [`Error::Corrupt`] when the blob does not describe a valid array of `dt`.
 pub fn decode(blob: &Buffer, dt: &DataType) -> Result<ArrayRef> {
-    let (rows, nulls, buffers) = decode_parts(blob)?;
+    let (rows, nulls, mut buffers) = decode_parts(blob)?;
+    if let Some(n) = narrowing(blob, dt)? {
+        buffers = vec![widened(&n, &buffers, 0, rows)?];
+    }
     let data = ArrayData::builder(storage_type(dt))
         .len(rows)
         .nulls(nulls)
@@ -235,14 +272,19 @@ pub(crate) fn decode_range(
     if is_variable_width(&dt) {
         return Err(Error::Invalid(format!("a range of a {dt} chunk is decoded whole")));
     }
-    let (rows, bits, buffers) = decode_raw(blob)?;
+    let (rows, bits, mut buffers) = decode_raw(blob)?;
     if first.checked_add(len).is_none_or(|end| end > rows) {
         return Err(corrupt("row count for the rows read"));
     }
     let nulls = bits.map(|b| NullBuffer::new(arrow::buffer::BooleanBuffer::new(b, first, len)));
+    let mut offset = first;
+    if let Some(n) = narrowing(blob, &dt)? {
+        buffers = vec![widened(&n, &buffers, first, len)?];
+        offset = 0;
+    }
     let data = ArrayData::builder(dt.clone())
         .len(len)
-        .offset(first)
+        .offset(offset)
         .nulls(nulls)
         .buffers(buffers)
         .build()
@@ -250,8 +292,38 @@ pub(crate) fn decode_range(
     Ok(make_array(data))
 }
 
+/// How a chunk of type `dt` narrows its values (`None`: stored as they are).
+///
+/// # Errors
+/// [`Error::Corrupt`] for a narrowed chunk of another type than
+/// `Decimal128` or with an unknown code width.
+fn narrowing(blob: &Buffer, dt: &DataType) -> Result<Option<Narrowing>> {
+    let b = blob.as_slice();
+    if b.len() < HEADER || read_u32(b, 36) & FLAG_NARROWED == 0 {
+        return Ok(None);
+    }
+    let width = b[WIDTH_AT];
+    if !matches!(dt, DataType::Decimal128(_, _)) || !Narrowing::is_valid_width(width) {
+        return Err(corrupt("narrowing"));
+    }
+    let mut base = [0u8; 16];
+    base.copy_from_slice(&b[BASE_AT..BASE_AT + 16]);
+    Ok(Some(Narrowing { base: i128::from_le_bytes(base), width }))
+}
+
+/// Values `first..first + len` of a narrowed chunk's codes, widened.
+fn widened(n: &Narrowing, buffers: &[Buffer], first: usize, len: usize) -> Result<Buffer> {
+    let need = first.checked_add(len).and_then(|end| end.checked_mul(usize::from(n.width)));
+    let codes = match buffers {
+        [codes] if need.is_some_and(|need| codes.len() >= need) => codes,
+        _ => return Err(corrupt("narrowed values buffer")),
+    };
+    Ok(n.widen(codes, first, len))
+}
+
 /// A chunk's row count, validity and data buffers (zero-copy slices of `blob`),
-/// bounds-checked against the blob but not against a type.
+/// bounds-checked against the blob but not against a type. A narrowed
+/// chunk's data buffer holds codes, not values: [`decode`] widens them.
 pub(crate) fn decode_parts(blob: &Buffer) -> Result<(usize, Option<NullBuffer>, Vec<Buffer>)> {
     let (rows, bits, buffers) = decode_raw(blob)?;
     let nulls = bits.map(|b| NullBuffer::new(arrow::buffer::BooleanBuffer::new(b, 0, rows)));
@@ -266,7 +338,7 @@ pub(crate) fn decode_raw(blob: &Buffer) -> Result<(usize, Option<Buffer>, Vec<Bu
     }
     let rows = usize::try_from(read_u64(b, 8)).map_err(|_| corrupt("row count"))?;
     let nbuf = read_u32(b, 32) as usize;
-    let has_validity = read_u32(b, 36) & 1 == 1;
+    let has_validity = read_u32(b, 36) & FLAG_VALIDITY != 0;
     let nparts = nbuf + usize::from(has_validity);
     if nparts > 3 || HEADER + 16 * nparts > b.len() {
         return Err(corrupt("buffer table"));
@@ -368,6 +440,48 @@ mod tests {
         round_trip(Arc::new(s));
         let b = BooleanArray::from(vec![Some(true), None, Some(false), Some(true)]).slice(1, 3);
         round_trip(Arc::new(b));
+    }
+
+    #[test]
+    fn decimal_chunks_are_narrowed_and_read_back_whole() {
+        let prices = Decimal128Array::from_iter(
+            (0..10_000).map(|i| (i % 9 != 0).then_some(90_100 + i as i128 * 997)),
+        )
+        .with_precision_and_scale(15, 2)
+        .unwrap();
+        let blob = encode(&prices).unwrap();
+        assert!(blob.len() < 10_000 * 4 + 2_000, "{} bytes for 10,000 prices", blob.len());
+        round_trip(Arc::new(prices.clone()));
+        round_trip(Arc::new(prices.slice(1_234, 5_000)));
+        let extremes = [Some(i128::MIN), None, Some(i128::MAX), Some(0)];
+        let wide =
+            Decimal128Array::from(extremes.to_vec()).with_precision_and_scale(38, 0).unwrap();
+        assert!(encode(&wide).unwrap().len() > 4 * 16, "too wide a range stays 16-byte values");
+        round_trip(Arc::new(wide));
+        round_trip(Arc::new(
+            Decimal128Array::from(vec![None::<i128>, None]).with_precision_and_scale(5, 1).unwrap(),
+        ));
+        let negative = Decimal128Array::from_iter_values((0..300).map(|i| -(10i128.pow(30)) - i))
+            .with_precision_and_scale(38, 3)
+            .unwrap();
+        round_trip(Arc::new(negative));
+    }
+
+    #[test]
+    fn a_damaged_narrowing_is_an_error_not_a_panic() {
+        let prices = Decimal128Array::from_iter_values((0..100).map(|i| i * 1_000))
+            .with_precision_and_scale(15, 2)
+            .unwrap();
+        let dt = prices.data_type().clone();
+        let blob = encode(&prices).unwrap();
+        let mut bad_width = blob.clone();
+        bad_width[WIDTH_AT] = 3;
+        assert!(decode(&Buffer::from(bad_width), &dt).is_err());
+        let mut many_rows = blob.clone();
+        many_rows[8..16].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+        assert!(decode(&Buffer::from(many_rows.clone()), &dt).is_err());
+        assert!(decode_range(&Buffer::from(many_rows), &dt, 1 << 60, 5).is_err());
+        assert!(decode(&Buffer::from(blob), &DataType::Int64).is_err());
     }
 
     #[test]

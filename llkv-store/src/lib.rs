@@ -35,6 +35,7 @@ mod codec;
 mod decoded;
 mod error;
 mod index;
+mod narrow;
 pub mod pager;
 mod patch;
 mod predicate;
@@ -65,4 +66,6 @@ pub use vacuum::VacuumStats;
 /// The file format version. Bump it on any incompatible change of a record.
 /// Version 2: a table manifest names a separate segment list record, read on
 /// the table's first use (version 1 listed the segments in the manifest).
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3: a `Decimal128` chunk keeps its values narrowed (distances from
+/// the chunk's smallest value in 1–8 bytes).
+pub const FORMAT_VERSION: u32 = 3;
