@@ -162,7 +162,26 @@ pub(crate) fn to_predicates(filters: &[Expr], schema: &Schema) -> (Vec<Predicate
             out.push(p);
         }
     }
-    (out, shown)
+    (pair_bounds(out), shown)
+}
+
+/// The predicates with each `c >= low` and a `c <= high` on the same column
+/// made one BETWEEN, which the store evaluates in one pass (DataFusion hands
+/// `c BETWEEN low AND high` over as the two comparisons).
+fn pair_bounds(mut preds: Vec<Predicate>) -> Vec<Predicate> {
+    let mut i = 0;
+    while i < preds.len() {
+        let partner = (i + 1..preds.len()).find_map(|j| {
+            let pair = bounds(preds[i].clone(), preds[j].clone())?;
+            Some((j, pair))
+        });
+        if let Some((j, pair)) = partner {
+            preds.remove(j);
+            preds[i] = pair;
+        }
+        i += 1;
+    }
+    preds
 }
 
 fn column_of(e: &Expr, schema: &Schema) -> Option<usize> {
@@ -282,6 +301,26 @@ mod tests {
     /// ORs on one column: equalities become an IN list; ranges (a BETWEEN
     /// or `>=` and `<=` together, as DataFusion leaves TPC-H Q19's) and
     /// other comparisons become `AnyOf`.
+    #[test]
+    fn lower_and_upper_bounds_on_one_column_pair_into_between() {
+        let s = schema();
+        let filters = [col("a").lt_eq(lit(9i64)), col("s").gt(lit("x")), col("a").gt_eq(lit(3i64))];
+        let (preds, shown) = to_predicates(&filters, &s);
+        assert_eq!(shown.len(), 3);
+        assert_eq!(preds.len(), 2, "{preds:?}");
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::Int64Type;
+        assert!(
+            matches!(&preds[0], Predicate::Between { column: 0, low, high }
+                if low.as_primitive::<Int64Type>().value(0) == 3
+                    && high.as_primitive::<Int64Type>().value(0) == 9),
+            "{preds:?}"
+        );
+        assert!(matches!(preds[1], Predicate::Compare { column: 1, op: CmpOp::Gt, .. }));
+        let one_sided = [col("a").gt_eq(lit(3i64)), col("a").gt_eq(lit(5i64))];
+        assert_eq!(to_predicates(&one_sided, &s).0.len(), 2);
+    }
+
     #[test]
     fn ors_on_one_column_translate() {
         let s = schema();

@@ -6,9 +6,66 @@
 
 use crate::error::{Error, Result};
 use crate::stats::ChunkStats;
-use arrow::array::{Array, ArrayRef, BooleanArray, Datum, Scalar};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Datum, PrimitiveArray, Scalar, downcast_primitive_array,
+};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::kernels::{boolean, cmp};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{ArrowNativeTypeOp, ArrowPrimitiveType, DataType};
+
+/// `low <= v AND v <= high` over a primitive array in one pass (two
+/// comparison kernels and an AND read the values twice and write three
+/// bitmaps). `None` when the array is not primitive or a bound is NULL or of
+/// another type: the caller uses the general kernels. Floats compare in
+/// Arrow's total order, as its comparison kernels do.
+fn between_fused(array: &dyn Array, low: &ArrayRef, high: &ArrayRef) -> Option<BooleanArray> {
+    fn fused<T: ArrowPrimitiveType>(
+        a: &PrimitiveArray<T>,
+        low: &ArrayRef,
+        high: &ArrayRef,
+    ) -> Option<BooleanArray> {
+        let (low, high) = (low.as_primitive_opt::<T>()?, high.as_primitive_opt::<T>()?);
+        let same_type = low.data_type() == a.data_type() && high.data_type() == a.data_type();
+        if !same_type || low.len() != 1 || high.len() != 1 || low.is_null(0) || high.is_null(0) {
+            return None;
+        }
+        let hits = between_bits(a.values(), low.value(0), high.value(0));
+        Some(BooleanArray::new(hits, a.nulls().cloned()))
+    }
+    downcast_primitive_array!(
+        array => fused(array, low, high),
+        _ => None
+    )
+}
+
+/// Bit `i` set when `lo <= values[i] <= hi`. Each 64 values are compared
+/// into bytes first (a loop the compiler vectorizes) and the bytes packed
+/// into bits eight at a time by a multiplication.
+fn between_bits<N: ArrowNativeTypeOp>(values: &[N], lo: N, hi: N) -> BooleanBuffer {
+    /// Gathers the low bits of eight 0/1 bytes into the top byte.
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let hit = |v: N| u8::from(v.is_ge(lo) & v.is_le(hi));
+    let mut words: Vec<u64> = Vec::with_capacity(values.len().div_ceil(64));
+    let chunks = values.chunks_exact(64);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        let mut bytes = [0u8; 64];
+        for (b, &v) in bytes.iter_mut().zip(chunk) {
+            *b = hit(v);
+        }
+        let mut word = 0u64;
+        for (k, eight) in bytes.chunks_exact(8).enumerate() {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(eight);
+            word |= (u64::from_le_bytes(x).wrapping_mul(GATHER) >> 56) << (8 * k);
+        }
+        words.push(word);
+    }
+    if !rest.is_empty() {
+        words.push(rest.iter().enumerate().fold(0u64, |w, (i, &v)| w | (u64::from(hit(v)) << i)));
+    }
+    BooleanBuffer::new(arrow::buffer::Buffer::from_vec(words), 0, values.len())
+}
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,10 +185,13 @@ impl Predicate {
     pub fn evaluate(&self, array: &dyn Array) -> Result<BooleanArray> {
         Ok(match self {
             Predicate::Compare { op, value, .. } => compare(array, *op, &Scalar::new(value))?,
-            Predicate::Between { low, high, .. } => boolean::and(
-                &cmp::gt_eq(&array, &Scalar::new(low))?,
-                &cmp::lt_eq(&array, &Scalar::new(high))?,
-            )?,
+            Predicate::Between { low, high, .. } => match between_fused(array, low, high) {
+                Some(hits) => hits,
+                None => boolean::and(
+                    &cmp::gt_eq(&array, &Scalar::new(low))?,
+                    &cmp::lt_eq(&array, &Scalar::new(high))?,
+                )?,
+            },
             Predicate::InList { values, .. } => {
                 let mut acc = BooleanArray::from(vec![false; array.len()]);
                 for i in 0..values.len() {
@@ -244,6 +304,33 @@ pub(crate) fn apply_all<'a>(
         });
     }
     Ok(mask)
+}
+
+/// `predicates` as a chunk with these statistics needs them: an OR keeps
+/// only the alternatives [`Predicate::may_match`] the chunk, and one left
+/// stands alone. The same rows match; a range tested together with rare
+/// outliers (the native route's dates, see `llkv-native`) then costs one
+/// kernel where the outliers cannot occur.
+pub(crate) fn for_chunk<'a>(
+    predicates: &'a [Predicate],
+    stats: impl Fn(usize) -> &'a ChunkStats,
+) -> std::borrow::Cow<'a, [Predicate]> {
+    if !predicates.iter().any(|p| matches!(p, Predicate::AnyOf { .. })) {
+        return std::borrow::Cow::Borrowed(predicates);
+    }
+    let narrowed = predicates.iter().map(|p| match p {
+        Predicate::AnyOf { column, alternatives } => {
+            let s = stats(*column);
+            let mut left: Vec<Predicate> =
+                alternatives.iter().filter(|a| a.may_match(s)).cloned().collect();
+            match left.len() {
+                1 => left.remove(0),
+                _ => Predicate::AnyOf { column: *column, alternatives: left },
+            }
+        }
+        other => other.clone(),
+    });
+    std::borrow::Cow::Owned(narrowed.collect())
 }
 
 /// A mask with its NULLs as false.
@@ -370,6 +457,77 @@ mod tests {
                 assert_eq!(got, want, "{take} predicates, every {every}th row");
             }
         }
+    }
+
+    /// The one-pass BETWEEN keeps exactly the rows the two comparison
+    /// kernels and their AND keep, NULLs and NaNs included.
+    #[test]
+    fn the_fused_between_equals_two_comparisons_and_an_and() {
+        use arrow::array::{Date32Array, Decimal128Array, Float64Array};
+        let general = |a: &dyn Array, low: &ArrayRef, high: &ArrayRef| {
+            boolean::and(
+                &cmp::gt_eq(&a, &Scalar::new(low)).unwrap(),
+                &cmp::lt_eq(&a, &Scalar::new(high)).unwrap(),
+            )
+            .unwrap()
+        };
+        let ints: ArrayRef = Arc::new(Int64Array::from_iter(
+            (0..300).map(|i| (i % 7 != 0).then_some(i * 37 % 101 - 50)),
+        ));
+        let dates: ArrayRef = Arc::new(Date32Array::from_iter_values((0..300).map(|i| 9000 + i)));
+        let floats: ArrayRef = Arc::new(Float64Array::from_iter((0..300).map(|i| match i % 9 {
+            0 => None,
+            1 => Some(f64::NAN),
+            2 => Some(-0.0),
+            _ => Some(f64::from(i) / 7.0 - 20.0),
+        })));
+        let decimals: ArrayRef = Arc::new(
+            Decimal128Array::from_iter((0..300).map(|i| (i % 5 != 0).then_some(i * 1_000)))
+                .with_precision_and_scale(15, 2)
+                .unwrap(),
+        );
+        let cases: Vec<(ArrayRef, ArrayRef, ArrayRef)> = vec![
+            (ints.clone(), v(-10), v(10)),
+            (ints.clone(), v(10), v(-10)),
+            (ints.clone(), v(i64::MIN), v(i64::MAX)),
+            (
+                dates.clone(),
+                Arc::new(Date32Array::from(vec![9100])),
+                Arc::new(Date32Array::from(vec![9124])),
+            ),
+            (
+                floats.clone(),
+                Arc::new(Float64Array::from(vec![0.0])),
+                Arc::new(Float64Array::from(vec![f64::NAN])),
+            ),
+            (
+                floats.clone(),
+                Arc::new(Float64Array::from(vec![-0.0])),
+                Arc::new(Float64Array::from(vec![5.0])),
+            ),
+            (
+                decimals.clone(),
+                Arc::new(
+                    Decimal128Array::from(vec![50_000]).with_precision_and_scale(15, 2).unwrap(),
+                ),
+                Arc::new(
+                    Decimal128Array::from(vec![150_000]).with_precision_and_scale(15, 2).unwrap(),
+                ),
+            ),
+        ];
+        for (a, low, high) in cases {
+            let fused = between_fused(a.as_ref(), &low, &high).expect("a primitive column");
+            let want = general(a.as_ref(), &low, &high);
+            let kept = |b: &BooleanArray| {
+                (0..b.len()).map(|i| b.is_valid(i) && b.value(i)).collect::<Vec<_>>()
+            };
+            assert_eq!(kept(&fused), kept(&want), "{} {low:?}..{high:?}", a.data_type());
+            let p = Predicate::Between { column: 0, low, high };
+            assert_eq!(kept(&p.evaluate(a.as_ref()).unwrap()), kept(&want));
+        }
+        let null_bound: ArrayRef = Arc::new(Int64Array::from(vec![None]));
+        assert!(between_fused(ints.as_ref(), &null_bound, &v(3)).is_none());
+        assert!(between_fused(dates.as_ref(), &v(1), &v(3)).is_none(), "bounds of another type");
     }
 
     #[test]

@@ -381,7 +381,8 @@ impl Store {
             }
         }
         let column = |c: usize| arrays[pos(c)].as_ref();
-        let mask = crate::predicate::apply_all(&req.predicates, column, masks)?;
+        let predicates = crate::predicate::for_chunk(&req.predicates, |c| &body.columns[c].stats);
+        let mask = crate::predicate::apply_all(&predicates, column, masks)?;
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
             columns.push(Arc::new(seg.row_ids()?));
@@ -424,7 +425,8 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let column = |c: usize| arrays[pos(c)].as_ref();
-        let mask = crate::predicate::apply_all(&req.predicates, column, Vec::new())?;
+        let predicates = crate::predicate::for_chunk(&req.predicates, |c| &body.columns[c].stats);
+        let mask = crate::predicate::apply_all(&predicates, column, Vec::new())?;
         let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
         if req.with_row_ids {
             columns.push(settled.column(None, || Ok(Arc::new(seg.row_ids()?)))?);
