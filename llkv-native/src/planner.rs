@@ -14,7 +14,7 @@
 use crate::expr::{BinOp, Expr};
 use crate::plan::Plan;
 use crate::value::Value;
-use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::DataType;
 use llkv_store::{CmpOp, Predicate};
 use std::sync::Arc;
@@ -177,8 +177,30 @@ fn scalar(v: &Value, t: &DataType) -> Option<ArrayRef> {
         (Value::Real(r), DataType::Float64) => Arc::new(Float64Array::from(vec![*r])),
         (Value::Int(i), DataType::Float64) => Arc::new(Float64Array::from(vec![*i as f64])),
         (Value::Text(s), DataType::Utf8) => Arc::new(StringArray::from(vec![s.as_str()])),
+        (Value::Text(s), DataType::Date32) => {
+            Arc::new(Date32Array::from(vec![crate::dates::canonical_days(s)?]))
+        }
         _ => return None,
     })
+}
+
+/// A range test on a DATE column as the store applies it. The native route
+/// compares dates as their text, which orders as the day numbers do for
+/// dates of years 0000–9999 (`yyyy-mm-dd`); a date outside them (only
+/// another writer stores one) may match by its text, so it always passes
+/// the store's test and the full filter decides. Chunks without such dates
+/// evaluate `range` alone (see the store's `AnyOf`).
+fn date_range(column: usize, range: Predicate) -> Predicate {
+    let day = |d: i32| -> ArrayRef { Arc::new(Date32Array::from(vec![d])) };
+    let outliers = |op, d| Predicate::Compare { column, op, value: day(d) };
+    Predicate::AnyOf {
+        column,
+        alternatives: vec![
+            range,
+            outliers(CmpOp::Lt, *crate::dates::CANONICAL_DAYS.start()),
+            outliers(CmpOp::Gt, *crate::dates::CANONICAL_DAYS.end()),
+        ],
+    }
 }
 
 fn to_predicate(e: &Expr, col_type: &dyn Fn(usize) -> Option<DataType>) -> Option<Predicate> {
@@ -198,18 +220,22 @@ fn to_predicate(e: &Expr, col_type: &dyn Fn(usize) -> Option<DataType>) -> Optio
                 BinOp::GtEq => CmpOp::GtEq,
                 _ => return None,
             };
-            let value = scalar(lit, &col_type(col)?)?;
-            Some(Predicate::Compare { column: col, op, value })
+            let t = col_type(col)?;
+            let value = scalar(lit, &t)?;
+            let cmp = Predicate::Compare { column: col, op, value };
+            let is_range = !matches!(op, CmpOp::Eq | CmpOp::NotEq);
+            Some(if t == DataType::Date32 && is_range { date_range(col, cmp) } else { cmp })
         }
         Expr::Between { expr, low, high, negated: false } => {
             match (expr.as_ref(), low.as_ref(), high.as_ref()) {
                 (Expr::Column(c), Expr::Literal(l), Expr::Literal(h)) => {
                     let t = col_type(*c)?;
-                    Some(Predicate::Between {
+                    let between = Predicate::Between {
                         column: *c,
                         low: scalar(l, &t)?,
                         high: scalar(h, &t)?,
-                    })
+                    };
+                    Some(if t == DataType::Date32 { date_range(*c, between) } else { between })
                 }
                 _ => None,
             }

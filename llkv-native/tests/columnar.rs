@@ -271,3 +271,78 @@ fn decimal_sums_on_the_columnar_path_are_exact() {
     assert_eq!(rows[0], 0.9999999999999999);
     assert_eq!(cols, vec![1.0, 0.1, 1.0]);
 }
+
+/// Range tests on a DATE column go to the store as day-number ranges, yet
+/// keep the route's text comparison: a date outside years 0000–9999 (which
+/// only another writer stores) is matched by its text on both paths, in a
+/// segment with such dates and one without.
+#[test]
+fn date_ranges_pushed_to_the_store_keep_text_order_for_outlying_dates() {
+    use arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch};
+    use std::sync::Arc;
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let db = llkv_mvcc::Database::in_memory();
+    let mut e = NativeEngine::new(db.clone());
+    e.execute("CREATE TABLE dd(k INTEGER, d DATE)").unwrap();
+    let outliers = [2_932_897, 6_575_000, -719_529, -800_000, 3_000_000];
+    for (part, with_outliers) in [(0i64, false), (1, true)] {
+        let mut days: Vec<Option<i32>> =
+            (0..500).map(|i| (i % 17 != 0).then_some(9_000 + (i * 7) % 400)).collect();
+        if with_outliers {
+            days.extend(outliers.iter().map(|&d| Some(d)));
+        }
+        let n = days.len() as i64;
+        let txn = db.begin();
+        let t = txn.table("dd").unwrap().unwrap();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values((0..n).map(|k| part * 10_000 + k))),
+            Arc::new(Date32Array::from(days)),
+        ];
+        txn.insert(&t, &RecordBatch::try_new(t.meta.schema(), cols).unwrap()).unwrap();
+        txn.commit().unwrap();
+    }
+    // Every date's text as the route shows it, unfiltered.
+    let texts: Vec<Option<String>> = match e.execute("SELECT d FROM dd").unwrap().last() {
+        Some(Output::Rows { batches, .. }) => batches
+            .iter()
+            .flat_map(|b| {
+                let s =
+                    arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
+                let s = s.as_any().downcast_ref::<arrow::array::StringArray>().unwrap().clone();
+                (0..s.len()).map(move |i| s.is_valid(i).then(|| s.value(i).to_string()))
+            })
+            .collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(texts.len(), 1_005);
+    let count = |e: &mut NativeEngine, q: &str| -> i64 {
+        match e.execute(q).unwrap().last() {
+            Some(Output::Rows { batches, .. }) => {
+                batches[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0)
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let cases: [(&str, &dyn Fn(&str) -> bool); 6] = [
+        ("d BETWEEN '1994-11-01' AND '1994-11-25'", &|t| {
+            ("1994-11-01"..="1994-11-25").contains(&t)
+        }),
+        ("d BETWEEN '1994-11-01' AND '9999-12-31'", &|t| {
+            ("1994-11-01"..="9999-12-31").contains(&t)
+        }),
+        ("d >= '1995-01-01'", &|t| t >= "1995-01-01"),
+        ("d < '1994-09-01'", &|t| t < "1994-09-01"),
+        ("'1995-01-01' < d", &|t| t > "1995-01-01"),
+        ("d <= '0001-01-01' OR d = '1994-10-10'", &|t| t <= "0001-01-01" || t == "1994-10-10"),
+    ];
+    for (cond, want) in cases {
+        let expected = texts.iter().flatten().filter(|t| want(t)).count() as i64;
+        let q = format!("SELECT count(*) FROM dd WHERE {cond}");
+        for mode in [ColumnarMode::Off, ColumnarMode::Always] {
+            ColumnarMode::set(Some(mode));
+            let got = count(&mut e, &q);
+            ColumnarMode::set(None);
+            assert_eq!(got, expected, "{q} ({mode:?})");
+        }
+    }
+}

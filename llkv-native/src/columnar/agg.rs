@@ -550,26 +550,32 @@ fn raw_decimals(p: &mut Pipeline, specs: &mut [Spec]) {
 }
 
 /// Exact sum and count of the non-NULL values of a DECIMAL array, as
-/// unscaled integers. `Unsupported` for a value beyond 2^53, which the
-/// columnar path does not read as a REAL (see `convert`).
+/// unscaled integers. `Unsupported` for a value outside `-2^53..2^53`, which
+/// the columnar path does not read as a REAL (see `convert`).
 fn decimal_sum(x: &Decimal128Array) -> VResult<(i128, i64)> {
     const LIMIT: u64 = 1 << 53;
     // Values within 2^53 sum in an i64 over blocks of 512 (at most 2^62).
     const BLOCK: usize = 512;
     let fits = |v: i128| {
         let lo = v as i64;
-        i128::from(lo) == v && lo.unsigned_abs() <= LIMIT
+        i128::from(lo) == v && (-(LIMIT as i64)..LIMIT as i64).contains(&lo)
     };
     let mut total = 0i128;
     if x.null_count() == 0 {
-        for block in x.values().chunks(BLOCK) {
+        // The values as (low, high) halves, little-endian.
+        let halves: &[u64] = x.values().inner().typed_data();
+        for block in halves.chunks(2 * BLOCK) {
             let mut s = 0i64;
-            let mut ok = true;
-            for &v in block {
-                ok &= fits(v);
-                s = s.wrapping_add(v as i64);
+            // Nonzero when a value does not fit: its high half is not the
+            // sign of its low half, or the low half is outside ±2^53. Only
+            // 64-bit adds, logical shifts and ORs, which vectorize.
+            let mut misfit = 0u64;
+            for v in block.chunks_exact(2) {
+                let (lo, hi) = (v[0], v[1]);
+                misfit |= hi.wrapping_add(lo >> 63) | (lo.wrapping_add(LIMIT) >> 54);
+                s = s.wrapping_add(lo as i64);
             }
-            if !ok {
+            if misfit != 0 {
                 return Err(Fail::Unsupported);
             }
             total += i128::from(s);
@@ -784,12 +790,18 @@ mod decimal_tests {
         assert_eq!(decimal_sum(&with_nulls).unwrap(), (12, 2));
         // Many values at the limit: the per-block i64 sums must not overflow.
         let big = 1i128 << 53;
-        let many = dec((0..2000).map(|i| Some(if i % 3 == 0 { -big } else { big })).collect());
-        let expect: i128 = (0..2000).map(|i| if i % 3 == 0 { -big } else { big }).sum();
+        let many =
+            dec((0..2000).map(|i| Some(if i % 3 == 0 { -big } else { big - 1 })).collect());
+        let expect: i128 = (0..2000).map(|i| if i % 3 == 0 { -big } else { big - 1 }).sum();
         assert_eq!(decimal_sum(&many).unwrap(), (expect, 2000));
-        assert!(decimal_sum(&dec(vec![Some(1), Some(big + 1)])).is_err());
+        let part: i128 = (7..1507).map(|i| if i % 3 == 0 { -big } else { big - 1 }).sum();
+        assert_eq!(decimal_sum(&many.slice(7, 1500)).unwrap(), (part, 1500));
+        assert!(decimal_sum(&dec(vec![Some(1), Some(big)])).is_err());
         assert!(decimal_sum(&dec(vec![None, Some(-big - 1)])).is_err());
-        assert!(decimal_sum(&dec(vec![Some(1i128 << 64)])).is_err());
+        assert!(decimal_sum(&dec(vec![Some(-big - 1)])).is_err());
+        for v in [1i128 << 64, (1i128 << 64) - 5, -(1i128 << 64) + 5, i128::MIN, i128::MAX] {
+            assert!(decimal_sum(&dec(vec![Some(2), Some(v)])).is_err(), "{v}");
+        }
     }
 
     #[test]

@@ -435,19 +435,33 @@ impl Pipeline {
                 {
                     return Ok(None);
                 }
-                let batches: Vec<RecordBatch> = scan.collect().map_err(llkv_sql::SqlError::from)?;
-                Ok(Some(
-                    batches
-                        .into_iter()
-                        .map(|rb| {
-                            let mut b = Batch { cols: vec![None; width], rows: rb.num_rows() };
-                            for (k, &c) in projection.iter().enumerate() {
-                                b.cols[c] = Some(Arc::clone(rb.column(k)));
-                            }
-                            Box::new(move || Ok(b)) as Pending
-                        })
-                        .collect(),
-                ))
+                // Each segment is read in the parallel loop, by the task that
+                // then runs the steps and the sink on it: the chunks a read
+                // copies (widened DECIMALs) are still in the cache when used.
+                let scan = Arc::new(scan);
+                let projection = Arc::new(projection);
+                let into_batch = move |rb: &RecordBatch, projection: &[usize]| {
+                    let mut b = Batch { cols: vec![None; width], rows: rb.num_rows() };
+                    for (k, &c) in projection.iter().enumerate() {
+                        b.cols[c] = Some(Arc::clone(rb.column(k)));
+                    }
+                    b
+                };
+                let mut pending: Vec<Pending> = (0..scan.segment_count())
+                    .map(|i| {
+                        let (scan, projection) = (Arc::clone(&scan), Arc::clone(&projection));
+                        Box::new(move || {
+                            let rb = scan.read_segment(i).map_err(llkv_sql::SqlError::from)?;
+                            let rb = rb.unwrap_or_else(|| RecordBatch::new_empty(scan.schema()));
+                            Ok(into_batch(&rb, &projection))
+                        }) as Pending
+                    })
+                    .collect();
+                for rb in scan.local_batches() {
+                    let b = into_batch(rb, &projection);
+                    pending.push(Box::new(move || Ok(b)));
+                }
+                Ok(Some(pending))
             }
         }
     }
