@@ -64,34 +64,40 @@ impl Narrowing {
     pub(crate) fn widen(&self, codes: &Buffer, first: usize, len: usize) -> Buffer {
         let w = usize::from(self.width);
         let bytes = codes.slice_with_length(first * w, len * w);
-        let mut out: Vec<i128> = Vec::with_capacity(len);
+        // Each value as its (low, high) 64-bit halves: the compiler writes
+        // such a pair with one 16-byte store, where it writes an `i128` with
+        // two 8-byte stores (the stores limit this loop). Little-endian, as
+        // every buffer of the file is.
+        let mut out: Vec<[u64; 2]> = Vec::with_capacity(len);
         match self.width {
             1 => self.widen_codes(bytes.as_slice(), &mut out),
             2 => self.widen_codes(aligned::<u16>(bytes).typed_data::<u16>(), &mut out),
             4 => self.widen_codes(aligned::<u32>(bytes).typed_data::<u32>(), &mut out),
             _ => self.widen_codes(aligned::<u64>(bytes).typed_data::<u64>(), &mut out),
         }
-        Buffer::from_vec(out)
+        aligned::<i128>(Buffer::from_vec(out.into_flattened()))
     }
 
-    fn widen_codes<C: Copy + Into<u64>>(&self, codes: &[C], out: &mut Vec<i128>) {
+    fn widen_codes<C: Copy + Into<u64>>(&self, codes: &[C], out: &mut Vec<[u64; 2]>) {
         // With the base and the top of the range inside `i64`, the sum is an
-        // `i64` addition and a sign extension, which vectorizes; otherwise a
-        // 128-bit addition.
+        // `i64` addition; otherwise a 128-bit one.
         let top = i64::try_from(self.base)
             .ok()
             .and_then(|b| b.checked_add(i64::try_from(max_code(self.width)).ok()?));
         match (i64::try_from(self.base), top) {
-            // No negative value: a zero extension, which vectorizes with SSE2
-            // (a sign extension of 64-bit lanes does not).
+            // No negative value: the high half is zero.
             (Ok(base), Some(_)) if base >= 0 => {
                 let base = base as u64;
-                out.extend(codes.iter().map(|&c| i128::from(base + c.into())));
+                out.extend(codes.iter().map(|&c| [base + c.into(), 0]));
             }
-            (Ok(base), Some(_)) => {
-                out.extend(codes.iter().map(|&c| i128::from(base.wrapping_add(c.into() as i64))));
-            }
-            _ => out.extend(codes.iter().map(|&c| self.base.wrapping_add(i128::from(c.into())))),
+            (Ok(base), Some(_)) => out.extend(codes.iter().map(|&c| {
+                let v = base.wrapping_add(c.into() as i64);
+                [v as u64, (v >> 63) as u64]
+            })),
+            _ => out.extend(codes.iter().map(|&c| {
+                let v = self.base.wrapping_add(i128::from(c.into()));
+                [v as u64, (v >> 64) as u64]
+            })),
         }
     }
 }

@@ -790,8 +790,7 @@ mod decimal_tests {
         assert_eq!(decimal_sum(&with_nulls).unwrap(), (12, 2));
         // Many values at the limit: the per-block i64 sums must not overflow.
         let big = 1i128 << 53;
-        let many =
-            dec((0..2000).map(|i| Some(if i % 3 == 0 { -big } else { big - 1 })).collect());
+        let many = dec((0..2000).map(|i| Some(if i % 3 == 0 { -big } else { big - 1 })).collect());
         let expect: i128 = (0..2000).map(|i| if i % 3 == 0 { -big } else { big - 1 }).sum();
         assert_eq!(decimal_sum(&many).unwrap(), (expect, 2000));
         let part: i128 = (7..1507).map(|i| if i % 3 == 0 { -big } else { big - 1 }).sum();

@@ -1,11 +1,13 @@
-//! Runs one SQL query on the native route in a loop over an existing
-//! database file, for profiling (`perf record`): prints each run's time and
-//! the median. A quick probe; the `tpch` bench is the measurement.
+//! Runs one SQL query in a loop over an existing database file, on the
+//! native or the DataFusion route, for profiling (`perf record`): prints
+//! each run's time and the median. A quick probe; the `tpch` bench is the
+//! measurement.
 //!
-//! `cargo run --release -p llkv-native --example query_loop -- <db file> <runs> <sql>`
+//! `cargo run --release --example query_loop -- <db file> <native|datafusion> <runs> <sql>`
 
 use llkv_mvcc::Database;
 use llkv_native::NativeEngine;
+use llkv_provider::DataFusionEngine;
 use llkv_sql::{Engine, Output};
 use std::time::Instant;
 
@@ -15,12 +17,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: query_loop <db file> <runs> <sql>";
+    let usage = "usage: query_loop <db file> <native|datafusion> <runs> <sql>";
     let path = args.get(1).ok_or(usage)?;
-    let runs: usize = args.get(2).ok_or(usage)?.parse()?;
-    let sql = args.get(3).ok_or(usage)?;
+    let route = args.get(2).ok_or(usage)?;
+    let runs: usize = args.get(3).ok_or(usage)?.parse()?;
+    let sql = args.get(4).ok_or(usage)?;
     let db = Database::open(path)?;
-    let mut engine = NativeEngine::new(db);
+    let mut engine: Box<dyn Engine> = match route.as_str() {
+        "native" => Box::new(NativeEngine::new(db)),
+        "datafusion" => Box::new(DataFusionEngine::new(db)?),
+        other => return Err(format!("unknown route {other}; {usage}").into()),
+    };
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
         let start = Instant::now();
