@@ -323,7 +323,8 @@ fn date_ranges_pushed_to_the_store_keep_text_order_for_outlying_dates() {
             other => panic!("{other:?}"),
         }
     };
-    let cases: [(&str, &dyn Fn(&str) -> bool); 6] = [
+    type TextTest = dyn Fn(&str) -> bool;
+    let cases: [(&str, &TextTest); 6] = [
         ("d BETWEEN '1994-11-01' AND '1994-11-25'", &|t| {
             ("1994-11-01"..="1994-11-25").contains(&t)
         }),
