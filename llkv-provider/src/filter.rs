@@ -16,6 +16,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::scalar::ScalarValue;
 use llkv_store::{CmpOp, Predicate};
+use std::sync::Arc;
 
 /// The store predicate equivalent to `expr` on a table with `schema`, if any.
 pub(crate) fn to_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
@@ -130,6 +131,48 @@ fn bounds(a: Predicate, b: Predicate) -> Option<Predicate> {
     }
 }
 
+/// `c < v` as `c <= v - 1` and `c > v` as `c >= v + 1` on an integer or
+/// DATE column (the same rows), so that a half-open range pairs into a
+/// BETWEEN; other predicates as they are.
+fn inclusive(p: Predicate) -> Predicate {
+    use datafusion::arrow::array::{AsArray, Date32Array, Int32Array, Int64Array};
+    use datafusion::arrow::datatypes::{Date32Type, Int32Type, Int64Type};
+    let Predicate::Compare { column, op, value } = &p else { return p };
+    let step: i64 = match op {
+        CmpOp::Lt => -1,
+        CmpOp::Gt => 1,
+        _ => return p,
+    };
+    if value.len() != 1 || value.is_null(0) {
+        return p;
+    }
+    let moved: Option<ArrayRef> = match value.data_type() {
+        DataType::Int64 => value
+            .as_primitive::<Int64Type>()
+            .value(0)
+            .checked_add(step)
+            .map(|v| Arc::new(Int64Array::from(vec![v])) as ArrayRef),
+        DataType::Int32 => value
+            .as_primitive::<Int32Type>()
+            .value(0)
+            .checked_add(step as i32)
+            .map(|v| Arc::new(Int32Array::from(vec![v])) as ArrayRef),
+        DataType::Date32 => value
+            .as_primitive::<Date32Type>()
+            .value(0)
+            .checked_add(step as i32)
+            .map(|v| Arc::new(Date32Array::from(vec![v])) as ArrayRef),
+        _ => None,
+    };
+    match moved {
+        Some(value) => {
+            let op = if step < 0 { CmpOp::LtEq } else { CmpOp::GtEq };
+            Predicate::Compare { column: *column, op, value }
+        }
+        None => p,
+    }
+}
+
 /// How `expr` can be pushed into a scan of a table with `schema`.
 pub(crate) fn pushdown(expr: &Expr, schema: &Schema) -> TableProviderFilterPushDown {
     match to_predicate(expr, schema) {
@@ -168,7 +211,8 @@ pub(crate) fn to_predicates(filters: &[Expr], schema: &Schema) -> (Vec<Predicate
 /// The predicates with each `c >= low` and a `c <= high` on the same column
 /// made one BETWEEN, which the store evaluates in one pass (DataFusion hands
 /// `c BETWEEN low AND high` over as the two comparisons).
-fn pair_bounds(mut preds: Vec<Predicate>) -> Vec<Predicate> {
+fn pair_bounds(preds: Vec<Predicate>) -> Vec<Predicate> {
+    let mut preds: Vec<Predicate> = preds.into_iter().map(inclusive).collect();
     let mut i = 0;
     while i < preds.len() {
         let partner = (i + 1..preds.len()).find_map(|j| {
@@ -319,6 +363,20 @@ mod tests {
         assert!(matches!(preds[1], Predicate::Compare { column: 1, op: CmpOp::Gt, .. }));
         let one_sided = [col("a").gt_eq(lit(3i64)), col("a").gt_eq(lit(5i64))];
         assert_eq!(to_predicates(&one_sided, &s).0.len(), 2);
+        // A half-open range on integers: the same rows as BETWEEN 4 AND 8.
+        let half_open = [col("a").gt(lit(3i64)), col("a").lt(lit(9i64))];
+        let (preds, _) = to_predicates(&half_open, &s);
+        assert!(
+            matches!(&preds[..], [Predicate::Between { column: 0, low, high }]
+                if low.as_primitive::<Int64Type>().value(0) == 4
+                    && high.as_primitive::<Int64Type>().value(0) == 8),
+            "{preds:?}"
+        );
+        let at_the_edge = [col("a").lt(lit(i64::MIN)), col("a").gt_eq(lit(0i64))];
+        assert!(matches!(
+            to_predicates(&at_the_edge, &s).0[0],
+            Predicate::Compare { op: CmpOp::Lt, .. }
+        ));
     }
 
     #[test]

@@ -253,6 +253,39 @@ pub fn decode(blob: &Buffer, dt: &DataType) -> Result<ArrayRef> {
     Ok(make_array(data))
 }
 
+/// The rows of a chunk that `filter` keeps, as an array of type `dt`. A
+/// narrowed chunk's codes are filtered first and only the kept ones
+/// widened: a selective scan does not widen the whole chunk.
+///
+/// # Errors
+/// As [`decode`]; [`Error::Corrupt`] when the filter is longer than the chunk.
+pub(crate) fn decode_filtered(
+    blob: &Buffer,
+    dt: &DataType,
+    filter: &arrow::compute::FilterPredicate,
+) -> Result<ArrayRef> {
+    let Some(n) = narrowing(blob, dt)? else {
+        return Ok(filter.filter(decode(blob, dt)?.as_ref())?);
+    };
+    let (rows, nulls, buffers) = decode_parts(blob)?;
+    let codes = widened_input(&n, &buffers, rows)?;
+    let data = ArrayData::builder(n.code_type())
+        .len(rows)
+        .nulls(nulls)
+        .buffers(vec![codes])
+        .build()
+        .map_err(|e| Error::Corrupt(format!("narrowed column chunk: {e}")))?;
+    let kept = filter.filter(make_array(data).as_ref())?.to_data();
+    let values = n.widen(&kept.buffers()[0], kept.offset(), kept.len());
+    let data = ArrayData::builder(storage_type(dt))
+        .len(kept.len())
+        .nulls(kept.nulls().cloned())
+        .buffers(vec![values])
+        .build()
+        .map_err(|e| Error::Corrupt(format!("column chunk does not match its type {dt}: {e}")))?;
+    Ok(make_array(data))
+}
+
 /// Rows `first..first + len` of a chunk of a fixed-width type `dt` as an
 /// Arrow array, without copying: only those rows' validity bits are counted
 /// and only their extent is checked against the buffers (decoding a whole
@@ -313,12 +346,18 @@ fn narrowing(blob: &Buffer, dt: &DataType) -> Result<Option<Narrowing>> {
 
 /// Values `first..first + len` of a narrowed chunk's codes, widened.
 fn widened(n: &Narrowing, buffers: &[Buffer], first: usize, len: usize) -> Result<Buffer> {
-    let need = first.checked_add(len).and_then(|end| end.checked_mul(usize::from(n.width)));
-    let codes = match buffers {
-        [codes] if need.is_some_and(|need| codes.len() >= need) => codes,
-        _ => return Err(corrupt("narrowed values buffer")),
-    };
-    Ok(n.widen(codes, first, len))
+    let codes = widened_input(n, buffers, first.checked_add(len).ok_or_else(|| corrupt("rows"))?)?;
+    Ok(n.widen(&codes, first, len))
+}
+
+/// A narrowed chunk's codes buffer, checked to hold `rows` codes and
+/// aligned for its code type.
+fn widened_input(n: &Narrowing, buffers: &[Buffer], rows: usize) -> Result<Buffer> {
+    let need = rows.checked_mul(usize::from(n.width));
+    match buffers {
+        [codes] if need.is_some_and(|need| codes.len() >= need) => Ok(n.aligned_codes(codes)),
+        _ => Err(corrupt("narrowed values buffer")),
+    }
 }
 
 /// A chunk's row count, validity and data buffers (zero-copy slices of `blob`),

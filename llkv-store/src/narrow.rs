@@ -59,6 +59,28 @@ impl Narrowing {
         out
     }
 
+    /// The Arrow type of the codes: an unsigned integer of `width` bytes.
+    pub(crate) fn code_type(&self) -> arrow::datatypes::DataType {
+        use arrow::datatypes::DataType;
+        match self.width {
+            1 => DataType::UInt8,
+            2 => DataType::UInt16,
+            4 => DataType::UInt32,
+            _ => DataType::UInt64,
+        }
+    }
+
+    /// `codes`, aligned for the code type (copied when not, which chunk
+    /// buffers always are).
+    pub(crate) fn aligned_codes(&self, codes: &Buffer) -> Buffer {
+        match self.width {
+            1 => codes.clone(),
+            2 => aligned::<u16>(codes.clone()),
+            4 => aligned::<u32>(codes.clone()),
+            _ => aligned::<u64>(codes.clone()),
+        }
+    }
+
     /// Values `first..first + len` widened from `codes`, which must hold at
     /// least `(first + len) * width` bytes.
     pub(crate) fn widen(&self, codes: &Buffer, first: usize, len: usize) -> Buffer {

@@ -248,7 +248,7 @@ impl Predicate {
 
 /// Below this share of kept rows, a predicate is evaluated on the kept rows
 /// only (gathered, evaluated, scattered back) instead of on all of them.
-const SPARSE_MASK_SHARE: f64 = 0.25;
+pub(crate) const SPARSE_MASK_SHARE: f64 = 0.25;
 
 /// The conjunction of the row masks `masks` (deleted rows, versions,
 /// exclusions) narrowed by every predicate, each evaluated over its column

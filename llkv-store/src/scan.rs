@@ -226,7 +226,10 @@ pub(crate) fn decode_columns(
 /// out (see [`Store::scan_segment_masked`]).
 #[derive(Debug, Clone)]
 pub struct MaskedBatch {
-    /// The projected columns of every row of the segment.
+    /// The projected columns of every row of the segment; or, when the
+    /// scan keeps few of them (under a quarter) and returns a DECIMAL column,
+    /// of the kept rows only (`keep` is then `None`), so that only those
+    /// are widened (see `narrow.rs`).
     pub batch: RecordBatch,
     /// The rows the scan keeps (no NULLs); `None` when it keeps them all.
     pub keep: Option<BooleanArray>,
@@ -359,7 +362,24 @@ impl Store {
             }
         }
         let out_cols = req.columns(&table.meta);
-        let needed = req.needed_columns(&out_cols, version.as_ref());
+        let all_needed = req.needed_columns(&out_cols, version.as_ref());
+        // Returned DECIMAL columns nothing else reads are read once the rows
+        // are known (their chunks are widened on read, see `narrow.rs`).
+        let filter_reads = |c: usize| {
+            req.predicates.iter().any(|p| p.column() == c)
+                || version.as_ref().is_some_and(|v| v.created == c || v.deleted == c)
+        };
+        let deferred: Vec<usize> = out_cols
+            .iter()
+            .copied()
+            .filter(|&c| {
+                matches!(table.meta.columns[c].data_type, DataType::Decimal128(_, _))
+                    && body.columns[c].patch.is_none()
+                    && !filter_reads(c)
+            })
+            .collect();
+        let needed: Vec<usize> =
+            all_needed.iter().copied().filter(|c| !deferred.contains(c)).collect();
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let arrays = self.segment_columns(table, seg, body, &needed)?;
         let mut masks: Vec<BooleanArray> =
@@ -383,11 +403,42 @@ impl Store {
         let column = |c: usize| arrays[pos(c)].as_ref();
         let predicates = crate::predicate::for_chunk(&req.predicates, |c| &body.columns[c].stats);
         let mask = crate::predicate::apply_all(&predicates, column, masks)?;
-        let mut columns: Vec<ArrayRef> = arrays[..out_cols.len()].to_vec();
+        let rows = seg.row_count as usize;
+        let few = |m: &BooleanArray| {
+            (m.true_count() as f64) < crate::predicate::SPARSE_MASK_SHARE * rows as f64
+        };
+        let blobs = self.read_chunks(&chunk_keys(body, &deferred))?;
+        let deferred_blob =
+            |c: usize| deferred.iter().position(|&d| d == c).map(|k| (&blobs[k], c));
+        if let Some(m) = mask.as_ref().filter(|m| !deferred.is_empty() && few(m)) {
+            // Few rows kept: every returned column filtered here, the
+            // deferred ones widened for the kept rows only.
+            let f = FilterBuilder::new(m).optimize().build();
+            let mut columns = out_cols
+                .iter()
+                .map(|&c| match deferred_blob(c) {
+                    Some((blob, c)) => {
+                        chunk::decode_filtered(blob, &table.meta.columns[c].data_type, &f)
+                    }
+                    None => Ok(f.filter(arrays[pos(c)].as_ref())?),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if req.with_row_ids {
+                columns.push(f.filter(&seg.row_ids()?)?);
+            }
+            return MaskedBatch::new(schema, columns, m.true_count(), None);
+        }
+        let mut columns = out_cols
+            .iter()
+            .map(|&c| match deferred_blob(c) {
+                Some((blob, c)) => chunk::decode(blob, &table.meta.columns[c].data_type),
+                None => Ok(Arc::clone(&arrays[pos(c)])),
+            })
+            .collect::<Result<Vec<_>>>()?;
         if req.with_row_ids {
             columns.push(Arc::new(seg.row_ids()?));
         }
-        MaskedBatch::new(schema, columns, seg.row_count as usize, mask)
+        MaskedBatch::new(schema, columns, rows, mask)
     }
 
     /// One column of a segment, patch applied.
@@ -516,16 +567,22 @@ impl Store {
         };
         if string_views && scan.schema.fields().iter().any(|f| f.data_type() == &DataType::Utf8) {
             let out_cols = scan.req.columns(&table.meta);
+            // A batch already filtered (few rows kept) converts its own
+            // strings; the segment's kept views are of all its rows.
+            let whole = m.batch.num_rows() == seg.row_count as usize;
             let columns: Vec<ArrayRef> = m
                 .batch
                 .columns()
                 .iter()
                 .enumerate()
                 .map(|(k, a)| match out_cols.get(k) {
-                    Some(&c) => seg.string_view(c, a),
-                    None => Arc::clone(a),
+                    Some(&c) if whole => Ok(seg.string_view(c, a)),
+                    Some(_) if a.data_type() == &DataType::Utf8 => {
+                        Ok(arrow::compute::cast(a, &DataType::Utf8View)?)
+                    }
+                    _ => Ok(Arc::clone(a)),
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             let fields: Vec<Field> = scan
                 .schema
                 .fields()
@@ -740,5 +797,89 @@ mod tests {
         assert_eq!(col.value(7), "changed");
         assert_eq!(col.value(8), "value number 8");
         assert!(col.is_null(3));
+    }
+
+    /// A selective read of a segment with a DECIMAL column widens only the
+    /// kept rows and returns them filtered; a less selective one returns
+    /// every row with a mask. Both give the rows and values a plain scan
+    /// gives, views, NULLs, row ids and patched chunks included.
+    #[test]
+    fn a_selective_read_widens_only_the_kept_decimals() {
+        use arrow::array::Decimal128Array;
+        let store = Store::in_memory();
+        let mut w = store.begin_write().unwrap();
+        let dec = DataType::Decimal128(15, 2);
+        let meta = TableMeta::new(
+            "t",
+            vec![
+                ColumnMeta::new("x", DataType::Int64, false),
+                ColumnMeta::new("d", dec.clone(), true),
+                ColumnMeta::new("s", DataType::Utf8, true),
+                ColumnMeta::new("e", dec.clone(), true),
+            ],
+        );
+        let id = w.create_table(meta.clone()).unwrap();
+        let n = 1000i64;
+        let d = |i: i64| (i % 9 != 4).then_some(90_100 + i128::from(i) * 9_973);
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(0..n)),
+            Arc::new(
+                Decimal128Array::from_iter((0..n).map(d)).with_precision_and_scale(15, 2).unwrap(),
+            ),
+            Arc::new(StringArray::from_iter((0..n).map(|i| (i % 5 != 1).then(|| format!("s{i}"))))),
+            Arc::new(
+                Decimal128Array::from_iter((0..n).map(|i| Some(-i128::from(i))))
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+            ),
+        ];
+        w.append(id, &RecordBatch::try_new(meta.schema(), cols.clone()).unwrap()).unwrap();
+        w.commit().unwrap();
+        // A patch on `e` keeps that column on the whole-chunk path.
+        let mut w = store.begin_write().unwrap();
+        let new: ArrayRef =
+            Arc::new(Decimal128Array::from(vec![777]).with_precision_and_scale(15, 2).unwrap());
+        w.update(id, 3, &[12], &new).unwrap();
+        w.commit().unwrap();
+        let v = store.current();
+        let t = v.table_by_name("t").unwrap();
+        for (upto, filtered_here) in [(20i64, true), (700, false)] {
+            let req = ScanRequest {
+                projection: Some(vec![1, 2, 3, 0]),
+                predicates: vec![crate::Predicate::Compare {
+                    column: 0,
+                    op: crate::CmpOp::Lt,
+                    value: Arc::new(Int64Array::from(vec![upto])),
+                }],
+                with_row_ids: true,
+                ..Default::default()
+            };
+            // The table's first `upto` rows, with the patched value.
+            let e: Vec<Option<i128>> =
+                (0..upto).map(|i| Some(if i == 12 { 777 } else { -i128::from(i) })).collect();
+            let e: ArrayRef =
+                Arc::new(Decimal128Array::from(e).with_precision_and_scale(15, 2).unwrap());
+            let len = upto as usize;
+            let want = [cols[1].slice(0, len), cols[2].slice(0, len), e, cols[0].slice(0, len)];
+            let plain = store.scan(t, &req).unwrap();
+            let plain = arrow::compute::concat_batches(&plain[0].schema(), &plain).unwrap();
+            for (k, col) in want.iter().enumerate() {
+                assert_eq!(plain.column(k).as_ref(), col.as_ref(), "scan, column {k}");
+            }
+            let scan = crate::SegmentScan::new(&t.meta, &req).unwrap();
+            for views in [false, true] {
+                let m = store.scan_segment_masked(t, &scan, 0, views).unwrap().unwrap();
+                assert_eq!(m.rows as i64, upto);
+                assert_eq!(m.keep.is_none(), filtered_here, "upto {upto}");
+                let got = m.into_filtered().unwrap();
+                for (k, col) in got.columns().iter().enumerate() {
+                    let col = match col.data_type() {
+                        DataType::Utf8View => arrow::compute::cast(col, &DataType::Utf8).unwrap(),
+                        _ => Arc::clone(col),
+                    };
+                    assert_eq!(col.as_ref(), plain.column(k).as_ref(), "column {k}, upto {upto}");
+                }
+            }
+        }
     }
 }
