@@ -487,26 +487,26 @@ mod tests {
                 .unwrap(),
         );
         let cases: Vec<(ArrayRef, ArrayRef, ArrayRef)> = vec![
-            (ints.clone(), v(-10), v(10)),
-            (ints.clone(), v(10), v(-10)),
-            (ints.clone(), v(i64::MIN), v(i64::MAX)),
+            (Arc::clone(&ints), v(-10), v(10)),
+            (Arc::clone(&ints), v(10), v(-10)),
+            (Arc::clone(&ints), v(i64::MIN), v(i64::MAX)),
             (
-                dates.clone(),
+                Arc::clone(&dates),
                 Arc::new(Date32Array::from(vec![9100])),
                 Arc::new(Date32Array::from(vec![9124])),
             ),
             (
-                floats.clone(),
+                Arc::clone(&floats),
                 Arc::new(Float64Array::from(vec![0.0])),
                 Arc::new(Float64Array::from(vec![f64::NAN])),
             ),
             (
-                floats.clone(),
+                Arc::clone(&floats),
                 Arc::new(Float64Array::from(vec![-0.0])),
                 Arc::new(Float64Array::from(vec![5.0])),
             ),
             (
-                decimals.clone(),
+                Arc::clone(&decimals),
                 Arc::new(
                     Decimal128Array::from(vec![50_000]).with_precision_and_scale(15, 2).unwrap(),
                 ),
