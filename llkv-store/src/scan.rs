@@ -472,7 +472,14 @@ impl Store {
         let needed = req.needed_columns(&out_cols, None);
         let arrays = needed
             .iter()
-            .map(|&c| settled.column(Some(c), || self.read_column(table, seg, body, c)))
+            .map(|&c| {
+                let dt = &table.meta.columns[c].data_type;
+                if matches!(dt, DataType::Decimal128(_, _)) && body.columns[c].patch.is_none() {
+                    let blobs = self.read_chunks(&[body.columns[c].key])?;
+                    return settled.decimal_column(&blobs[0], dt);
+                }
+                settled.column(Some(c), || self.read_column(table, seg, body, c))
+            })
             .collect::<Result<Vec<_>>>()?;
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let column = |c: usize| arrays[pos(c)].as_ref();
