@@ -135,42 +135,42 @@ fn bounds(a: Predicate, b: Predicate) -> Option<Predicate> {
 /// DATE column (the same rows), so that a half-open range pairs into a
 /// BETWEEN; other predicates as they are.
 fn inclusive(p: Predicate) -> Predicate {
-    use datafusion::arrow::array::{AsArray, Date32Array, Int32Array, Int64Array};
     use datafusion::arrow::datatypes::{Date32Type, Int32Type, Int64Type};
     let Predicate::Compare { column, op, value } = &p else { return p };
-    let step: i64 = match op {
-        CmpOp::Lt => -1,
-        CmpOp::Gt => 1,
+    let (up, op) = match op {
+        CmpOp::Lt => (false, CmpOp::LtEq),
+        CmpOp::Gt => (true, CmpOp::GtEq),
         _ => return p,
     };
     if value.len() != 1 || value.is_null(0) {
         return p;
     }
-    let moved: Option<ArrayRef> = match value.data_type() {
-        DataType::Int64 => value
-            .as_primitive::<Int64Type>()
-            .value(0)
-            .checked_add(step)
-            .map(|v| Arc::new(Int64Array::from(vec![v])) as ArrayRef),
-        DataType::Int32 => value
-            .as_primitive::<Int32Type>()
-            .value(0)
-            .checked_add(step as i32)
-            .map(|v| Arc::new(Int32Array::from(vec![v])) as ArrayRef),
-        DataType::Date32 => value
-            .as_primitive::<Date32Type>()
-            .value(0)
-            .checked_add(step as i32)
-            .map(|v| Arc::new(Date32Array::from(vec![v])) as ArrayRef),
+    let moved = match value.data_type() {
+        DataType::Int64 => step::<Int64Type>(value, up),
+        DataType::Int32 => step::<Int32Type>(value, up),
+        DataType::Date32 => step::<Date32Type>(value, up),
         _ => None,
     };
     match moved {
-        Some(value) => {
-            let op = if step < 0 { CmpOp::LtEq } else { CmpOp::GtEq };
-            Predicate::Compare { column: *column, op, value }
-        }
+        Some(value) => Predicate::Compare { column: *column, op, value },
         None => p,
     }
+}
+
+/// A one-value integer array's value plus (`up`) or minus one, of the same
+/// type; `None` past the type's range.
+fn step<T: datafusion::arrow::datatypes::ArrowPrimitiveType>(
+    value: &ArrayRef,
+    up: bool,
+) -> Option<ArrayRef> {
+    use datafusion::arrow::array::{AsArray, PrimitiveArray};
+    use datafusion::arrow::datatypes::ArrowNativeTypeOp;
+    let v = value.as_primitive_opt::<T>()?.value(0);
+    let one = T::Native::ONE;
+    let moved = if up { v.add_checked(one) } else { v.sub_checked(one) }.ok()?;
+    Some(Arc::new(
+        PrimitiveArray::<T>::from_value(moved, 1).with_data_type(value.data_type().clone()),
+    ))
 }
 
 /// How `expr` can be pushed into a scan of a table with `schema`.

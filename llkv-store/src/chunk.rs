@@ -268,7 +268,7 @@ pub(crate) fn decode_filtered(
         return Ok(filter.filter(decode(blob, dt)?.as_ref())?);
     };
     let (rows, nulls, buffers) = decode_parts(blob)?;
-    let codes = widened_input(&n, &buffers, rows)?;
+    let codes = n.aligned_codes(checked_codes(&n, &buffers, rows)?);
     let data = ArrayData::builder(n.code_type())
         .len(rows)
         .nulls(nulls)
@@ -346,16 +346,15 @@ fn narrowing(blob: &Buffer, dt: &DataType) -> Result<Option<Narrowing>> {
 
 /// Values `first..first + len` of a narrowed chunk's codes, widened.
 fn widened(n: &Narrowing, buffers: &[Buffer], first: usize, len: usize) -> Result<Buffer> {
-    let codes = widened_input(n, buffers, first.checked_add(len).ok_or_else(|| corrupt("rows"))?)?;
-    Ok(n.widen(&codes, first, len))
+    let rows = first.checked_add(len).ok_or_else(|| corrupt("rows"))?;
+    Ok(n.widen(checked_codes(n, buffers, rows)?, first, len))
 }
 
-/// A narrowed chunk's codes buffer, checked to hold `rows` codes and
-/// aligned for its code type.
-fn widened_input(n: &Narrowing, buffers: &[Buffer], rows: usize) -> Result<Buffer> {
+/// A narrowed chunk's codes buffer, checked to hold `rows` codes.
+fn checked_codes<'a>(n: &Narrowing, buffers: &'a [Buffer], rows: usize) -> Result<&'a Buffer> {
     let need = rows.checked_mul(usize::from(n.width));
     match buffers {
-        [codes] if need.is_some_and(|need| codes.len() >= need) => Ok(n.aligned_codes(codes)),
+        [codes] if need.is_some_and(|need| codes.len() >= need) => Ok(codes),
         _ => Err(corrupt("narrowed values buffer")),
     }
 }

@@ -222,6 +222,14 @@ pub(crate) fn decode_columns(
         .collect()
 }
 
+/// Whether column `c` of a segment is a DECIMAL chunk without a patch: its
+/// values are narrowed codes (see `narrow.rs`), so a scan widens only the
+/// rows it returns instead of decoding the chunk whole first.
+fn widened_on_read(meta: &TableMeta, body: &SegmentBody, c: usize) -> bool {
+    matches!(meta.columns[c].data_type, DataType::Decimal128(_, _))
+        && body.columns[c].patch.is_none()
+}
+
 /// A segment's rows with the rows a scan keeps marked rather than filtered
 /// out (see [`Store::scan_segment_masked`]).
 #[derive(Debug, Clone)]
@@ -372,11 +380,7 @@ impl Store {
         let deferred: Vec<usize> = out_cols
             .iter()
             .copied()
-            .filter(|&c| {
-                matches!(table.meta.columns[c].data_type, DataType::Decimal128(_, _))
-                    && body.columns[c].patch.is_none()
-                    && !filter_reads(c)
-            })
+            .filter(|&c| widened_on_read(&table.meta, body, c) && !filter_reads(c))
             .collect();
         let needed: Vec<usize> =
             all_needed.iter().copied().filter(|c| !deferred.contains(c)).collect();
@@ -473,10 +477,9 @@ impl Store {
         let arrays = needed
             .iter()
             .map(|&c| {
-                let dt = &table.meta.columns[c].data_type;
-                if matches!(dt, DataType::Decimal128(_, _)) && body.columns[c].patch.is_none() {
+                if widened_on_read(&table.meta, body, c) {
                     let blobs = self.read_chunks(&[body.columns[c].key])?;
-                    return settled.decimal_column(&blobs[0], dt);
+                    return settled.decimal_column(&blobs[0], &table.meta.columns[c].data_type);
                 }
                 settled.column(Some(c), || self.read_column(table, seg, body, c))
             })
