@@ -8,8 +8,8 @@ use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use llkv_store::{
-    CmpOp, MaskedBatch, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, SegmentScan, Store,
-    TableData, TableMeta,
+    CmpOp, MaskedBatch, Predicate, ROW_ID_COLUMN, ScanRequest, ScanSummary, SegmentScan,
+    SegmentSums, Store, TableData, TableMeta,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -636,6 +636,23 @@ impl PreparedScan {
         }
         let (Some(t), Some(scan)) = (&self.table, &self.segment_scan) else { return Ok(None) };
         Ok(self.store.scan_segment_masked(t, scan, i, string_views)?)
+    }
+
+    /// Segment `i`'s kept rows and the sums of the projected columns (all
+    /// DECIMAL) over them, as summing [`PreparedScan::read_segment`]'s batch
+    /// gives, read from the stored codes (see [`Store::segment_sums`]);
+    /// `None` when no row qualifies.
+    ///
+    /// # Errors
+    /// The store's errors; a projected column that is not DECIMAL.
+    pub fn segment_sums(&self, i: usize) -> Result<Option<SegmentSums>> {
+        if self.index.is_some() {
+            return Ok(self
+                .read_segment(i)?
+                .map(|b| SegmentSums::of_rows(b.columns(), b.num_rows(), None)));
+        }
+        let (Some(t), Some(scan)) = (&self.table, &self.segment_scan) else { return Ok(None) };
+        Ok(self.store.segment_sums(t, scan, i)?)
     }
 
     /// The transaction's own rows that match (already filtered and projected).

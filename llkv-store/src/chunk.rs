@@ -27,8 +27,8 @@
 
 use crate::error::{Error, Result};
 use crate::narrow::Narrowing;
-use arrow::array::{Array, ArrayData, ArrayRef, make_array};
-use arrow::buffer::{Buffer, NullBuffer};
+use arrow::array::{Array, ArrayData, ArrayRef, AsArray, make_array};
+use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer};
 use arrow::datatypes::DataType;
 
 const MAGIC: &[u8; 4] = b"LKCK";
@@ -284,6 +284,47 @@ pub(crate) fn decode_filtered(
         .build()
         .map_err(|e| Error::Corrupt(format!("column chunk does not match its type {dt}: {e}")))?;
     Ok(make_array(data))
+}
+
+/// The sum and count of the non-NULL values among the rows of a DECIMAL
+/// chunk that `keep` marks (all when `None`), read from its narrowed codes
+/// without widening them (a chunk stored wide is summed as it is); `None`
+/// when the sum does not fit an `i128`.
+///
+/// # Errors
+/// As [`decode`]; [`Error::Invalid`] when `dt` is not DECIMAL or `keep` is
+/// not one bit per row.
+pub(crate) fn decimal_sum(
+    blob: &Buffer,
+    dt: &DataType,
+    keep: Option<&BooleanBuffer>,
+) -> Result<Option<(i128, u64)>> {
+    if !matches!(dt, DataType::Decimal128(_, _)) {
+        return Err(Error::Invalid(format!("a sum of a {dt} chunk")));
+    }
+    let (rows, nulls, buffers) = decode_parts(blob)?;
+    if keep.is_some_and(|k| k.len() != rows) {
+        return Err(Error::Invalid("a row mask of another length than the chunk".into()));
+    }
+    let valid = match (keep, nulls) {
+        (Some(k), Some(n)) => Some(k & n.inner()),
+        (Some(k), None) => Some(k.clone()),
+        (None, Some(n)) => Some(n.into_inner()),
+        (None, None) => None,
+    };
+    if let Some(n) = narrowing(blob, dt)? {
+        return Ok(n.sum(checked_codes(&n, &buffers, rows)?, rows, valid.as_ref()));
+    }
+    let array = decode(blob, dt)?;
+    let values = array.as_primitive::<arrow::datatypes::Decimal128Type>().values();
+    let mut sum = 0i128;
+    let mut add = |v: i128| sum.checked_add(v).map(|s| sum = s);
+    let fits = match &valid {
+        None => values.iter().all(|&v| add(v).is_some()),
+        Some(k) => k.set_indices().all(|i| add(values[i]).is_some()),
+    };
+    let count = valid.as_ref().map_or(rows, BooleanBuffer::count_set_bits) as u64;
+    Ok(fits.then_some((sum, count)))
 }
 
 /// Rows `first..first + len` of a chunk of a fixed-width type `dt` as an

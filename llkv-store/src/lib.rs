@@ -45,6 +45,7 @@ mod settled;
 mod stats;
 mod store;
 mod summary;
+mod sums;
 mod table;
 mod vacuum;
 mod write;
@@ -60,6 +61,7 @@ pub use settled::SETTLED_CACHE_BYTES;
 pub use stats::ChunkStats;
 pub use store::{Durability, Store, StoreOptions, Version, WriteTxn};
 pub use summary::{ColumnSummary, Figure, ScanSummary};
+pub use sums::{DecimalSum, SegmentSums};
 pub use table::{ColumnChunk, RowMap, Segment, SegmentBody, TableData};
 pub use vacuum::VacuumStats;
 

@@ -8,7 +8,7 @@
 //! or less from memory, which is what limits it: summing `i128`s straight
 //! from the file is bound by the loads.
 
-use arrow::buffer::Buffer;
+use arrow::buffer::{BooleanBuffer, Buffer};
 
 /// How a chunk's values are narrowed: `value = base + code`, each code an
 /// unsigned little-endian integer of `width` bytes.
@@ -100,6 +100,29 @@ impl Narrowing {
         aligned::<i128>(Buffer::from_vec(out.into_flattened()))
     }
 
+    /// The sum of the values of rows `0..rows` that `keep` marks (all of
+    /// them when `None`), read from `codes` without widening them, and how
+    /// many they are; `None` when the sum does not fit an `i128`. `codes`
+    /// must hold at least `rows * width` bytes and `keep` `rows` bits.
+    pub(crate) fn sum(
+        &self,
+        codes: &Buffer,
+        rows: usize,
+        keep: Option<&BooleanBuffer>,
+    ) -> Option<(i128, u64)> {
+        let w = usize::from(self.width);
+        let bytes = codes.slice_with_length(0, rows * w);
+        let codes_sum = match self.width {
+            1 => code_sum(bytes.as_slice(), keep),
+            2 => code_sum(aligned::<u16>(bytes).typed_data::<u16>(), keep),
+            4 => code_sum(aligned::<u32>(bytes).typed_data::<u32>(), keep),
+            _ => code_sum(aligned::<u64>(bytes).typed_data::<u64>(), keep),
+        };
+        let count = keep.map_or(rows, BooleanBuffer::count_set_bits) as u64;
+        let codes_sum = i128::try_from(codes_sum).ok()?;
+        self.base.checked_mul(i128::from(count))?.checked_add(codes_sum).map(|s| (s, count))
+    }
+
     fn widen_codes<C: Copy + Into<u64>>(&self, codes: &[C], out: &mut Vec<[u64; 2]>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -148,6 +171,50 @@ fn widen_into<C: Copy + Into<u64>>(n: &Narrowing, codes: &[C], out: &mut Vec<[u6
         })),
     }
 }
+
+/// The sum of the `codes` that `keep` marks (all when `None`).
+///
+/// Codes add up in a `u64` over blocks of [`SUM_BLOCK`] (codes of up to 4
+/// bytes cannot overflow it there), which the compiler vectorizes; a kept
+/// code is selected by masking rather than by a branch. 8-byte codes add up
+/// in a `u128`.
+fn code_sum<C: Copy + Into<u64>>(codes: &[C], keep: Option<&BooleanBuffer>) -> u128 {
+    if std::mem::size_of::<C>() == 8 {
+        return match keep {
+            None => codes.iter().map(|&c| u128::from(c.into())).sum(),
+            Some(k) => k.set_indices().map(|i| u128::from(codes[i].into())).sum(),
+        };
+    }
+    let Some(keep) = keep else {
+        return codes
+            .chunks(SUM_BLOCK)
+            .map(|b| u128::from(b.iter().fold(0u64, |s, &c| s + c.into())))
+            .sum();
+    };
+    let bits = keep.bit_chunks();
+    let mut total = 0u128;
+    let mut words = bits.iter();
+    for block in codes.chunks(SUM_BLOCK) {
+        let mut s = 0u64;
+        for group in block.chunks(64) {
+            let word = match group.len() {
+                64 => words.next().unwrap_or(0),
+                _ => bits.remainder_bits(),
+            };
+            for (j, &c) in group.iter().enumerate() {
+                // All ones when bit j is set, else zero.
+                let select = 0u64.wrapping_sub((word >> j) & 1);
+                s += c.into() & select;
+            }
+        }
+        total += u128::from(s);
+    }
+    total
+}
+
+/// Codes summed in one `u64` (see [`code_sum`]): 2^16 codes of at most
+/// 2^32 - 1 stay below 2^48.
+const SUM_BLOCK: usize = 1 << 16;
 
 /// `bytes`, aligned for `T` (chunk buffers are, see [`crate::chunk`];
 /// others are copied), a whole number of `T`s long.
@@ -222,5 +289,43 @@ mod tests {
         let values = [1_000, i128::MAX, 1_010, i128::MIN];
         assert_eq!(round_trip(&values, |i| i % 2 == 0), Some(1));
         assert_eq!(round_trip(&values, |_| false), Some(1));
+    }
+
+    #[test]
+    fn sums_read_from_codes_equal_sums_of_the_values() {
+        let sets: [Vec<i128>; 5] = [
+            (0..300).map(|i| i % 7 - 3).collect(),
+            (0..200).map(|i| 10_000 + i * 301).collect(),
+            (0..1000).map(|i| -5_000_000 + i * 70_001).collect(),
+            (0..130).map(|i| i128::from(i64::MIN) + i * 1_000_000_007).collect(),
+            vec![42],
+        ];
+        for values in sets {
+            let n = Narrowing::choose(&values, |_| true).unwrap();
+            let codes = Buffer::from_vec(n.encode(&values, |_| true));
+            let rows = values.len();
+            assert_eq!(n.sum(&codes, rows, None), Some((values.iter().sum(), rows as u64)));
+            // Every third row, and none.
+            let keep = BooleanBuffer::from_iter((0..rows).map(|i| i % 3 == 0));
+            let expect: i128 = values.iter().step_by(3).sum();
+            let count = rows.div_ceil(3) as u64;
+            assert_eq!(n.sum(&codes, rows, Some(&keep)), Some((expect, count)), "{}", n.width);
+            let none = BooleanBuffer::new_unset(rows);
+            assert_eq!(n.sum(&codes, rows, Some(&none)), Some((0, 0)));
+            // A keep mask sliced off its byte boundary.
+            let wide = BooleanBuffer::from_iter((0..rows + 5).map(|i| i % 2 == 1));
+            let shifted = wide.slice(5, rows);
+            let expect: i128 = values.iter().skip(0).step_by(2).sum();
+            assert_eq!(n.sum(&codes, rows, Some(&shifted)).map(|s| s.0), Some(expect));
+        }
+    }
+
+    #[test]
+    fn a_sum_beyond_i128_is_none() {
+        let values = [i128::MAX - 10, i128::MAX - 5];
+        let n = Narrowing::choose(&values, |_| true).unwrap();
+        let codes = Buffer::from_vec(n.encode(&values, |_| true));
+        assert_eq!(n.sum(&codes, 2, None), None);
+        assert_eq!(n.sum(&codes, 1, None), Some((values[0], 1)));
     }
 }

@@ -230,6 +230,28 @@ fn widened_on_read(meta: &TableMeta, body: &SegmentBody, c: usize) -> bool {
         && body.columns[c].patch.is_none()
 }
 
+/// How a scan reads one segment (see [`Store::plan_segment`]).
+pub(crate) enum SegmentPlan<'a> {
+    /// No row of the segment qualifies.
+    Empty,
+    /// The snapshot is past the segment's last change: its visible rows
+    /// are known (see `settled.rs`) and only the predicates are left.
+    Settled(&'a SegmentBody, Arc<Settled>),
+    /// The row filter is evaluated over the segment's rows, with the
+    /// version filter when some row may be invisible.
+    Rows(&'a SegmentBody, Option<VersionFilter>),
+}
+
+/// A segment's row filter evaluated (see [`Store::filter_rows`]).
+pub(crate) struct FilteredRows {
+    /// The columns read, in the order of `arrays`.
+    pub(crate) needed: Vec<usize>,
+    /// Their chunks, patches applied.
+    pub(crate) arrays: Vec<ArrayRef>,
+    /// The rows kept; `None` when all are.
+    pub(crate) mask: Option<BooleanArray>,
+}
+
 /// A segment's rows with the rows a scan keeps marked rather than filtered
 /// out (see [`Store::scan_segment_masked`]).
 #[derive(Debug, Clone)]
@@ -340,25 +362,24 @@ impl Store {
         self.scan_one_masked(table, seg, req, schema)?.map(MaskedBatch::into_filtered).transpose()
     }
 
-    /// Reads one segment without applying the row filter: its projected
-    /// columns and the rows the scan keeps; `None` when no row qualifies.
-    fn scan_one_masked(
+    /// How segment `seg` is read for `req`, decided before any chunk of it
+    /// is (the settled visibility may read the `deleted` column once).
+    pub(crate) fn plan_segment<'a>(
         &self,
         table: &TableData,
-        seg: &Segment,
+        seg: &'a Segment,
         req: &ScanRequest,
-        schema: &SchemaRef,
-    ) -> Result<Option<MaskedBatch>> {
+    ) -> Result<SegmentPlan<'a>> {
         if seg.live_rows() == 0 {
-            return Ok(None);
+            return Ok(SegmentPlan::Empty);
         }
         let body = seg.body()?;
         if !Self::segment_may_match(seg, body, &req.predicates) {
-            return Ok(None);
+            return Ok(SegmentPlan::Empty);
         }
         let version = req.version.filter(|v| !v.all_visible(body));
         if version.is_some_and(|v| v.none_visible(body)) {
-            return Ok(None);
+            return Ok(SegmentPlan::Empty);
         }
         let excluded = req.exclude.as_ref().is_some_and(|ex| {
             ex.range(seg.first_row_id..seg.first_row_id + seg.span()).next().is_some()
@@ -366,24 +387,29 @@ impl Store {
         if let Some(v) = version.filter(|v| !excluded && v.settles(body)) {
             let read = || self.read_column(table, seg, body, v.deleted);
             if let Some(settled) = seg.settled(&v, body, &self.inner.settled_bytes, read)? {
-                return self.scan_settled(table, seg, body, req, schema, &settled);
+                return Ok(match settled.rows() {
+                    0 => SegmentPlan::Empty,
+                    _ => SegmentPlan::Settled(body, settled),
+                });
             }
         }
-        let out_cols = req.columns(&table.meta);
-        let all_needed = req.needed_columns(&out_cols, version.as_ref());
-        // Returned DECIMAL columns nothing else reads are read once the rows
-        // are known (their chunks are widened on read, see `narrow.rs`).
-        let filter_reads = |c: usize| {
-            req.predicates.iter().any(|p| p.column() == c)
-                || version.as_ref().is_some_and(|v| v.created == c || v.deleted == c)
-        };
-        let deferred: Vec<usize> = out_cols
-            .iter()
-            .copied()
-            .filter(|&c| widened_on_read(&table.meta, body, c) && !filter_reads(c))
-            .collect();
-        let needed: Vec<usize> =
-            all_needed.iter().copied().filter(|c| !deferred.contains(c)).collect();
+        Ok(SegmentPlan::Rows(body, version))
+    }
+
+    /// Evaluates `req`'s row filter (deleted rows, the version filter,
+    /// exclusions, the predicates) over every row of `seg`: the arrays of
+    /// the columns `read` and of those the filter reads (in `needed`'s
+    /// order), and the rows kept (`None`: all of them).
+    pub(crate) fn filter_rows(
+        &self,
+        table: &TableData,
+        seg: &Segment,
+        body: &SegmentBody,
+        req: &ScanRequest,
+        version: Option<VersionFilter>,
+        read: &[usize],
+    ) -> Result<FilteredRows> {
+        let needed = req.needed_columns(read, version.as_ref());
         let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let arrays = self.segment_columns(table, seg, body, &needed)?;
         let mut masks: Vec<BooleanArray> =
@@ -407,6 +433,41 @@ impl Store {
         let column = |c: usize| arrays[pos(c)].as_ref();
         let predicates = crate::predicate::for_chunk(&req.predicates, |c| &body.columns[c].stats);
         let mask = crate::predicate::apply_all(&predicates, column, masks)?;
+        Ok(FilteredRows { needed, arrays, mask })
+    }
+
+    /// Reads one segment without applying the row filter: its projected
+    /// columns and the rows the scan keeps; `None` when no row qualifies.
+    fn scan_one_masked(
+        &self,
+        table: &TableData,
+        seg: &Segment,
+        req: &ScanRequest,
+        schema: &SchemaRef,
+    ) -> Result<Option<MaskedBatch>> {
+        let (body, version) = match self.plan_segment(table, seg, req)? {
+            SegmentPlan::Empty => return Ok(None),
+            SegmentPlan::Settled(body, settled) => {
+                return self.scan_settled(table, seg, body, req, schema, &settled);
+            }
+            SegmentPlan::Rows(body, version) => (body, version),
+        };
+        let out_cols = req.columns(&table.meta);
+        // Returned DECIMAL columns nothing else reads are read once the rows
+        // are known (their chunks are widened on read, see `narrow.rs`).
+        let filter_reads = |c: usize| {
+            req.predicates.iter().any(|p| p.column() == c)
+                || version.as_ref().is_some_and(|v| v.created == c || v.deleted == c)
+        };
+        let deferred: Vec<usize> = out_cols
+            .iter()
+            .copied()
+            .filter(|&c| widened_on_read(&table.meta, body, c) && !filter_reads(c))
+            .collect();
+        let read: Vec<usize> = out_cols.iter().copied().filter(|c| !deferred.contains(c)).collect();
+        let FilteredRows { needed, arrays, mask } =
+            self.filter_rows(table, seg, body, req, version, &read)?;
+        let pos = |c: usize| needed.iter().position(|&x| x == c).unwrap_or_default();
         let rows = seg.row_count as usize;
         let few = |m: &BooleanArray| {
             (m.true_count() as f64) < crate::predicate::SPARSE_MASK_SHARE * rows as f64

@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::scan::VersionFilter;
 use crate::table::SegmentBody;
 use arrow::array::{Array, ArrayRef, BooleanArray, UInt64Array};
-use arrow::buffer::Buffer;
+use arrow::buffer::{BooleanBuffer, Buffer};
 use arrow::compute::{FilterBuilder, FilterPredicate, SlicesIterator};
 use arrow::datatypes::DataType;
 use parking_lot::Mutex;
@@ -63,6 +63,8 @@ pub(crate) struct Settled {
     run: Option<(usize, usize)>,
     /// The selection, planned once (`None`: every row is visible).
     filter: Option<FilterPredicate>,
+    /// The visible rows of the segment (`None`: all of them).
+    visible: Option<BooleanBuffer>,
     /// Visible rows of columns (by index; [`ROW_IDS`] for row ids), copied once.
     copies: Mutex<HashMap<usize, ArrayRef>>,
     /// The store's count of bytes held in copies.
@@ -107,11 +109,13 @@ impl Settled {
         };
         let filter = (rows < keep.len() && run.is_none())
             .then(|| FilterBuilder::new(&keep).optimize().build());
+        let visible = (rows < keep.len()).then(|| keep.values().clone());
         Ok(Self {
             columns: (v.created, v.deleted),
             rows,
             run,
             filter,
+            visible,
             copies: Mutex::new(HashMap::new()),
             budget,
             held: AtomicUsize::new(0),
@@ -126,6 +130,11 @@ impl Settled {
     /// Visible rows.
     pub(crate) fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// Which rows of the segment are visible (`None`: all of them).
+    pub(crate) fn visible(&self) -> Option<&BooleanBuffer> {
+        self.visible.as_ref()
     }
 
     /// The visible rows of a DECIMAL chunk, widened from its narrowed codes
