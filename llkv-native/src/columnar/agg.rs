@@ -21,6 +21,9 @@ use crate::value::{GroupKey, Row, Value};
 use arrow::array::Decimal128Array;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
+use llkv_sql::SqlError;
+use llkv_store::{DecimalSum, ScanRequest, SegmentSums};
+use rayon::prelude::*;
 use std::hash::Hash;
 
 /// Largest integer a double holds exactly.
@@ -549,6 +552,85 @@ fn raw_decimals(p: &mut Pipeline, specs: &mut [Spec]) {
     }
 }
 
+/// Aggregates answered by [`from_codes`] (see `super::code_sum_runs`).
+pub(super) static CODE_SUM_RUNS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
+/// Runs an aggregate made only of COUNT(*) and sums of raw DECIMAL columns
+/// (see [`raw_decimals`]) over a scan with nothing but pushed predicates,
+/// from the columns' stored codes (`llkv_store::Store::segment_sums`): the
+/// values are never widened into arrays. `None` when the aggregate is not of
+/// that form, the table is under the `auto` threshold, a column's bounds
+/// are not known to be within `-2^53..2^53` (as [`decimal_sum`] requires),
+/// or a sum overflows.
+fn from_codes(p: &Pipeline, specs: &[Spec], ctx: &ExecCtx<'_>) -> VResult<Option<Row>> {
+    let super::Source::Scan { table, predicates } = &p.source else { return Ok(None) };
+    if !p.steps.is_empty() {
+        return Ok(None);
+    }
+    let mut columns = Vec::new();
+    for s in specs {
+        match (s.func, s.decimal, &s.arg) {
+            (AggFunc::CountStar, ..) => {}
+            (_, Some(_), Some(VExpr::Col(c, _))) if !columns.contains(c) => columns.push(*c),
+            (_, Some(_), Some(VExpr::Col(..))) => {}
+            _ => return Ok(None),
+        }
+    }
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let req = ScanRequest {
+        projection: Some(columns.clone()),
+        predicates: predicates.clone(),
+        ..Default::default()
+    };
+    let scan = ctx.txn.prepare_scan(table, &req).map_err(SqlError::from)?;
+    if ctx.columnar == super::ColumnarMode::Auto && scan.estimated_rows() < super::AUTO_MIN_ROWS {
+        return Ok(None);
+    }
+    let segments = scan.segment_count();
+    let within = |a: &Option<ArrayRef>| {
+        a.as_ref()
+            .and_then(|a| a.as_primitive_opt::<Decimal128Type>())
+            .is_some_and(|a| a.len() == 1 && a.is_valid(0) && a.value(0).abs() < EXACT_F64)
+    };
+    let summary = scan.summary(0..segments, true);
+    if !summary.columns.iter().all(|c| within(&c.min) && within(&c.max)) {
+        return Ok(None);
+    }
+    let cancel = ctx.cancel.clone();
+    let parts = (0..segments)
+        .into_par_iter()
+        .map(|i| {
+            // Ctrl-C stops the statement between segments.
+            cancel.check()?;
+            Ok(scan.segment_sums(i).map_err(SqlError::from)?)
+        })
+        .collect::<VResult<Vec<_>>>()?;
+    let mut total = SegmentSums { rows: 0, sums: vec![Some(DecimalSum::default()); columns.len()] };
+    for s in parts.iter().flatten() {
+        total.absorb(s);
+    }
+    for b in scan.local_batches() {
+        total.absorb(&SegmentSums::of_rows(b.columns(), b.num_rows(), None));
+    }
+    CODE_SUM_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut row = Row::with_capacity(specs.len());
+    for s in specs {
+        let st = match (&s.arg, s.decimal) {
+            (Some(VExpr::Col(c, _)), Some(scale)) => {
+                let k = columns.iter().position(|x| x == c).ok_or(Fail::Unsupported)?;
+                let Some(d) = total.sums[k] else { return Ok(None) };
+                St::DSum { sum: d.sum, n: d.count as i64, scale }
+            }
+            _ => St::Count(total.rows as i64),
+        };
+        row.push(finish(st, s.func)?);
+    }
+    Ok(Some(row))
+}
+
 /// Exact sum and count of the non-NULL values of a DECIMAL array, as
 /// unscaled integers. `Unsupported` for a value outside `-2^53..2^53`, which
 /// the columnar path does not read as a REAL (see `convert`).
@@ -618,6 +700,11 @@ pub(super) fn run(
     let mut specs: Vec<Spec> = aggs.iter().map(|a| Spec::new(a, &p)).collect::<VResult<_>>()?;
     if keys.is_empty() {
         raw_decimals(&mut p, &mut specs);
+    }
+    if keys.is_empty()
+        && let Some(row) = from_codes(&p, &specs, ctx)?
+    {
+        return Ok(Some(vec![row]));
     }
     if specs.iter().all(Spec::order_free) {
         p.set_unordered();

@@ -115,6 +115,12 @@ pub fn runs() -> u64 {
     RUNS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// How many aggregates were answered from stored DECIMAL codes without
+/// reading the values (see `agg::from_codes`), for tests and diagnostics.
+pub fn code_sum_runs() -> u64 {
+    agg::CODE_SUM_RUNS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Runs `plan` on the columnar path if it can; `None` means "use the rows path".
 ///
 /// # Errors
