@@ -22,6 +22,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, TableType};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::prelude::SessionConfig;
 use llkv_mvcc::{Database, Session};
 use parking_lot::RwLock;
@@ -112,6 +113,14 @@ impl LlkvCatalog {
             "pragma_table_info".to_string(),
             Arc::new(TableFunction::new("pragma_table_info".to_string(), Arc::new(info))),
         );
+        // Once per session: a context registered again keeps its rules.
+        let has_sums = builder
+            .physical_optimizers()
+            .as_ref()
+            .is_some_and(|o| o.rules.iter().any(|r| r.name() == crate::LlkvSumPushdown.name()));
+        if !has_sums {
+            builder = builder.with_physical_optimizer_rule(Arc::new(crate::LlkvSumPushdown));
+        }
         builder
             .with_optimizer_rules(rules)
             .with_config(config)

@@ -250,6 +250,17 @@ impl LlkvScanExec {
     pub fn transaction(&self) -> &Arc<Transaction> {
         &self.txn
     }
+
+    /// The prepared scan the partitions read.
+    pub(crate) fn prepared(&self) -> &Arc<PreparedScan> {
+        &self.scan
+    }
+
+    /// The segments each partition reads (the transaction's own rows go
+    /// with the last partition).
+    pub(crate) fn segment_ranges(&self) -> &[Range<usize>] {
+        &self.ranges
+    }
 }
 
 impl DisplayAs for LlkvScanExec {
@@ -580,7 +591,17 @@ impl LlkvScanStream {
                     coalescer.push_batch_with_filter(slice, &k)
                 }
             }
-            _ => coalescer.push_batch(slice),
+            _ => {
+                // A large slice whose rows are all kept goes out as it is.
+                // Rows held back before it (a segment's short last slice, or
+                // kept rows of a filtered one) are flushed first: otherwise
+                // the coalescer merges them with it, copying every row of
+                // the segment that follows.
+                if len > self.batch_size / 2 && coalescer.get_buffered_rows() > 0 {
+                    coalescer.finish_buffered_batch().map_err(arrow_err)?;
+                }
+                coalescer.push_batch(slice)
+            }
         }
         .map_err(arrow_err)?;
         // Under a limit, rows are not held back once they could reach it.

@@ -202,3 +202,17 @@ fn kept_rows_of_a_selective_filter_are_gathered_into_full_batches() {
     let parts = drain(&scan, &task);
     assert_eq!(values(&parts[0]), expected[..15].to_vec());
 }
+
+#[test]
+fn slices_whose_rows_are_all_kept_pass_whole_and_are_not_merged_with_a_short_tail() {
+    let config = SessionConfig::new().with_target_partitions(1).with_batch_size(100);
+    // Segments of 230 and 220 rows: slices of 100, 100 and a short 30, then
+    // 100, 100, 20. Merging the 30 with the next slices would copy every row
+    // of the second segment to make batches of 100.
+    let db = Db::with_table(config, &[230, 220]);
+    let (scan, task) = db.scan_of("SELECT x FROM t");
+    let parts = drain(&scan, &task);
+    assert_eq!(values(&parts[0]), (0..450).collect::<Vec<_>>());
+    let sizes: Vec<usize> = parts[0].iter().map(RecordBatch::num_rows).collect();
+    assert_eq!(sizes, [100, 100, 30, 100, 100, 20]);
+}
