@@ -365,6 +365,12 @@ fn cost_rank(p: &Predicate) -> usize {
 }
 
 fn compare(array: &dyn Array, op: CmpOp, v: &dyn Datum) -> Result<BooleanArray> {
+    if let (CmpOp::Eq | CmpOp::NotEq, Some(hits)) = (op, text_equal(array, v)) {
+        return Ok(match op {
+            CmpOp::Eq => hits,
+            _ => boolean::not(&hits)?,
+        });
+    }
     let a = &array;
     Ok(match op {
         CmpOp::Eq => cmp::eq(a, v)?,
@@ -374,6 +380,48 @@ fn compare(array: &dyn Array, op: CmpOp, v: &dyn Datum) -> Result<BooleanArray> 
         CmpOp::Gt => cmp::gt(a, v)?,
         CmpOp::GtEq => cmp::gt_eq(a, v)?,
     })
+}
+
+/// `array = v` for a `Utf8` column and a `Utf8` scalar (NULL rows stay
+/// NULL), `None` for other types. Arrow's kernel calls `memcmp` for every
+/// row; here only rows of the literal's length are compared, and a short
+/// literal (a flag such as TPC-H's `l_returnflag = 'R'`) byte by byte
+/// inline.
+fn text_equal(array: &dyn Array, v: &dyn Datum) -> Option<BooleanArray> {
+    let strings = array.as_string_opt::<i32>()?;
+    let (lit, is_scalar) = v.get();
+    let lit = lit.as_string_opt::<i32>()?;
+    if !is_scalar || lit.len() != 1 || lit.is_null(0) {
+        return None;
+    }
+    let lit = lit.value(0).as_bytes();
+    let offsets = strings.value_offsets();
+    let data = strings.value_data();
+    let n = lit.len();
+    let rows = strings.len();
+    // Values all of the literal's length (flags, codes) lie back to back:
+    // compared as fixed-width values, without reading the offsets again.
+    let width = i32::try_from(n).ok()?;
+    let uniform = offsets.windows(2).fold(true, |all, w| all & (w[1] - w[0] == width));
+    let start = offsets[0] as usize;
+    if uniform && let Some(values) = data.get(start..start + rows * n) {
+        let bits = match n {
+            0 => BooleanBuffer::new_set(rows),
+            1 => BooleanBuffer::collect_bool(rows, |i| values[i] == lit[0]),
+            _ => BooleanBuffer::collect_bool(rows, |i| values[i * n..(i + 1) * n] == *lit),
+        };
+        return Some(BooleanArray::new(bits, strings.nulls().cloned()));
+    }
+    let short = n <= 8;
+    let bits = BooleanBuffer::collect_bool(rows, |i| {
+        let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+        end - start == n
+            && match short {
+                true => (0..n).all(|j| data[start + j] == lit[j]),
+                false => &data[start..end] == lit,
+            }
+    });
+    Some(BooleanArray::new(bits, strings.nulls().cloned()))
 }
 
 /// `a <op> bound` for one-element arrays; false when the bound is unknown or
@@ -565,5 +613,48 @@ mod tests {
             assert!(!want.contains(&true) || ranges(a, b).may_match(&s), "{a} {b}");
         }
         assert!(!ranges(0, 30).may_match(&s));
+    }
+
+    #[test]
+    fn text_equality_matches_arrows_kernel() {
+        use arrow::array::StringArray;
+        let words = [
+            "",
+            "R",
+            "A",
+            "RR",
+            "abc",
+            "abcdefgh",
+            "abcdefgi",
+            "abcdefghi",
+            "abcdefghijklmnopqrst",
+        ];
+        let values: Vec<Option<&str>> =
+            (0..500).map(|i| (i % 11 != 3).then(|| words[(i * 7) % words.len()])).collect();
+        let whole = StringArray::from(values);
+        // Values all of one length (flags): the fixed-width path.
+        let flags = StringArray::from_iter_values((0..300).map(|i| ["R", "A", "N"][i % 3]));
+        let codes = StringArray::from_iter_values((0..300).map(|i| ["abc", "abd", "zzz"][i % 3]));
+        let arrays = [
+            whole.clone(),
+            whole.slice(13, 400),
+            flags.clone(),
+            flags.slice(7, 200),
+            codes.clone(),
+            codes.slice(5, 100),
+        ];
+        for array in arrays {
+            for lit in words.iter().chain(&["zz", "abcdefghijklmnopqrsu", "N", "abd", "zzz"]) {
+                let scalar = StringArray::from(vec![*lit]);
+                for op in [CmpOp::Eq, CmpOp::NotEq] {
+                    let ours = compare(&array, op, &Scalar::new(&scalar)).unwrap();
+                    let theirs = match op {
+                        CmpOp::Eq => cmp::eq(&array, &Scalar::new(&scalar)).unwrap(),
+                        _ => cmp::neq(&array, &Scalar::new(&scalar)).unwrap(),
+                    };
+                    assert_eq!(ours, theirs, "{op:?} {lit:?}");
+                }
+            }
+        }
     }
 }
