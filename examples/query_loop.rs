@@ -4,6 +4,8 @@
 //! measurement.
 //!
 //! `cargo run --release --example query_loop -- <db file> <native|datafusion> <runs> <sql>`
+//!
+//! With one run the result is printed too (for an `EXPLAIN ANALYZE`).
 
 use llkv_mvcc::Database;
 use llkv_native::NativeEngine;
@@ -37,6 +39,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(Output::Rows { batches, .. }) = out.last() {
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
             println!("{took:8.3} ms  {rows} rows");
+            if runs == 1 {
+                println!("{}", arrow::util::pretty::pretty_format_batches(batches)?);
+            }
         }
     }
     times.sort_by(f64::total_cmp);
